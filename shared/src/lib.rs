@@ -1,0 +1,19 @@
+//! Rearguard's shared library: the AWS event models the functions consume, the alert message
+//! style they all speak, and thin adapters over the AWS SDK clients they use.
+//!
+//! Pure code (event models, ARN parsing, alert shaping) has no I/O; the adapters (`sns`,
+//! `event_bus`, `dynamo_store`) each implement one small trait so a handler asks only for what
+//! it uses.
+
+pub mod alert;
+pub mod arn;
+pub mod aws;
+pub mod backup_events;
+pub mod config;
+pub mod console;
+pub mod dynamo_store;
+pub mod event_bus;
+pub mod lenient;
+pub mod metrics;
+pub mod sns;
+pub mod store;

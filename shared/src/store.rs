@@ -1,0 +1,54 @@
+//! State that makes at-least-once delivery safe and alerts calm: a delivery ledger (which
+//! events were already handled) and open incidents (which resources are currently failing).
+//! The DynamoDB adapter is in [`crate::dynamo_store`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+#[error("state table {table}: {message}")]
+pub struct StoreError {
+    pub table: String,
+    pub message: String,
+}
+
+/// The answer to "may I handle this event now?", after Powertools' idempotency states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody handled it yet (or a previous attempt died and its lease ran out): go ahead.
+    Acquired,
+    /// Already handled: a duplicate delivery, skip it.
+    AlreadyDone,
+    /// Another invocation is handling it right now: try again later.
+    InProgress,
+}
+
+#[async_trait]
+pub trait DeliveryLedger: Send + Sync {
+    /// Claims `key` until `lease_until`; an expired lease of a crashed attempt can be taken over.
+    async fn claim(&self, key: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Claim, StoreError>;
+    /// Marks `key` done; the record is kept until `expires_at` (DynamoDB TTL).
+    async fn complete(&self, key: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Gives a claim back after a failure so the redelivery can handle the event.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A resource whose jobs are failing and that was alerted on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub key: String,
+    pub resource_arn: String,
+    pub job_type: String,
+    pub state: String,
+    pub opened_at: DateTime<Utc>,
+    pub last_alerted_at: DateTime<Utc>,
+    pub failures: u32,
+    pub last_job_id: String,
+}
+
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    async fn open_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Incident>, StoreError>;
+    async fn save_incident(&self, incident: &Incident, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn close_incident(&self, key: &str) -> Result<(), StoreError>;
+}
