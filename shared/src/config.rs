@@ -18,9 +18,11 @@ pub enum ConfigError {
     },
 }
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// A view of the settings. `Settings::from_env()` in `main`, `Settings::from_pairs` in tests.
 pub struct Settings {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl Settings {
