@@ -209,9 +209,10 @@ pub struct CopyJobDetail {
 pub struct RestoreJobDetail {
     #[serde(deserialize_with = "loose_string")]
     pub restore_job_id: Option<String>,
-    /// Restore events use `status`; only their CREATED event uses `state`.
-    #[serde(alias = "state")]
+    /// Restore events use `status`; only their CREATED event uses `state`. Both are kept
+    /// (not a serde alias) so an event that carries both is still accepted.
     pub status: Option<JobState>,
+    pub state: Option<JobState>,
     #[serde(deserialize_with = "loose_string")]
     pub backup_vault_arn: Option<String>,
     #[serde(deserialize_with = "loose_string")]
@@ -335,7 +336,7 @@ impl JobEvent {
         match &self.detail {
             JobDetail::Backup(d) => d.state.as_ref(),
             JobDetail::Copy(d) => d.state.as_ref(),
-            JobDetail::Restore(d) => d.status.as_ref(),
+            JobDetail::Restore(d) => d.status.as_ref().or(d.state.as_ref()),
         }
     }
 
@@ -449,6 +450,12 @@ mod tests {
         ));
         assert_eq!(created.unwrap().state(), &JobState::Created);
         assert_eq!(failed.unwrap().state(), &JobState::Failed);
+    }
+
+    #[test]
+    fn restore_event_carrying_both_state_and_status_prefers_status() {
+        let event = JobEvent::decode(&envelope(RESTORE_JOB, json!({"state": "CREATED", "status": "FAILED"}))).unwrap();
+        assert_eq!(event.state(), &JobState::Failed);
     }
 
     #[test]

@@ -1,1 +1,113 @@
-fn main() {}
+//! job-alerts: AWS Backup, Copy and Restore job events become clear, actionable SNS alerts.
+
+mod classify;
+mod config;
+mod digest;
+mod handler;
+mod hints;
+mod incidents;
+mod render;
+#[cfg(test)]
+mod tests;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use rearguard::config::Settings;
+use rearguard::dynamo_store::DynamoStore;
+use rearguard::event_bus::{DryRunForwarder, EventBusForwarder, ForwardAlert};
+use rearguard::metrics::Metrics;
+use rearguard::sns::{DryRunPublisher, PublishAlert, SnsPublisher};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Config;
+use crate::handler::Deps;
+
+/// Everything built once per execution environment and borrowed by every invocation.
+struct App {
+    config: Config,
+    publisher: Box<dyn PublishAlert>,
+    forwarder: Option<Box<dyn ForwardAlert>>,
+    store: Option<DynamoStore>,
+    cold_start: AtomicBool,
+}
+
+impl App {
+    async fn build(config: Config) -> App {
+        let sdk = rearguard::aws::load_sdk_config().await;
+        let publisher: Box<dyn PublishAlert> = if config.dry_run {
+            Box::new(DryRunPublisher)
+        } else {
+            Box::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn))
+        };
+        let forwarder: Option<Box<dyn ForwardAlert>> = config.event_bus.as_ref().map(|bus| -> Box<dyn ForwardAlert> {
+            if config.dry_run {
+                Box::new(DryRunForwarder { bus: bus.clone() })
+            } else {
+                Box::new(EventBusForwarder::new(
+                    aws_sdk_eventbridge::Client::new(&sdk),
+                    bus,
+                    render::SOURCE,
+                ))
+            }
+        });
+        // Dedupe and incident state are bookkeeping, not actions: kept in dry-run too.
+        let store = config
+            .state_table
+            .as_ref()
+            .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        App {
+            config,
+            publisher,
+            forwarder,
+            store,
+            cold_start: AtomicBool::new(true),
+        }
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let mut metrics = Metrics::new(&self.config.metrics_namespace, "job-alerts");
+        if self.cold_start.swap(false, Ordering::Relaxed) {
+            metrics.count("ColdStart", &[]);
+        }
+        let deps = Deps {
+            config: &self.config,
+            publisher: self.publisher.as_ref(),
+            forwarder: self.forwarder.as_deref(),
+            ledger: self.store.as_ref().map(|s| s as _),
+            incidents: self.store.as_ref().map(|s| s as _),
+        };
+        let now = chrono::Utc::now();
+        // A claim outlives this invocation by a little, so a crashed attempt's events are taken
+        // over by the redelivery instead of being stuck "in progress".
+        let lease_until = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
+            .unwrap_or(now + chrono::Duration::minutes(15))
+            + chrono::Duration::seconds(5);
+        let result = handler::handle(event.payload, &deps, now, lease_until, &mut metrics).await;
+        metrics.flush();
+        Ok(result?)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match Config::from_settings(&Settings::from_env()) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return Err(e.into());
+        }
+    };
+    tracing::info!(
+        dry_run = config.dry_run,
+        stateful = config.state_table.is_some(),
+        event_bus = config.event_bus.as_deref().unwrap_or(""),
+        "job-alerts starting"
+    );
+    let app = App::build(config).await;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        app.handle(event).await
+    }))
+    .await
+}
