@@ -1,0 +1,319 @@
+//! job-alerts end to end: the built binary, driven through the Lambda Runtime API, publishing to
+//! SNS in the local AWS emulator; alerts are read back from an SQS subscription of the topic.
+
+use rearguard_e2e::function::{FunctionProcess, binary};
+use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
+use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::sample;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    api: RuntimeApi,
+    function: FunctionProcess,
+    topic: AlertsTopic,
+}
+
+impl Harness {
+    /// A topic, optionally the state table, and the function running against them.
+    async fn start(stateful: bool, extra_env: &[(&str, &str)]) -> Harness {
+        let sdk = local_aws::sdk_config().await;
+        let topic = AlertsTopic::create(&sdk, &unique("alerts")).await;
+        let table = unique("state");
+        if stateful {
+            create_state_table(&sdk, &table).await;
+        }
+        let api = RuntimeApi::start().await;
+        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+        if stateful {
+            env.push(("STATE_TABLE_NAME", table.clone()));
+        }
+        env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let function = FunctionProcess::spawn(binary("job-alerts"), &api.address(), &env);
+        Harness { api, function, topic }
+    }
+
+    async fn invoke(&self, payload: &Value) -> Answer {
+        self.api
+            .invoke(payload, WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nlogs:\n{}", self.function.logs().join("\n")))
+    }
+
+    async fn alerts(&self, expected: usize) -> Vec<Received> {
+        self.topic.receive(expected, WAIT).await
+    }
+}
+
+/// An SQS batch as Lambda's event source mapping delivers it.
+fn sqs_batch(bodies: &[Value]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            json!({
+                "messageId": format!("msg-{i}"), "receiptHandle": format!("rh-{i}"),
+                "body": if body.is_string() { body.as_str().unwrap().to_string() } else { body.to_string() },
+                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:111122223333:rearguard-job-events",
+                "awsRegion": "eu-west-1"
+            })
+        })
+        .collect();
+    json!({"Records": records})
+}
+
+fn storm(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            let mut event = sample("backup-failed-rds");
+            event["id"] = json!(format!("storm-event-{i}"));
+            event["detail"]["backupJobId"] = json!(format!("storm-job-{i}"));
+            event["detail"]["resourceArn"] = json!(format!("arn:aws:rds:eu-west-1:111122223333:db:orders-{i}"));
+            event
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn failed_backup_arrives_on_the_topic_as_an_actionable_alert() {
+    let harness = Harness::start(false, &[]).await;
+
+    let answer = harness.invoke(&sample("backup-failed-rds")).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(answer, Answer::Response(json!({"status": "ok"})));
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0];
+    assert_eq!(
+        alert.subject,
+        "[CRITICAL] Backup FAILED: prod-orders (RDS) 111122223333 eu-west-1"
+    );
+    assert_eq!(alert.document["schema"], "rearguard.alert/v1");
+    assert_eq!(alert.document["kind"], "job_failed");
+    assert_eq!(
+        alert.document["resource"]["arn"],
+        "arn:aws:rds:eu-west-1:111122223333:db:prod-orders"
+    );
+    assert!(alert.document["hint"].as_str().unwrap().contains("KMS key"));
+    for (name, value) in [
+        ("severity", "CRITICAL"),
+        ("state", "FAILED"),
+        ("jobType", "BACKUP"),
+        ("resourceType", "RDS"),
+        ("accountId", "111122223333"),
+        ("region", "eu-west-1"),
+    ] {
+        assert_eq!(
+            alert.attributes.get(name).map(String::as_str),
+            Some(value),
+            "attribute {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_alerts_once() {
+    let harness = Harness::start(true, &[]).await;
+    let event = sample("copy-failed-ebs");
+
+    harness.invoke(&sqs_batch(&[event.clone(), event.clone()])).await;
+    harness.invoke(&sqs_batch(&[event.clone()])).await;
+    harness.invoke(&event).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{:?}",
+        alerts.iter().map(|a| &a.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        alerts[0].subject,
+        "[ERROR] Copy FAILED: vol-0aa11bb22cc33dd44 (EBS) 111122223333 eu-west-1"
+    );
+}
+
+#[tokio::test]
+async fn a_storm_of_sixty_failures_in_one_batch_is_one_digest_listing_every_job() {
+    let harness = Harness::start(true, &[]).await;
+
+    let answer = harness.invoke(&sqs_batch(&storm(60))).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(answer, Answer::Response(json!({"batchItemFailures": []})));
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{:?}",
+        alerts.iter().map(|a| &a.subject).collect::<Vec<_>>()
+    );
+    let digest = &alerts[0];
+    assert_eq!(
+        digest.subject,
+        "[CRITICAL] 60 Backup jobs failed in 111122223333 eu-west-1"
+    );
+    assert_eq!(digest.attributes.get("digest").map(String::as_str), Some("true"));
+    let jobs = digest.document["jobs"].as_array().expect("jobs listed");
+    assert_eq!(jobs.len(), 60);
+    for i in 0..60 {
+        assert!(
+            jobs.iter().any(|j| j["jobId"] == format!("storm-job-{i}")),
+            "storm-job-{i} listed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backup_that_succeeds_after_failing_sends_one_recovered_message() {
+    let harness = Harness::start(true, &[]).await;
+
+    harness.invoke(&sample("backup-failed-rds")).await;
+    harness.invoke(&sample("backup-running")).await;
+    harness.invoke(&sample("backup-completed-rds")).await;
+    let mut later_success = sample("backup-completed-rds");
+    later_success["id"] = json!("a-later-day");
+    later_success["detail"]["backupJobId"] = json!("a-later-job");
+    harness.invoke(&later_success).await;
+    let alerts = harness.alerts(2).await;
+
+    let subjects: Vec<&str> = alerts.iter().map(|a| a.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "[CRITICAL] Backup FAILED: prod-orders (RDS) 111122223333 eu-west-1",
+            "[INFO] Backup recovered: prod-orders (RDS) 111122223333 eu-west-1"
+        ]
+    );
+    assert_eq!(alerts[1].document["kind"], "job_recovered");
+    assert_eq!(alerts[1].attributes.get("state").map(String::as_str), Some("RECOVERED"));
+}
+
+#[tokio::test]
+async fn malformed_input_is_logged_and_ignored_and_the_function_keeps_serving() {
+    let harness = Harness::start(true, &[]).await;
+
+    let garbage = harness
+        .invoke(&sqs_batch(&[
+            json!("{\"truncated\": "),
+            sample("malformed-detail"),
+            sample("unknown-vault-state-change"),
+        ]))
+        .await;
+    let not_an_event = harness.invoke(&json!({"hello": "world"})).await;
+    harness.invoke(&sample("restore-failed-rds")).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(
+        garbage,
+        Answer::Response(json!({"batchItemFailures": []})),
+        "no retry for what can never succeed"
+    );
+    assert_eq!(not_an_event, Answer::Response(json!({"status": "ok"})));
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].subject.starts_with("[CRITICAL] Restore FAILED"),
+        "{}",
+        alerts[0].subject
+    );
+    let logs = harness.function.logs().join("\n");
+    assert!(logs.contains("not an EventBridge event"), "reason logged");
+    assert!(
+        logs.contains("unhandled event") && logs.contains("Backup Vault State Change"),
+        "unknown detail-type logged"
+    );
+    assert!(
+        logs.contains("6a1f4c2e-0b1d-4c8e-9f10-1a2b3c4d5e17"),
+        "event id of the malformed event logged"
+    );
+}
+
+#[tokio::test]
+async fn a_record_whose_alert_cannot_be_published_goes_back_to_the_queue() {
+    let harness = Harness::start(
+        false,
+        &[("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:no-such-topic")],
+    )
+    .await;
+
+    let batch = harness
+        .invoke(&sqs_batch(&[sample("backup-failed-rds"), sample("backup-running")]))
+        .await;
+    let direct = harness.invoke(&sample("backup-failed-rds")).await;
+
+    assert_eq!(
+        batch,
+        Answer::Response(json!({"batchItemFailures": [{"itemIdentifier": "msg-0"}]}))
+    );
+    assert!(
+        matches!(direct, Answer::Error(_)),
+        "a direct invocation fails so Lambda retries it: {direct:?}"
+    );
+    assert!(harness.function.logs().join("\n").contains("no-such-topic"));
+}
+
+#[tokio::test]
+async fn dry_run_logs_the_exact_message_and_publishes_nothing() {
+    let harness = Harness::start(false, &[("DRY_RUN", "true")]).await;
+
+    harness.invoke(&sample("copy-failed-ebs")).await;
+    let alerts = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    assert!(alerts.is_empty(), "dry run published {alerts:?}");
+    let logs = harness.function.logs().join("\n");
+    assert!(logs.contains("would_publish"), "{logs}");
+    assert!(logs.contains("[ERROR] Copy FAILED: vol-0aa11bb22cc33dd44 (EBS) 111122223333 eu-west-1"));
+}
+
+#[tokio::test]
+async fn a_bad_setting_fails_at_start_up_naming_the_setting() {
+    let harness = Harness::start(false, &[("DIGEST_THRESHOLD", "many")]).await;
+
+    let status = tokio::time::timeout(WAIT, harness_exit(harness.function))
+        .await
+        .expect("function exits");
+
+    let (code, logs) = status;
+    assert_ne!(code, Some(0));
+    assert!(
+        logs.contains("DIGEST_THRESHOLD") && logs.contains("whole number"),
+        "{logs}"
+    );
+}
+
+async fn harness_exit(mut function: FunctionProcess) -> (Option<i32>, String) {
+    let status = function.child.wait().await.expect("wait for function");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (status.code(), function.logs().join("\n"))
+}
+
+#[tokio::test]
+async fn emf_metrics_are_printed_for_jobs_seen_and_alerts() {
+    let harness = Harness::start(false, &[]).await;
+
+    harness.invoke(&sample("backup-failed-rds")).await;
+    harness.alerts(1).await;
+
+    let logs = harness.function.logs();
+    let metrics: Vec<Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["JobsSeen"] == 1.0 && m["jobType"] == "BACKUP" && m["state"] == "FAILED"),
+        "{metrics:?}"
+    );
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["AlertsPublished"] == 1.0 && m["severity"] == "CRITICAL")
+    );
+    assert!(metrics.iter().any(|m| m["ColdStart"] == 1.0));
+}
