@@ -122,7 +122,7 @@ async fn the_same_event_delivered_twice_alerts_once() {
     let event = sample("copy-failed-ebs");
 
     harness.invoke(&sqs_batch(&[event.clone(), event.clone()])).await;
-    harness.invoke(&sqs_batch(&[event.clone()])).await;
+    harness.invoke(&sqs_batch(std::slice::from_ref(&event))).await;
     harness.invoke(&event).await;
     let alerts = harness.alerts(1).await;
 
