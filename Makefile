@@ -1,0 +1,58 @@
+# Rearguard: run it (`make demo`), test it (`make test`). Everything it needs is installed here:
+# Python tools into .venv (pinned in requirements-dev.txt), Rust crates through cargo.
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup build demo test lint unit e2e cfn-lint release-arm64 bench sam-build checkov clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+build:
+	cargo build --workspace --bins
+
+## Run it: job-alerts against the local AWS emulator, printing the alerts that arrive on the topic.
+demo: setup build
+	scripts/with-local-aws.sh cargo run --quiet -p rearguard-e2e --bin demo
+
+## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template lint.
+test: setup lint build
+	scripts/with-local-aws.sh cargo test --workspace
+	$(VENV)/bin/cfn-lint template.yaml
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+cfn-lint: setup
+	$(VENV)/bin/cfn-lint template.yaml
+
+## The deployable artefact: target/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
+release-arm64: setup
+	cargo lambda build --release --arm64 --bin job-alerts
+
+## Cold start, per-event latency and peak RSS of the release binary (see scripts/bench.md).
+bench: setup
+	cargo build --release -p job-alerts
+	cargo build --release -p rearguard-e2e --bin bench
+	scripts/with-local-aws.sh target/release/bench target/release/job-alerts
+
+## The real deploy path, offline: sam build through cargo-lambda (aws-sam-cli in its own venv).
+sam-build: setup
+	test -x .venv-sam/bin/sam || (python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
+	.venv-sam/bin/sam build --beta-features
+
+## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
+checkov:
+	test -x .venv-checkov/bin/checkov || (python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov)
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
+
+clean:
+	cargo clean
+	rm -rf $(VENV) .venv-sam .venv-checkov .run .aws-sam

@@ -1,0 +1,181 @@
+//! `make demo`: plays a night of AWS Backup events through job-alerts (the real binary, through
+//! the Lambda Runtime API) against the local AWS emulator, and prints the alerts that arrived on
+//! the SNS topic, read back from its SQS subscription.
+
+use rearguard_e2e::function::{FunctionProcess, binary};
+use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table};
+use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::sample;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn sqs_batch(bodies: Vec<Value>) -> Value {
+    let records: Vec<Value> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let body = match body {
+                Value::String(raw) => raw,
+                other => other.to_string(),
+            };
+            json!({"messageId": format!("demo-msg-{i}"), "body": body, "eventSource": "aws:sqs", "awsRegion": "eu-west-1"})
+        })
+        .collect();
+    json!({"Records": records})
+}
+
+fn storm(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            let mut event = sample("copy-failed-ebs");
+            event["id"] = json!(format!("demo-storm-{i}"));
+            event["detail"]["copyJobId"] = json!(format!("COPY-JOB-{i:03}"));
+            event["detail"]["resourceArn"] =
+                json!(format!("arn:aws:ec2:eu-west-1:111122223333:volume/vol-storm{i:03}"));
+            event["detail"]["statusMessage"] = json!("Access denied by the destination backup vault access policy.");
+            event
+        })
+        .collect()
+}
+
+fn print_alert(n: usize, alert: &Received) {
+    let doc = &alert.document;
+    println!("  [{n}] {}", alert.subject);
+    let attributes: Vec<String> = alert.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("      attributes  {}", attributes.join(" "));
+    if doc["kind"] == "digest" {
+        let jobs = doc["jobs"].as_array().cloned().unwrap_or_default();
+        println!(
+            "      digest      {} jobs listed (part {} of {})",
+            jobs.len(),
+            doc["part"],
+            doc["parts"]
+        );
+        for job in jobs.iter().take(3) {
+            println!(
+                "        - {} job {}: {}",
+                job["resourceName"].as_str().unwrap_or(""),
+                job["jobId"].as_str().unwrap_or(""),
+                job["statusMessage"].as_str().unwrap_or("")
+            );
+        }
+        if jobs.len() > 3 {
+            println!("        ... and {} more, every one in the message", jobs.len() - 3);
+        }
+    } else {
+        if let Some(arn) = doc["resource"]["arn"].as_str() {
+            println!("      resource    {arn}");
+        }
+        if let Some(created) = doc["restore"]["createdResourceArn"].as_str() {
+            println!("      new         {created}");
+        }
+        if let Some(message) = doc["job"]["statusMessage"].as_str() {
+            println!("      AWS says    {message}");
+        }
+        if let Some(hint) = doc["hint"].as_str() {
+            println!("      what to do  {hint}");
+        }
+        if let Some(url) = doc["job"]["consoleUrl"].as_str() {
+            println!("      console     {url}");
+        }
+    }
+    println!();
+}
+
+#[tokio::main]
+async fn main() {
+    let sdk = local_aws::sdk_config().await;
+    let topic = AlertsTopic::create(&sdk, "rearguard-alerts").await;
+    create_state_table(&sdk, "rearguard-state").await;
+    println!(
+        "Local AWS at {}: topic {}, state table rearguard-state",
+        local_aws::endpoint(),
+        topic.topic_arn
+    );
+
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+    env.push(("STATE_TABLE_NAME", "rearguard-state".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = FunctionProcess::spawn(binary("job-alerts"), &api.address(), &env);
+    println!("job-alerts running under the Lambda Runtime API at {}\n", api.address());
+
+    let steps: Vec<(&str, Value)> = vec![
+        (
+            "03:00  A nightly RDS backup fails: the KMS key cannot be used",
+            sample("backup-failed-rds"),
+        ),
+        (
+            "03:05  EventBridge delivers the same event again (at-least-once)",
+            sample("backup-failed-rds"),
+        ),
+        (
+            "03:10  The RDS backup is still running on another rule (no alert)",
+            sample("backup-running"),
+        ),
+        (
+            "03:25  An EC2 backup completes with issues",
+            sample("backup-completed-with-issues-ec2"),
+        ),
+        (
+            "04:00  A copy is queued (CREATED: AWS may retry it for hours; no alert)",
+            sample("copy-created"),
+        ),
+        (
+            "06:02  The copy to the isolated account fails (batch with a duplicate and a garbled record)",
+            serde_json::from_str(
+                &std::fs::read_to_string(
+                    rearguard_e2e::workspace_root().join("events/sqs-batch-duplicate-and-garbage.json"),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        ),
+        (
+            "06:30  A vault policy change breaks 40 copies at once (one SQS batch)",
+            sqs_batch(storm(40)),
+        ),
+        (
+            "11:00  An EFS backup never started inside its window",
+            sample("backup-expired-efs"),
+        ),
+        (
+            "11:48  A restore completes: applications must be re-pointed",
+            sample("restore-completed-rds"),
+        ),
+        (
+            "12:00  Something that is not a job event arrives",
+            sample("unknown-vault-state-change"),
+        ),
+        ("+1 day The RDS backup succeeds again", sample("backup-completed-rds")),
+    ];
+    for (what, payload) in &steps {
+        let answer = api.invoke(payload, WAIT).await.unwrap_or_else(|e| panic!("{e}"));
+        let outcome = match &answer {
+            Answer::Response(v) if v.get("batchItemFailures").is_some() => {
+                format!(
+                    "batch handled, {} record(s) to retry",
+                    v["batchItemFailures"].as_array().map_or(0, Vec::len)
+                )
+            }
+            Answer::Response(_) => "handled".to_string(),
+            Answer::Error(e) => format!("error: {e}"),
+        };
+        println!("event  {what}\n       -> {outcome}");
+    }
+
+    let alerts = topic.receive(7, WAIT).await;
+    println!("\n{} alerts arrived on {}:\n", alerts.len(), topic.topic_arn);
+    for (i, alert) in alerts.iter().enumerate() {
+        print_alert(i + 1, alert);
+    }
+    let seen = steps.len();
+    println!(
+        "{seen} deliveries in, {} alerts out: duplicates dropped, progress events quiet, 40 copy failures digested.",
+        alerts.len()
+    );
+    drop(function);
+}
