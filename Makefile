@@ -37,7 +37,7 @@ cfn-lint: setup
 release-arm64: setup
 	cargo lambda build --release --arm64 --bin job-alerts
 
-## Cold start, per-event latency and peak RSS of the release binary (see scripts/bench.md).
+## Cold start (spawn to first Runtime API poll), per-event latency and peak RSS of the release binary.
 bench: setup
 	cargo build --release -p job-alerts
 	cargo build --release -p rearguard-e2e --bin bench
