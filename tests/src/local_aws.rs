@@ -171,6 +171,80 @@ fn unwrap_sns(body: &str) -> Received {
     }
 }
 
+/// A custom EventBridge bus with a rule that sends everything from `source` to a new queue, so
+/// events put on the bus can be read back. Returns the bus name and the queue URL.
+pub async fn bus_with_inbox(sdk: &SdkConfig, name: &str, source: &str) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    events.create_event_bus().name(name).send().await.expect("create bus");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-inbox"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    events
+        .put_rule()
+        .name(format!("{name}-all"))
+        .event_bus_name(name)
+        .event_pattern(serde_json::json!({"source": [source]}).to_string())
+        .send()
+        .await
+        .expect("put rule");
+    events
+        .put_targets()
+        .rule(format!("{name}-all"))
+        .event_bus_name(name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("inbox")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    (name.to_string(), queue_url)
+}
+
+/// Raw message bodies waiting in a queue (up to `timeout` for at least one).
+pub async fn drain_queue(sdk: &SdkConfig, queue_url: &str, timeout: Duration) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let deadline = Instant::now() + timeout;
+    let mut bodies = Vec::new();
+    while Instant::now() < deadline {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() && !bodies.is_empty() {
+            break;
+        }
+        for message in messages {
+            bodies.push(serde_json::from_str(message.body().unwrap_or_default()).expect("event JSON"));
+        }
+    }
+    bodies
+}
+
 /// The state table as the template defines it: key `pk`, TTL on `expires_at`, on-demand.
 pub async fn create_state_table(sdk: &SdkConfig, name: &str) {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);

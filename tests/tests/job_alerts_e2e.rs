@@ -292,6 +292,24 @@ async fn harness_exit(mut function: FunctionProcess) -> (Option<i32>, String) {
 }
 
 #[tokio::test]
+async fn each_alert_is_also_put_on_the_configured_event_bus() {
+    let sdk = local_aws::sdk_config().await;
+    let (bus, inbox) = local_aws::bus_with_inbox(&sdk, &unique("central"), "rearguard.job-alerts").await;
+    let harness = Harness::start(false, &[("ALERT_EVENT_BUS", bus.as_str())]).await;
+
+    harness.invoke(&sample("copy-failed-ebs")).await;
+    let alerts = harness.alerts(1).await;
+    let events = local_aws::drain_queue(&sdk, &inbox, WAIT).await;
+
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "Rearguard Alert");
+    assert_eq!(events[0]["source"], "rearguard.job-alerts");
+    assert_eq!(events[0]["detail"]["summary"], alerts[0].subject.as_str());
+    assert_eq!(events[0]["detail"]["job"]["type"], "COPY");
+}
+
+#[tokio::test]
 async fn emf_metrics_are_printed_for_jobs_seen_and_alerts() {
     let harness = Harness::start(false, &[]).await;
 
