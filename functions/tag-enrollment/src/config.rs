@@ -1,0 +1,71 @@
+//! tag-enrollment settings, read and checked at start-up. The names match `template.yaml`.
+
+use rearguard::config::{ConfigError, Settings};
+
+use crate::policy::Policy;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ALERT_TOPIC_ARN` (required).
+    pub topic_arn: String,
+    /// `ENROLLMENT_POLICY` (required): the policy document, JSON.
+    pub policy: Policy,
+    /// `MEMBER_ROLE_NAME`: the role assumed in other accounts for events forwarded from them.
+    pub member_role_name: Option<String>,
+    /// `ALERT_EVENT_BUS`: also put every message on this bus.
+    pub event_bus: Option<String>,
+    /// `DRY_RUN`: log the tags and messages instead of writing and publishing them.
+    pub dry_run: bool,
+    /// `METRICS_NAMESPACE`.
+    pub metrics_namespace: String,
+}
+
+impl Config {
+    pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
+        let topic_arn = settings.arn("ALERT_TOPIC_ARN", "sns")?.ok_or(ConfigError::Missing {
+            name: "ALERT_TOPIC_ARN".into(),
+        })?;
+        let raw = settings.required("ENROLLMENT_POLICY")?;
+        let policy = Policy::parse(&raw).map_err(|e| ConfigError::Invalid {
+            name: "ENROLLMENT_POLICY".into(),
+            value: format!("{} bytes of JSON", raw.len()),
+            reason: e.to_string(),
+        })?;
+        Ok(Config {
+            topic_arn,
+            policy,
+            member_role_name: settings.optional("MEMBER_ROLE_NAME"),
+            event_bus: settings.optional("ALERT_EVENT_BUS"),
+            dry_run: settings.flag("DRY_RUN", false)?,
+            metrics_namespace: settings
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "Rearguard".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_policy_fails_naming_the_setting_and_the_path() {
+        let settings = Settings::from_pairs(&[
+            ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
+            ("ENROLLMENT_POLICY", r#"{"plans": ["production"], "mode": "sometimes"}"#),
+        ]);
+        let e = Config::from_settings(&settings).unwrap_err().to_string();
+        assert!(e.contains("ENROLLMENT_POLICY") && e.contains("mode"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_policy_is_named() {
+        let settings = Settings::from_pairs(&[("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t")]);
+        assert!(
+            Config::from_settings(&settings)
+                .unwrap_err()
+                .to_string()
+                .contains("ENROLLMENT_POLICY")
+        );
+    }
+}

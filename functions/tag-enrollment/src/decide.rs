@@ -1,0 +1,152 @@
+//! The decision for one resource: a pure function of the policy, the resource's type and its
+//! current tags. It never overwrites a value a person set.
+
+use std::collections::BTreeMap;
+
+use crate::policy::{Mode, Policy};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Carries a valid plan.
+    Compliant { plan: String },
+    /// Opted out with a reason.
+    OptedOut { reason: String },
+    /// Enforce mode: write `tag_key=plan` and the marker tag.
+    Enroll { plan: String },
+    /// Something a person must fix; no tag is written.
+    Alert(Problem),
+    /// A resource type the policy does not cover.
+    OutOfScope,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The opt-out value without the reason tag.
+    OptOutWithoutReason { value: String },
+    /// A value that is not a plan (a typo?).
+    UnknownPlan { value: String },
+    /// No backup tag; audit mode, or no default plan applies. `suggested` is what enforce would write.
+    Untagged { suggested: Option<String> },
+}
+
+pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String>) -> Decision {
+    if !policy.in_scope(backup_type) {
+        return Decision::OutOfScope;
+    }
+    match tags.get(&policy.tag_key).map(|v| v.trim()) {
+        Some(value) if policy.is_plan(value) => Decision::Compliant {
+            plan: value.to_string(),
+        },
+        Some(value) if policy.opt_out.as_ref().is_some_and(|o| o.value == value) => {
+            let key = &policy.opt_out.as_ref().expect("checked above").reason_tag_key;
+            match tags.get(key).map(|r| r.trim()).filter(|r| !r.is_empty()) {
+                Some(reason) => Decision::OptedOut {
+                    reason: reason.to_string(),
+                },
+                None => Decision::Alert(Problem::OptOutWithoutReason {
+                    value: value.to_string(),
+                }),
+            }
+        }
+        Some(value) if !value.is_empty() => Decision::Alert(Problem::UnknownPlan {
+            value: value.to_string(),
+        }),
+        _ => {
+            let suggested = policy.default_plan(tags).map(str::to_string);
+            match (policy.mode, suggested) {
+                (Mode::Enforce, Some(plan)) => Decision::Enroll { plan },
+                (_, suggested) => Decision::Alert(Problem::Untagged { suggested }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(mode: &str, fallback: bool) -> Policy {
+        let fallback = if fallback { r#""fallbackPlan": "staging","# } else { "" };
+        Policy::parse(&format!(
+            r#"{{"plans": ["production", "staging"], "optOut": {{"value": "none", "reasonTagKey": "backup-opt-out-reason"}},
+                "defaults": [{{"when": {{"Environment": "Production"}}, "plan": "production"}}], {fallback}
+                "resourceTypes": ["EC2", "RDS", "S3"], "mode": "{mode}"}}"#
+        ))
+        .unwrap()
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_decision_table() {
+        let enforce = policy("enforce", true);
+        let cases: Vec<(&[(&str, &str)], Decision)> = vec![
+            (
+                &[("backup-plan", "production")],
+                Decision::Compliant {
+                    plan: "production".into(),
+                },
+            ),
+            (
+                &[("backup-plan", "none"), ("backup-opt-out-reason", "scratch data")],
+                Decision::OptedOut {
+                    reason: "scratch data".into(),
+                },
+            ),
+            (
+                &[("backup-plan", "none")],
+                Decision::Alert(Problem::OptOutWithoutReason { value: "none".into() }),
+            ),
+            (
+                &[("backup-plan", "none"), ("backup-opt-out-reason", " ")],
+                Decision::Alert(Problem::OptOutWithoutReason { value: "none".into() }),
+            ),
+            (
+                &[("backup-plan", "prodution")],
+                Decision::Alert(Problem::UnknownPlan {
+                    value: "prodution".into(),
+                }),
+            ),
+            (
+                &[("Environment", "Production")],
+                Decision::Enroll {
+                    plan: "production".into(),
+                },
+            ),
+            (&[], Decision::Enroll { plan: "staging".into() }),
+            (&[("backup-plan", "")], Decision::Enroll { plan: "staging".into() }),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(decide(&enforce, "EC2", &tags(given)), expected, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn audit_mode_alerts_with_the_plan_enforce_would_apply() {
+        let audit = policy("audit", true);
+        assert_eq!(
+            decide(&audit, "RDS", &tags(&[("Environment", "Production")])),
+            Decision::Alert(Problem::Untagged {
+                suggested: Some("production".into())
+            })
+        );
+    }
+
+    #[test]
+    fn enforce_without_a_matching_default_or_fallback_alerts() {
+        assert_eq!(
+            decide(&policy("enforce", false), "EC2", &tags(&[])),
+            Decision::Alert(Problem::Untagged { suggested: None })
+        );
+    }
+
+    #[test]
+    fn types_outside_the_policy_are_out_of_scope() {
+        assert_eq!(
+            decide(&policy("enforce", true), "DynamoDB", &tags(&[])),
+            Decision::OutOfScope
+        );
+    }
+}

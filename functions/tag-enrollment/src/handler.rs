@@ -1,0 +1,242 @@
+//! One EventBridge event: find the resources it is about, read their tags where the event does
+//! not show them, decide per resource (pure), then tag, notify and alert.
+
+use rearguard::alert::Alert;
+use rearguard::cloudtrail::{TagChange, Trigger};
+use rearguard::event_bus::ForwardAlert;
+use rearguard::metrics::Metrics;
+use rearguard::sns::{PublishAlert, PublishError};
+use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+use crate::decide::{Decision, decide};
+use crate::policy::Policy;
+use crate::render::{self, Target};
+use crate::resources::{self, NewResource};
+
+/// Tagging clients for an account and region (the home account's own, or an assumed role's).
+#[async_trait::async_trait]
+pub trait TaggingFor: Send + Sync {
+    async fn tagging(&self, account: &str, region: &str) -> Result<std::sync::Arc<dyn ResourceTagging>, TaggingError>;
+}
+
+pub struct Deps<'a> {
+    pub policy: &'a Policy,
+    pub tagging: &'a dyn TaggingFor,
+    pub publisher: &'a dyn PublishAlert,
+    pub forwarder: Option<&'a dyn ForwardAlert>,
+    pub dry_run: bool,
+}
+
+/// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Tagging(#[from] TaggingError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// The AWS Backup type of a resource named by a Tag Change event's ARN.
+fn backup_type_of(arn: &str) -> Option<&'static str> {
+    let parsed = rearguard::arn::Arn::parse(arn)?;
+    let kind = parsed.resource.split(['/', ':']).next().unwrap_or("");
+    Some(match (parsed.service, kind) {
+        ("ec2", "instance") => "EC2",
+        ("ec2", "volume") => "EBS",
+        ("rds", "db") => "RDS",
+        ("rds", "cluster") => "Aurora",
+        ("dynamodb", "table") => "DynamoDB",
+        ("elasticfilesystem", "file-system") => "EFS",
+        ("s3", _) if !parsed.resource.contains('/') => "S3",
+        _ => return None,
+    })
+}
+
+/// Only changes that touch the keys the policy reads can change a decision; others are ignored
+/// (including Rearguard's own writes coming back, once they are compliant).
+fn relevant(policy: &Policy, change: &TagChange) -> bool {
+    let reason_key = policy.opt_out.as_ref().map(|o| o.reason_tag_key.as_str());
+    change
+        .changed_tag_keys
+        .iter()
+        .any(|k| *k == policy.tag_key || Some(k.as_str()) == reason_key)
+        || !change.tags.contains_key(&policy.tag_key)
+}
+
+pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let trigger = match Trigger::decode_str(&payload.to_string()) {
+        Ok(trigger) => trigger,
+        Err(reason) => {
+            let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("");
+            warn!(event_id, %reason, decision = "ignore", "event not handled");
+            metrics.count("EventsIgnored", &[]);
+            return Ok(json!({"status": "ignored"}));
+        }
+    };
+    let (account, region, found) = match &trigger {
+        Trigger::ApiCall {
+            event_id,
+            account,
+            region,
+            call,
+        } => match resources::derive(call, account, region) {
+            Ok(found) => (account.clone(), region.clone(), found),
+            Err(skip) => {
+                info!(event_id, event_name = call.event_name.as_deref().unwrap_or(""), reason = %skip, decision = "skip", "no resource to check");
+                metrics.count("EventsIgnored", &[]);
+                return Ok(json!({"status": "skipped", "reason": skip.to_string()}));
+            }
+        },
+        Trigger::TagChange {
+            event_id,
+            account,
+            region,
+            resource_arn,
+            change,
+        } => {
+            let Some(backup_type) = backup_type_of(resource_arn) else {
+                info!(event_id, resource = %resource_arn, decision = "skip", "tag change on a resource type Rearguard does not back up");
+                return Ok(json!({"status": "skipped"}));
+            };
+            if !relevant(deps.policy, change) {
+                info!(event_id, resource = %resource_arn, decision = "skip", "tag change does not touch the backup tags");
+                return Ok(json!({"status": "skipped"}));
+            }
+            let found = vec![NewResource {
+                arn: resource_arn.clone(),
+                backup_type,
+                tags: Some(change.tags.clone()),
+                from_restore: false,
+            }];
+            (account.clone(), region.clone(), found)
+        }
+    };
+    let tagging = deps.tagging.tagging(&account, &region).await?;
+    let unknown: Vec<String> = found
+        .iter()
+        .filter(|r| r.tags.is_none())
+        .map(|r| r.arn.clone())
+        .collect();
+    let looked_up = if unknown.is_empty() {
+        Default::default()
+    } else {
+        tagging.current_tags(&unknown).await?
+    };
+
+    let mut enroll: BTreeMap<String, Vec<&NewResource>> = BTreeMap::new();
+    let mut messages: Vec<Alert> = Vec::new();
+    let mut summary = Vec::new();
+    for resource in &found {
+        let tags: Tags = resource
+            .tags
+            .clone()
+            .unwrap_or_else(|| looked_up.get(&resource.arn).cloned().unwrap_or_default());
+        let decision = decide(deps.policy, resource.backup_type, &tags);
+        let target = Target {
+            arn: &resource.arn,
+            backup_type: resource.backup_type,
+            account: &account,
+            region: &region,
+            from_restore: resource.from_restore,
+        };
+        metrics.count("ResourcesSeen", &[("resourceType", resource.backup_type)]);
+        let label = match &decision {
+            Decision::Compliant { .. } => "compliant",
+            Decision::OptedOut { .. } => "opted_out",
+            Decision::Enroll { .. } => "enroll",
+            Decision::Alert(_) => "alert",
+            Decision::OutOfScope => "out_of_scope",
+        };
+        info!(event_id = trigger.event_id(), resource = %resource.arn, resource_type = resource.backup_type, decision = label, detail = ?decision, "resource decision");
+        summary.push(json!({"arn": resource.arn, "decision": label}));
+        match decision {
+            Decision::Compliant { .. } => metrics.count("Compliant", &[]),
+            Decision::OptedOut { .. } => metrics.count("OptedOut", &[]),
+            Decision::OutOfScope => {}
+            Decision::Enroll { plan } => enroll.entry(plan).or_default().push(resource),
+            Decision::Alert(problem) => {
+                metrics.count("NonCompliant", &[]);
+                messages.push(render::problem(&target, deps.policy, &problem));
+            }
+        }
+    }
+
+    for (plan, resources) in &enroll {
+        let arns: Vec<String> = resources.iter().map(|r| r.arn.clone()).collect();
+        let tags = Tags::from([
+            (deps.policy.tag_key.clone(), plan.clone()),
+            (deps.policy.marker_tag_key.clone(), "rearguard".to_string()),
+        ]);
+        let failures = if deps.dry_run {
+            info!(action = "would_tag", arns = ?arns, tags = ?tags, account = %account, region = %region, "dry run: not tagging");
+            BTreeMap::new()
+        } else {
+            tagging.add_tags(&arns, &tags).await?
+        };
+        for resource in resources {
+            let target = Target {
+                arn: &resource.arn,
+                backup_type: resource.backup_type,
+                account: &account,
+                region: &region,
+                from_restore: resource.from_restore,
+            };
+            match failures.get(&resource.arn) {
+                Some(reason) => {
+                    metrics.count("EnrollmentFailures", &[]);
+                    messages.push(render::tagging_failed(&target, plan, reason));
+                }
+                None => {
+                    metrics.count("Enrolled", &[("resourceType", resource.backup_type)]);
+                    messages.push(render::enrolled(&target, deps.policy, plan));
+                }
+            }
+        }
+    }
+
+    for message in &messages {
+        deps.publisher.publish(message).await?;
+        if let Some(forwarder) = deps.forwarder
+            && let Err(e) = forwarder.forward(message).await
+        {
+            warn!(error = %e, "message published but not forwarded to the event bus");
+        }
+    }
+    Ok(json!({"status": "ok", "resources": summary}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_change_arns_map_to_backup_types() {
+        assert_eq!(backup_type_of("arn:aws:ec2:eu-west-1:1:instance/i-1"), Some("EC2"));
+        assert_eq!(backup_type_of("arn:aws:ec2:eu-west-1:1:volume/vol-1"), Some("EBS"));
+        assert_eq!(backup_type_of("arn:aws:rds:eu-west-1:1:db:x"), Some("RDS"));
+        assert_eq!(backup_type_of("arn:aws:s3:::bucket"), Some("S3"));
+        assert_eq!(backup_type_of("arn:aws:ec2:eu-west-1:1:subnet/subnet-1"), None);
+    }
+
+    #[test]
+    fn only_changes_touching_the_backup_tags_matter() {
+        let policy =
+            Policy::parse(r#"{"plans": ["p"], "optOut": {"value": "none", "reasonTagKey": "why"}, "mode": "enforce"}"#)
+                .unwrap();
+        let change = |keys: &[&str], tags: &[(&str, &str)]| TagChange {
+            changed_tag_keys: keys.iter().map(|k| k.to_string()).collect(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..TagChange::default()
+        };
+        assert!(!relevant(&policy, &change(&["Owner"], &[("backup-plan", "p")])));
+        assert!(relevant(&policy, &change(&["backup-plan"], &[])), "removed backup tag");
+        assert!(relevant(&policy, &change(&["why"], &[("backup-plan", "none")])));
+        assert!(
+            relevant(&policy, &change(&["Owner"], &[])),
+            "a replace-all that dropped the tag"
+        );
+    }
+}

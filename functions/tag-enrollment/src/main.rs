@@ -1,0 +1,103 @@
+//! tag-enrollment: every new resource is enrolled in a backup plan by tag, or someone hears about it.
+
+mod config;
+mod decide;
+mod handler;
+mod policy;
+mod render;
+mod resources;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use rearguard::config::Settings;
+use rearguard::event_bus::{DryRunForwarder, EventBusForwarder, ForwardAlert};
+use rearguard::metrics::Metrics;
+use rearguard::sns::{DryRunPublisher, PublishAlert, SnsPublisher};
+use rearguard::tagging::{AccountTagging, ResourceTagging, TaggingError};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::config::Config;
+use crate::handler::{Deps, TaggingFor};
+
+#[async_trait::async_trait]
+impl TaggingFor for AccountTagging {
+    async fn tagging(&self, account: &str, region: &str) -> Result<Arc<dyn ResourceTagging>, TaggingError> {
+        Ok(self.for_account(account, region).await?)
+    }
+}
+
+struct App {
+    config: Config,
+    tagging: AccountTagging,
+    publisher: Box<dyn PublishAlert>,
+    forwarder: Option<Box<dyn ForwardAlert>>,
+    cold_start: AtomicBool,
+}
+
+impl App {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let mut metrics = Metrics::new(&self.config.metrics_namespace, "tag-enrollment");
+        if self.cold_start.swap(false, Ordering::Relaxed) {
+            metrics.count("ColdStart", &[]);
+        }
+        let deps = Deps {
+            policy: &self.config.policy,
+            tagging: &self.tagging,
+            publisher: self.publisher.as_ref(),
+            forwarder: self.forwarder.as_deref(),
+            dry_run: self.config.dry_run,
+        };
+        let result = handler::handle(event.payload, &deps, &mut metrics).await;
+        metrics.flush();
+        Ok(result?)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match Config::from_settings(&Settings::from_env()) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return Err(e.into());
+        }
+    };
+    let sdk = rearguard::aws::load_sdk_config().await;
+    // The home account decides which events need an assumed role.
+    let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.inspect_err(|e| {
+        tracing::error!(error = %aws_sdk_sts::error::DisplayErrorContext(e), "cannot read the function's own account");
+    })?;
+    let home_account = identity.account().unwrap_or_default().to_string();
+    tracing::info!(home_account = %home_account, mode = ?config.policy.mode, dry_run = config.dry_run, "tag-enrollment starting");
+    let publisher: Box<dyn PublishAlert> = if config.dry_run {
+        Box::new(DryRunPublisher)
+    } else {
+        Box::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn))
+    };
+    let forwarder: Option<Box<dyn ForwardAlert>> = config.event_bus.as_ref().map(|bus| -> Box<dyn ForwardAlert> {
+        if config.dry_run {
+            Box::new(DryRunForwarder { bus: bus.clone() })
+        } else {
+            Box::new(EventBusForwarder::new(
+                aws_sdk_eventbridge::Client::new(&sdk),
+                bus,
+                render::SOURCE,
+            ))
+        }
+    });
+    let tagging = AccountTagging::new(sdk, &home_account, config.member_role_name.clone());
+    let app = App {
+        config,
+        tagging,
+        publisher,
+        forwarder,
+        cold_start: AtomicBool::new(true),
+    };
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        app.handle(event).await
+    }))
+    .await
+}

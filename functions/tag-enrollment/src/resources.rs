@@ -1,0 +1,366 @@
+//! Which resources a CloudTrail creation call made, with their ARNs (most creation events carry
+//! none: they are built from ids), their AWS Backup resource type, and the tags the event
+//! already shows. Pure.
+
+use rearguard::cloudtrail::{ApiCall, tag_list};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A resource to check against the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResource {
+    pub arn: String,
+    /// AWS Backup's resource type: EC2, EBS, RDS, Aurora, DocumentDB, Neptune, DynamoDB, EFS, S3.
+    pub backup_type: &'static str,
+    /// Tags seen in the event; `None` when the event cannot show them (look them up).
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Created by an AWS Backup restore (`invokedBy: backup.amazonaws.com`).
+    pub from_restore: bool,
+}
+
+/// Why a call yields no resource to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    FailedCall(String),
+    NotACreation(String),
+    ClusterMember { cluster: String },
+    Incomplete(&'static str),
+}
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skip::FailedCall(code) => write!(f, "the call failed ({code}); nothing was created"),
+            Skip::NotACreation(name) => write!(f, "{name} is not a creation call this function handles"),
+            Skip::ClusterMember { cluster } => {
+                write!(
+                    f,
+                    "member instance of cluster {cluster}; AWS Backup protects the cluster"
+                )
+            }
+            Skip::Incomplete(what) => write!(f, "the event lacks {what}"),
+        }
+    }
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// Tags from EC2's `tagSpecificationSet` for one resource type ("instance", "volume").
+fn ec2_tag_specification(request: &Value, resource_type: &str) -> Option<BTreeMap<String, String>> {
+    let specs = request.get("tagSpecificationSet")?.get("items")?.as_array()?;
+    let mut tags = BTreeMap::new();
+    let mut found = false;
+    for spec in specs
+        .iter()
+        .filter(|s| s.get("resourceType").and_then(Value::as_str) == Some(resource_type))
+    {
+        found = true;
+        tags.extend(tag_list(spec.get("tags").unwrap_or(&Value::Null)));
+    }
+    found.then_some(tags)
+}
+
+/// The AWS Backup resource type of an RDS cluster engine.
+pub fn cluster_backup_type(engine: &str) -> &'static str {
+    match engine {
+        e if e.starts_with("aurora") => "Aurora",
+        "docdb" => "DocumentDB",
+        "neptune" => "Neptune",
+        _ => "RDS",
+    }
+}
+
+pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewResource>, Skip> {
+    if let Some(code) = &call.error_code {
+        return Err(Skip::FailedCall(code.clone()));
+    }
+    let source = call.event_source.as_deref().unwrap_or("");
+    let name = call.event_name.as_deref().unwrap_or("");
+    let request = &call.request_parameters;
+    let response = &call.response_elements;
+    let from_restore = call.invoked_by_backup();
+    let p = partition(region);
+    let one = |arn: String, backup_type, tags| {
+        Ok(vec![NewResource {
+            arn,
+            backup_type,
+            tags,
+            from_restore,
+        }])
+    };
+    match (source, name) {
+        ("ec2.amazonaws.com", "RunInstances") => {
+            let items = response
+                .get("instancesSet")
+                .and_then(|s| s.get("items"))
+                .and_then(Value::as_array);
+            let items = items.ok_or(Skip::Incomplete("responseElements.instancesSet.items"))?;
+            let requested = ec2_tag_specification(request, "instance");
+            let resources = items
+                .iter()
+                .filter_map(|item| {
+                    let id = item.get("instanceId")?.as_str()?;
+                    // Launch templates put tags only in the response's tagSet.
+                    let mut tags = requested.clone();
+                    if let Some(set) = item.get("tagSet").filter(|s| s.get("items").is_some()) {
+                        tags.get_or_insert_with(BTreeMap::new).extend(tag_list(set));
+                    }
+                    Some(NewResource {
+                        arn: format!("arn:{p}:ec2:{region}:{account}:instance/{id}"),
+                        backup_type: "EC2",
+                        tags,
+                        from_restore,
+                    })
+                })
+                .collect::<Vec<_>>();
+            if resources.is_empty() {
+                Err(Skip::Incomplete("instance ids"))
+            } else {
+                Ok(resources)
+            }
+        }
+        ("ec2.amazonaws.com", "CreateVolume") => {
+            let id = str_at(response, &["volumeId"]).ok_or(Skip::Incomplete("responseElements.volumeId"))?;
+            let mut tags = ec2_tag_specification(request, "volume");
+            if let Some(set) = response.get("tagSet").filter(|s| s.get("items").is_some()) {
+                tags.get_or_insert_with(BTreeMap::new).extend(tag_list(set));
+            }
+            one(format!("arn:{p}:ec2:{region}:{account}:volume/{id}"), "EBS", tags)
+        }
+        ("rds.amazonaws.com", "CreateDBInstance") => {
+            if let Some(cluster) =
+                str_at(response, &["dBClusterIdentifier"]).or(str_at(request, &["dBClusterIdentifier"]))
+            {
+                return Err(Skip::ClusterMember {
+                    cluster: cluster.to_string(),
+                });
+            }
+            let arn = str_at(response, &["dBInstanceArn"]).ok_or(Skip::Incomplete("responseElements.dBInstanceArn"))?;
+            one(
+                arn.to_string(),
+                "RDS",
+                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
+            )
+        }
+        ("rds.amazonaws.com", "CreateDBCluster") => {
+            let arn = str_at(response, &["dBClusterArn"]).ok_or(Skip::Incomplete("responseElements.dBClusterArn"))?;
+            let engine = str_at(response, &["engine"])
+                .or(str_at(request, &["engine"]))
+                .unwrap_or("");
+            one(
+                arn.to_string(),
+                cluster_backup_type(engine),
+                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
+            )
+        }
+        ("dynamodb.amazonaws.com", "CreateTable") => {
+            let arn = match str_at(response, &["tableDescription", "tableArn"]) {
+                Some(arn) => arn.to_string(),
+                None => {
+                    let table =
+                        str_at(request, &["tableName"]).ok_or(Skip::Incomplete("requestParameters.tableName"))?;
+                    format!("arn:{p}:dynamodb:{region}:{account}:table/{table}")
+                }
+            };
+            one(
+                arn,
+                "DynamoDB",
+                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
+            )
+        }
+        ("elasticfilesystem.amazonaws.com", "CreateFileSystem") => {
+            let arn = match str_at(response, &["fileSystemArn"]) {
+                Some(arn) => arn.to_string(),
+                None => {
+                    let id =
+                        str_at(response, &["fileSystemId"]).ok_or(Skip::Incomplete("responseElements.fileSystemId"))?;
+                    format!("arn:{p}:elasticfilesystem:{region}:{account}:file-system/{id}")
+                }
+            };
+            let tags = response.get("tags").or(request.get("tags")).map(tag_list);
+            one(arn, "EFS", tags)
+        }
+        ("s3.amazonaws.com", "CreateBucket") => {
+            let bucket = str_at(request, &["bucketName"]).ok_or(Skip::Incomplete("requestParameters.bucketName"))?;
+            // CreateBucket's CloudTrail record shows no tags (they arrive by PutBucketTagging): look them up.
+            one(format!("arn:{p}:s3:::{bucket}"), "S3", None)
+        }
+        _ => Err(Skip::NotACreation(format!("{source} {name}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(source: &str, name: &str, request: Value, response: Value) -> ApiCall {
+        serde_json::from_value(json!({"eventSource": source, "eventName": name, "requestParameters": request, "responseElements": response}))
+            .unwrap()
+    }
+
+    #[test]
+    fn run_instances_yields_one_resource_per_instance_with_built_arns() {
+        let c = call(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            json!({"tagSpecificationSet": {"items": [{"resourceType": "instance", "tags": [{"key": "Environment", "value": "Production"}]},
+                                                      {"resourceType": "volume", "tags": [{"key": "v", "value": "1"}]}]}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1"}, {"instanceId": "i-2"}, {"instanceId": "i-3"}]}}),
+        );
+        let resources = derive(&c, "111122223333", "eu-west-1").unwrap();
+        assert_eq!(resources.len(), 3);
+        assert_eq!(resources[2].arn, "arn:aws:ec2:eu-west-1:111122223333:instance/i-3");
+        assert_eq!(
+            resources[0]
+                .tags
+                .as_ref()
+                .unwrap()
+                .get("Environment")
+                .map(String::as_str),
+            Some("Production")
+        );
+        assert!(
+            !resources[0].tags.as_ref().unwrap().contains_key("v"),
+            "volume tags are not instance tags"
+        );
+    }
+
+    #[test]
+    fn launch_template_launch_takes_tags_from_the_response_only() {
+        let c = call(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            json!({"launchTemplate": {"launchTemplateId": "lt-1"}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1", "tagSet": {"items": [{"key": "aws:ec2launchtemplate:id", "value": "lt-1"}]}}]}}),
+        );
+        let resources = derive(&c, "1", "eu-west-1").unwrap();
+        assert_eq!(resources[0].tags.as_ref().unwrap().len(), 1);
+        let bare = call(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            json!({}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1"}]}}),
+        );
+        assert_eq!(
+            derive(&bare, "1", "eu-west-1").unwrap()[0].tags,
+            None,
+            "unknown tags are looked up"
+        );
+    }
+
+    #[test]
+    fn aurora_member_instances_are_skipped_and_clusters_typed_by_engine() {
+        let member = call(
+            "rds.amazonaws.com",
+            "CreateDBInstance",
+            json!({}),
+            json!({"dBInstanceArn": "arn:aws:rds:eu-west-1:1:db:m", "dBClusterIdentifier": "main"}),
+        );
+        assert_eq!(
+            derive(&member, "1", "eu-west-1"),
+            Err(Skip::ClusterMember { cluster: "main".into() })
+        );
+        for (engine, expected) in [
+            ("aurora-postgresql", "Aurora"),
+            ("docdb", "DocumentDB"),
+            ("neptune", "Neptune"),
+            ("postgres", "RDS"),
+        ] {
+            let cluster = call(
+                "rds.amazonaws.com",
+                "CreateDBCluster",
+                json!({"engine": engine}),
+                json!({"dBClusterArn": "arn:aws:rds:eu-west-1:1:cluster:c"}),
+            );
+            assert_eq!(
+                derive(&cluster, "1", "eu-west-1").unwrap()[0].backup_type,
+                expected,
+                "{engine}"
+            );
+        }
+    }
+
+    #[test]
+    fn arns_are_built_where_the_event_has_none() {
+        let volume = call(
+            "ec2.amazonaws.com",
+            "CreateVolume",
+            json!({}),
+            json!({"volumeId": "vol-1"}),
+        );
+        let bucket = call(
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": "invoices"}),
+            Value::Null,
+        );
+        let table = call(
+            "dynamodb.amazonaws.com",
+            "CreateTable",
+            json!({"tableName": "orders"}),
+            json!({}),
+        );
+        let efs = call(
+            "elasticfilesystem.amazonaws.com",
+            "CreateFileSystem",
+            json!({}),
+            json!({"fileSystemId": "fs-1"}),
+        );
+        assert_eq!(
+            derive(&volume, "1", "cn-north-1").unwrap()[0].arn,
+            "arn:aws-cn:ec2:cn-north-1:1:volume/vol-1"
+        );
+        assert_eq!(
+            derive(&bucket, "1", "eu-west-1").unwrap()[0].arn,
+            "arn:aws:s3:::invoices"
+        );
+        assert_eq!(
+            derive(&table, "1", "eu-west-1").unwrap()[0].arn,
+            "arn:aws:dynamodb:eu-west-1:1:table/orders"
+        );
+        assert_eq!(
+            derive(&efs, "1", "eu-west-1").unwrap()[0].arn,
+            "arn:aws:elasticfilesystem:eu-west-1:1:file-system/fs-1"
+        );
+    }
+
+    #[test]
+    fn failed_calls_and_colliding_names_of_other_services_are_skipped() {
+        let mut failed = call("ec2.amazonaws.com", "RunInstances", json!({}), Value::Null);
+        failed.error_code = Some("Client.UnauthorizedOperation".into());
+        assert_eq!(
+            derive(&failed, "1", "r"),
+            Err(Skip::FailedCall("Client.UnauthorizedOperation".into()))
+        );
+        let glue = call(
+            "glue.amazonaws.com",
+            "CreateTable",
+            json!({"tableName": "t"}),
+            json!({}),
+        );
+        assert!(matches!(derive(&glue, "1", "r"), Err(Skip::NotACreation(_))));
+        let fsx = call(
+            "fsx.amazonaws.com",
+            "CreateFileSystem",
+            json!({}),
+            json!({"fileSystemId": "fs-1"}),
+        );
+        assert!(matches!(derive(&fsx, "1", "r"), Err(Skip::NotACreation(_))));
+    }
+}

@@ -1,0 +1,367 @@
+//! tag-enrollment end to end: real resources in the local AWS emulator, the creation events
+//! CloudTrail would send for them, the built binary under the Lambda Runtime API, and the tags
+//! the emulator holds afterwards.
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use rearguard_e2e::function::{FunctionProcess, binary};
+use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
+use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::sample;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const HOME: &str = "123456789012";
+const MEMBER: &str = "444455556666";
+const ROLE: &str = "rearguard-tag-enrollment";
+
+fn policy(mode: &str) -> String {
+    json!({
+        "plans": ["production", "staging"],
+        "optOut": {"value": "none", "reasonTagKey": "backup-opt-out-reason"},
+        "defaults": [{"when": {"Environment": "Production"}, "plan": "production"},
+                     {"when": {"Environment": "Staging"}, "plan": "staging"}],
+        "fallbackPlan": "staging",
+        "mode": mode
+    })
+    .to_string()
+}
+
+struct Harness {
+    api: RuntimeApi,
+    function: FunctionProcess,
+    topic: AlertsTopic,
+    sdk: SdkConfig,
+}
+
+impl Harness {
+    async fn start(mode: &str) -> Harness {
+        let sdk = local_aws::sdk_config().await;
+        let topic = AlertsTopic::create(&sdk, &unique("enroll")).await;
+        let api = RuntimeApi::start().await;
+        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+        env.push(("ENROLLMENT_POLICY", policy(mode)));
+        env.push(("MEMBER_ROLE_NAME", ROLE.to_string()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let function = FunctionProcess::spawn(binary("tag-enrollment"), &api.address(), &env);
+        Harness {
+            api,
+            function,
+            topic,
+            sdk,
+        }
+    }
+
+    async fn invoke(&self, event: &Value) -> Value {
+        match self.api.invoke(event, WAIT).await {
+            Ok(Answer::Response(v)) => v,
+            other => panic!("{other:?}\nlogs:\n{}", self.function.logs().join("\n")),
+        }
+    }
+
+    async fn messages(&self, expected: usize) -> Vec<Received> {
+        self.topic.receive(expected, WAIT).await
+    }
+}
+
+/// The tags the emulator holds for `arn`, read through the Resource Groups Tagging API.
+async fn tags_of(sdk: &SdkConfig, arn: &str) -> BTreeMap<String, String> {
+    let client = aws_sdk_resourcegroupstagging::Client::new(sdk);
+    let output = client
+        .get_resources()
+        .resource_arn_list(arn)
+        .send()
+        .await
+        .expect("get resources");
+    output
+        .resource_tag_mapping_list()
+        .iter()
+        .flat_map(|m| m.tags())
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// An SDK config acting in another account, as the member account itself would.
+async fn member_account(sdk: &SdkConfig) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))
+        .session_name("test")
+        .configure(sdk)
+        .build()
+        .await;
+    sdk.to_builder()
+        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+async fn run_instances(sdk: &SdkConfig, count: i32, tags: &[(&str, &str)]) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let image = ec2.describe_images().send().await.expect("images").images()[0]
+        .image_id()
+        .expect("ami")
+        .to_string();
+    let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+    for (k, v) in tags {
+        spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    let output = ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(count)
+        .max_count(count)
+        .set_tag_specifications((!tags.is_empty()).then(|| vec![spec.build()]))
+        .send()
+        .await
+        .expect("run instances");
+    output
+        .instances()
+        .iter()
+        .map(|i| i.instance_id().unwrap().to_string())
+        .collect()
+}
+
+/// The RunInstances sample, rewritten for these instances in `account`.
+fn run_instances_event(account: &str, ids: &[String], tags: &[(&str, &str)]) -> Value {
+    let mut event = sample("cloudtrail-run-instances-three");
+    event["account"] = json!(account);
+    event["id"] = json!(unique("evt"));
+    event["detail"]["recipientAccountId"] = json!(account);
+    let tag_items: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+    event["detail"]["requestParameters"]["tagSpecificationSet"]["items"][0]["tags"] = json!(tag_items);
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"instanceId": id, "tagSet": {"items": tag_items}}))
+        .collect();
+    event["detail"]["responseElements"]["instancesSet"]["items"] = json!(items);
+    event
+}
+
+fn instance_arn(account: &str, id: &str) -> String {
+    format!("arn:aws:ec2:eu-west-1:{account}:instance/{id}")
+}
+
+#[tokio::test]
+async fn a_three_instance_launch_enrolls_every_instance_in_its_default_plan() {
+    let harness = Harness::start("enforce").await;
+    let ids = run_instances(&harness.sdk, 3, &[("Environment", "Production")]).await;
+
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Environment", "Production")]))
+        .await;
+    let messages = harness.messages(3).await;
+
+    for id in &ids {
+        let tags = tags_of(&harness.sdk, &instance_arn(HOME, id)).await;
+        assert_eq!(
+            tags.get("backup-plan").map(String::as_str),
+            Some("production"),
+            "{id}: {tags:?}"
+        );
+        assert_eq!(tags.get("rearguard:enrolled-by").map(String::as_str), Some("rearguard"));
+        assert_eq!(
+            tags.get("Environment").map(String::as_str),
+            Some("Production"),
+            "existing tags kept"
+        );
+    }
+    assert_eq!(messages.len(), 3);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.subject.starts_with("[INFO] Enrolled in production:")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn audit_mode_alerts_and_writes_no_tag() {
+    let harness = Harness::start("audit").await;
+    let ids = run_instances(&harness.sdk, 1, &[("Environment", "Staging")]).await;
+
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Environment", "Staging")]))
+        .await;
+    let messages = harness.messages(1).await;
+
+    let tags = tags_of(&harness.sdk, &instance_arn(HOME, &ids[0])).await;
+    assert!(!tags.contains_key("backup-plan"), "{tags:?}");
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].subject.starts_with("[WARNING] No backup-plan tag:"),
+        "{}",
+        messages[0].subject
+    );
+    assert_eq!(
+        messages[0].document["resource"]["arn"],
+        instance_arn(HOME, &ids[0]).as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_bucket_tagged_after_creation_is_looked_up_and_enrolled_by_its_tags() {
+    let harness = Harness::start("enforce").await;
+    let bucket = unique("invoices");
+    let s3 = aws_sdk_s3::Client::new(&harness.sdk);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key("Environment")
+                .value("Staging")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging()
+        .bucket(&bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .expect("tag bucket");
+    let mut event = sample("cloudtrail-create-bucket");
+    event["account"] = json!(HOME);
+    event["detail"]["recipientAccountId"] = json!(HOME);
+    event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+
+    harness.invoke(&event).await;
+
+    let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
+    assert_eq!(tags.get("backup-plan").map(String::as_str), Some("staging"), "{tags:?}");
+    assert_eq!(
+        tags.get("Environment").map(String::as_str),
+        Some("Staging"),
+        "TagResources merged, removed nothing"
+    );
+}
+
+#[tokio::test]
+async fn opt_outs_and_typos_are_never_overwritten_and_only_problems_alert() {
+    let harness = Harness::start("enforce").await;
+    let with_reason = run_instances(
+        &harness.sdk,
+        1,
+        &[("backup-plan", "none"), ("backup-opt-out-reason", "scratch")],
+    )
+    .await;
+    let without_reason = run_instances(&harness.sdk, 1, &[("backup-plan", "none")]).await;
+    let typo = run_instances(&harness.sdk, 1, &[("backup-plan", "prodution")]).await;
+
+    harness
+        .invoke(&run_instances_event(
+            HOME,
+            &with_reason,
+            &[("backup-plan", "none"), ("backup-opt-out-reason", "scratch")],
+        ))
+        .await;
+    harness
+        .invoke(&run_instances_event(HOME, &without_reason, &[("backup-plan", "none")]))
+        .await;
+    harness
+        .invoke(&run_instances_event(HOME, &typo, &[("backup-plan", "prodution")]))
+        .await;
+    let messages = harness.messages(2).await;
+
+    let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects[0].starts_with("[WARNING] Opted out without a reason:"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects[1].starts_with("[WARNING] Unknown plan \"prodution\":"),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        tags_of(&harness.sdk, &instance_arn(HOME, &without_reason[0])).await["backup-plan"],
+        "none"
+    );
+    assert_eq!(
+        tags_of(&harness.sdk, &instance_arn(HOME, &typo[0])).await["backup-plan"],
+        "prodution"
+    );
+}
+
+#[tokio::test]
+async fn a_removed_backup_tag_is_seen_and_the_resource_re_enrolled_without_ping_pong() {
+    let harness = Harness::start("enforce").await;
+    let ids = run_instances(&harness.sdk, 1, &[("Environment", "Production")]).await;
+    let arn = instance_arn(HOME, &ids[0]);
+    let mut removed = sample("tag-change-backup-tag-removed");
+    removed["account"] = json!(HOME);
+    removed["resources"] = json!([arn]);
+
+    let first = harness.invoke(&removed).await;
+    let mut echo = removed.clone();
+    echo["id"] = json!("our-own-write-coming-back");
+    echo["detail"]["tags"]["backup-plan"] = json!("production");
+    echo["detail"]["tags"]["rearguard:enrolled-by"] = json!("rearguard");
+    let second = harness.invoke(&echo).await;
+    let messages = harness.messages(1).await;
+
+    assert_eq!(first["resources"][0]["decision"], "enroll");
+    assert_eq!(
+        second["resources"][0]["decision"], "compliant",
+        "its own write changes nothing"
+    );
+    assert_eq!(tags_of(&harness.sdk, &arn).await["backup-plan"], "production");
+    assert_eq!(messages.len(), 1);
+}
+
+#[tokio::test]
+async fn an_event_from_a_member_account_is_handled_there_through_assume_role() {
+    let harness = Harness::start("enforce").await;
+    let member = member_account(&harness.sdk).await;
+    let ids = run_instances(&member, 1, &[("Environment", "Production")]).await;
+
+    harness
+        .invoke(&run_instances_event(MEMBER, &ids, &[("Environment", "Production")]))
+        .await;
+
+    let tags = tags_of(&member, &instance_arn(MEMBER, &ids[0])).await;
+    assert_eq!(
+        tags.get("backup-plan").map(String::as_str),
+        Some("production"),
+        "{tags:?}"
+    );
+    assert!(
+        tags_of(&harness.sdk, &instance_arn(MEMBER, &ids[0])).await.is_empty(),
+        "nothing written in the home account"
+    );
+}
+
+#[tokio::test]
+async fn failed_calls_cluster_members_and_malformed_events_change_nothing() {
+    let harness = Harness::start("enforce").await;
+
+    let failed = harness.invoke(&sample("cloudtrail-run-instances-failed")).await;
+    let member = harness
+        .invoke(&sample("cloudtrail-create-db-instance-aurora-member"))
+        .await;
+    let garbage = harness
+        .invoke(&json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": "oops"}))
+        .await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    assert_eq!(failed["status"], "skipped");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Client.UnauthorizedOperation")
+    );
+    assert!(member["reason"].as_str().unwrap().contains("cluster main"));
+    assert_eq!(garbage["status"], "ignored");
+    assert!(messages.is_empty(), "{messages:?}");
+}
