@@ -365,3 +365,176 @@ async fn failed_calls_cluster_members_and_malformed_events_change_nothing() {
     assert_eq!(garbage["status"], "ignored");
     assert!(messages.is_empty(), "{messages:?}");
 }
+
+/// A CloudTrail sample rewritten for the home account.
+fn home_event(name: &str) -> Value {
+    let mut event = sample(name);
+    event["id"] = json!(unique("evt"));
+    event["account"] = json!(HOME);
+    event["detail"]["recipientAccountId"] = json!(HOME);
+    event
+}
+
+#[tokio::test]
+async fn volumes_databases_clusters_tables_and_file_systems_are_enrolled_and_keep_their_tags() {
+    let harness = Harness::start("enforce").await;
+    let sdk = &harness.sdk;
+    let env_tag = |value: &str| vec![json!({"key": "Environment", "value": value})];
+
+    // EBS volume, tagged at creation but not in the event: its tags are looked up.
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let volume = ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Volume)
+                .tags(Tag::builder().key("Environment").value("Production").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create volume");
+    let volume_id = volume.volume_id().unwrap().to_string();
+    let mut volume_event = home_event("cloudtrail-create-volume");
+    volume_event["detail"]["responseElements"]["volumeId"] = json!(volume_id);
+
+    // RDS instance and Aurora cluster.
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let db_name = unique("orders");
+    let db = rds
+        .create_db_instance()
+        .db_instance_identifier(&db_name)
+        .db_instance_class("db.t4g.micro")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .allocated_storage(20)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("Environment")
+                .value("Staging")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create db instance");
+    let db_arn = db.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+    let mut db_event = home_event("cloudtrail-create-db-instance");
+    db_event["detail"]["responseElements"]["dBInstanceArn"] = json!(db_arn);
+    db_event["detail"]["requestParameters"]["tags"] = json!(env_tag("Staging"));
+
+    let cluster_name = unique("main");
+    let cluster = rds
+        .create_db_cluster()
+        .db_cluster_identifier(&cluster_name)
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("Environment")
+                .value("Production")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create db cluster");
+    let cluster_arn = cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+    let mut cluster_event = home_event("cloudtrail-create-db-cluster-aurora");
+    cluster_event["detail"]["responseElements"]["dBClusterArn"] = json!(cluster_arn);
+
+    // DynamoDB table and EFS file system.
+    let table_name = unique("orders");
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table = dynamodb
+        .create_table()
+        .table_name(&table_name)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("Environment")
+                .value("Staging")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table");
+    let table_arn = table.table_description().unwrap().table_arn().unwrap().to_string();
+    let mut table_event = home_event("cloudtrail-create-table");
+    table_event["detail"]["requestParameters"]["tableName"] = json!(table_name);
+    table_event["detail"]["requestParameters"]["tags"] = json!(env_tag("Staging"));
+    table_event["detail"]["responseElements"]["tableDescription"]["tableArn"] = json!(table_arn);
+
+    let efs = aws_sdk_efs::Client::new(sdk);
+    let file_system = efs
+        .create_file_system()
+        .creation_token(unique("home"))
+        .tags(
+            aws_sdk_efs::types::Tag::builder()
+                .key("Environment")
+                .value("Production")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create file system");
+    let fs_arn = file_system.file_system_arn().unwrap().to_string();
+    let mut fs_event = home_event("cloudtrail-create-file-system");
+    fs_event["detail"]["responseElements"]["fileSystemArn"] = json!(fs_arn);
+    fs_event["detail"]["responseElements"]["tags"] = json!(env_tag("Production"));
+    fs_event["detail"]["requestParameters"]["tags"] = json!(env_tag("Production"));
+
+    let volume_arn = format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{volume_id}");
+    let expected = [
+        (&volume_event, volume_arn.as_str(), "EBS", "production", "Production"),
+        (&db_event, db_arn.as_str(), "RDS", "staging", "Staging"),
+        (
+            &cluster_event,
+            cluster_arn.as_str(),
+            "Aurora",
+            "production",
+            "Production",
+        ),
+        (&table_event, table_arn.as_str(), "DynamoDB", "staging", "Staging"),
+        (&fs_event, fs_arn.as_str(), "EFS", "production", "Production"),
+    ];
+    for (event, arn, kind, plan, environment) in expected {
+        let answer = harness.invoke(event).await;
+        assert_eq!(answer["resources"][0]["decision"], "enroll", "{kind}: {answer}");
+        let tags = tags_of(sdk, arn).await;
+        assert_eq!(
+            tags.get("backup-plan").map(String::as_str),
+            Some(plan),
+            "{kind} {arn}: {tags:?}"
+        );
+        assert_eq!(
+            tags.get("Environment").map(String::as_str),
+            Some(environment),
+            "{kind}: existing tags kept"
+        );
+    }
+    let messages = harness.messages(5).await;
+    let kinds: Vec<&str> = messages
+        .iter()
+        .map(|m| m.document["resource"]["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, vec!["EBS", "RDS", "Aurora", "DynamoDB", "EFS"]);
+}
