@@ -12,6 +12,7 @@ pub mod backup_events;
 pub mod cloudtrail;
 pub mod config;
 pub mod console;
+pub mod digest;
 pub mod dynamo_store;
 pub mod event_bus;
 pub mod lenient;

@@ -538,3 +538,32 @@ async fn volumes_databases_clusters_tables_and_file_systems_are_enrolled_and_kee
         .collect();
     assert_eq!(kinds, vec!["EBS", "RDS", "Aurora", "DynamoDB", "EFS"]);
 }
+
+#[tokio::test]
+async fn a_twelve_instance_launch_is_one_digest_and_every_instance_is_enrolled() {
+    let harness = Harness::start("enforce").await;
+    let ids = run_instances(&harness.sdk, 12, &[("Environment", "Staging")]).await;
+
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Environment", "Staging")]))
+        .await;
+    let messages = harness.messages(1).await;
+
+    assert_eq!(
+        messages.len(),
+        1,
+        "{:?}",
+        messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        messages[0].subject,
+        format!("[INFO] 12 resources checked: 12 enrolled, 0 need attention in {HOME} eu-west-1")
+    );
+    assert_eq!(messages[0].document["items"].as_array().unwrap().len(), 12);
+    for id in &ids {
+        assert_eq!(
+            tags_of(&harness.sdk, &instance_arn(HOME, id)).await["backup-plan"],
+            "staging"
+        );
+    }
+}

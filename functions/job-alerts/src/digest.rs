@@ -2,8 +2,9 @@
 //! deleted), a person wants one message that lists them all, not fifty. Grouping and splitting
 //! are pure; every job lands in exactly one digest part, and each part fits in one SNS message.
 
-use rearguard::alert::{Alert, DOCUMENT_SCHEMA, MESSAGE_MAX_BYTES, Severity, clip};
+use rearguard::alert::{Alert, DOCUMENT_SCHEMA, Severity, clip};
 use rearguard::backup_events::{JobEvent, JobKind};
+use rearguard::digest::{entry_cost, split_by_budget};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -28,8 +29,6 @@ pub struct DigestEntry {
 
 /// AWS status messages are clipped in digests; the full text is in the job's console page.
 const STATUS_MESSAGE_MAX: usize = 300;
-/// Room kept for the digest's header, footer and JSON envelope.
-const ENVELOPE_RESERVE: usize = 16 * 1024;
 
 impl DigestEntry {
     pub fn from_event(event: &JobEvent) -> DigestEntry {
@@ -56,29 +55,11 @@ impl DigestEntry {
         });
         DigestEntry { line, document }
     }
-
-    /// What this entry adds to the SNS message: the text goes out twice (default, email) and
-    /// the JSON document four times (sqs, lambda, http, https), JSON-escaped.
-    fn cost(&self) -> usize {
-        2 * (self.line.len() + 16) + 4 * (self.document.to_string().len() * 2 + 2)
-    }
 }
 
 /// Splits entries into parts that each fit in one SNS message, keeping their order.
 pub fn split(entries: Vec<DigestEntry>) -> Vec<Vec<DigestEntry>> {
-    let budget = MESSAGE_MAX_BYTES - ENVELOPE_RESERVE;
-    let mut parts: Vec<Vec<DigestEntry>> = Vec::new();
-    let mut used = 0;
-    for entry in entries {
-        let cost = entry.cost();
-        if parts.is_empty() || used + cost > budget {
-            parts.push(Vec::new());
-            used = 0;
-        }
-        used += cost;
-        parts.last_mut().expect("a part was just pushed").push(entry);
-    }
-    parts
+    split_by_budget(entries, |e| entry_cost(&e.line, &e.document))
 }
 
 /// Renders one digest part.
@@ -149,6 +130,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rearguard::alert::MESSAGE_MAX_BYTES;
     use rearguard::backup_events::BACKUP_JOB;
 
     fn failed_event(i: usize, message_len: usize) -> JobEvent {

@@ -16,6 +16,8 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// `DRY_RUN`: log the tags and messages instead of writing and publishing them.
     pub dry_run: bool,
+    /// `DIGEST_THRESHOLD`: more messages than this from one event become one digest.
+    pub digest_threshold: usize,
     /// `METRICS_NAMESPACE`.
     pub metrics_namespace: String,
 }
@@ -37,6 +39,7 @@ impl Config {
             member_role_name: settings.optional("MEMBER_ROLE_NAME"),
             event_bus: settings.optional("ALERT_EVENT_BUS"),
             dry_run: settings.flag("DRY_RUN", false)?,
+            digest_threshold: settings.number("DIGEST_THRESHOLD", 5, 1, 10_000)? as usize,
             metrics_namespace: settings
                 .optional("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "Rearguard".into()),

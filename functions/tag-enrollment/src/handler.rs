@@ -28,6 +28,7 @@ pub struct Deps<'a> {
     pub publisher: &'a dyn PublishAlert,
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub dry_run: bool,
+    pub digest_threshold: usize,
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
@@ -197,6 +198,10 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
         }
     }
 
+    if messages.len() > deps.digest_threshold {
+        metrics.count("Digests", &[]);
+        messages = render::digests(messages, &account, &region);
+    }
     for message in &messages {
         deps.publisher.publish(message).await?;
         if let Some(forwarder) = deps.forwarder

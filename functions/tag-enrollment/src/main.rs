@@ -47,6 +47,7 @@ impl App {
             publisher: self.publisher.as_ref(),
             forwarder: self.forwarder.as_deref(),
             dry_run: self.config.dry_run,
+            digest_threshold: self.config.digest_threshold,
         };
         let result = handler::handle(event.payload, &deps, &mut metrics).await;
         metrics.flush();

@@ -2,6 +2,7 @@
 
 use rearguard::alert::{Alert, DOCUMENT_SCHEMA, Severity};
 use rearguard::arn::{resource_noun, short_name};
+use rearguard::digest::{entry_cost, split_by_budget};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -149,4 +150,97 @@ pub fn tagging_failed(target: &Target, plan: &str, reason: &str) -> Alert {
         &body,
         json!({"plan": plan, "reason": reason}),
     )
+}
+
+/// Many messages from one event (a large launch) become digests that list every resource.
+pub fn digests(messages: Vec<Alert>, account: &str, region: &str) -> Vec<Alert> {
+    let total = messages.len();
+    let severity = messages.iter().map(|m| m.severity).min().unwrap_or(Severity::Info);
+    let enrolled = messages.iter().filter(|m| m.document["kind"] == "enrolled").count();
+    let parts = split_by_budget(messages, |m| entry_cost(&m.subject, &m.document));
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let part_note = if count > 1 { format!(" (part {}/{count})", index + 1) } else { String::new() };
+            let subject = format!(
+                "[{severity}] {total} resources checked: {enrolled} enrolled, {} need attention in {account} {region}{part_note}",
+                total - enrolled
+            );
+            let mut text = format!("{total} new resources were checked against the backup policy at once; each is listed below.\n\n");
+            for message in &part {
+                text.push_str(&format!("- {}\n    {}\n", message.subject, message.document["resource"]["arn"].as_str().unwrap_or("")));
+            }
+            text.push_str("\n--\nSent by Rearguard tag-enrollment (digest).\n");
+            let document = json!({
+                "schema": DOCUMENT_SCHEMA, "source": SOURCE, "kind": "digest", "severity": severity, "summary": subject,
+                "accountId": account, "region": region, "count": total, "part": index + 1, "parts": count,
+                "items": part.iter().map(|m| m.document.clone()).collect::<Vec<_>>(),
+            });
+            let attributes = BTreeMap::from([
+                ("state".to_string(), "DIGEST".to_string()),
+                ("accountId".to_string(), account.to_string()),
+                ("region".to_string(), region.to_string()),
+                ("digest".to_string(), "true".to_string()),
+            ]);
+            Alert::new(severity, &subject, text, document, attributes)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(i: usize) -> String {
+        format!("arn:aws:ec2:eu-west-1:111122223333:instance/i-{i}")
+    }
+
+    #[test]
+    fn a_digest_lists_every_resource_and_takes_the_worst_severity() {
+        let policy = Policy::parse(r#"{"plans": ["production"], "mode": "enforce"}"#).unwrap();
+        let arns: Vec<String> = (0..12).map(target).collect();
+        let mut messages: Vec<Alert> = arns
+            .iter()
+            .map(|arn| {
+                enrolled(
+                    &Target {
+                        arn,
+                        backup_type: "EC2",
+                        account: "111122223333",
+                        region: "eu-west-1",
+                        from_restore: false,
+                    },
+                    &policy,
+                    "production",
+                )
+            })
+            .collect();
+        let odd = target(99);
+        messages.push(problem(
+            &Target {
+                arn: &odd,
+                backup_type: "EC2",
+                account: "111122223333",
+                region: "eu-west-1",
+                from_restore: false,
+            },
+            &policy,
+            &Problem::UnknownPlan { value: "prod".into() },
+        ));
+
+        let digests = digests(messages, "111122223333", "eu-west-1");
+
+        assert_eq!(digests.len(), 1);
+        let digest = &digests[0];
+        assert_eq!(
+            digest.subject,
+            "[WARNING] 13 resources checked: 12 enrolled, 1 need attention in 111122223333 eu-west-1"
+        );
+        for arn in arns.iter().chain([&odd]) {
+            assert!(digest.text.contains(arn.as_str()), "{arn} listed");
+        }
+        assert_eq!(digest.document["items"].as_array().unwrap().len(), 13);
+    }
 }
