@@ -24,14 +24,14 @@ demo: setup build
 ## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template lint.
 test: setup lint build
 	scripts/with-local-aws.sh cargo test --workspace
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 cfn-lint: setup
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
 
 ## The deployable artefact: target/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
 release-arm64: setup
@@ -51,7 +51,7 @@ sam-build: setup
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:
 	test -x .venv-checkov/bin/checkov || (python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov)
-	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
+	.venv-checkov/bin/checkov -f template.yaml -f templates/member-account.yaml --framework cloudformation --compact --quiet
 
 clean:
 	cargo clean

@@ -178,4 +178,141 @@ async fn main() {
         alerts.len()
     );
     drop(function);
+
+    enrollment_scene(&sdk, &topic).await;
+}
+
+const ENROLLMENT_POLICY: &str = r#"{"plans": ["production", "staging"],
+  "optOut": {"value": "none", "reasonTagKey": "backup-opt-out-reason"},
+  "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}],
+  "fallbackPlan": "staging", "mode": "enforce"}"#;
+
+/// What happens, the instances' tags, how many.
+type Launch = (&'static str, Vec<(&'static str, &'static str)>, i32);
+
+fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// tag-enrollment: new resources in the local AWS, the creation events CloudTrail would send,
+/// and the tags the resources carry afterwards.
+async fn enrollment_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    println!("\n=== tag-enrollment: new resources are enrolled in a backup plan by tag ===\n");
+    let account = "123456789012";
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let image = ec2.describe_images().send().await.expect("images").images()[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let scenes: Vec<Launch> = vec![
+        (
+            "three production web servers are launched",
+            vec![("Environment", "Production"), ("Name", "web")],
+            3,
+        ),
+        ("a build box without any tags", vec![("Name", "build")], 1),
+        (
+            "a scratch instance opted out, with a reason",
+            vec![
+                ("backup-plan", "none"),
+                ("backup-opt-out-reason", "scratch, rebuilt nightly"),
+            ],
+            1,
+        ),
+        (
+            "an instance opted out without a reason",
+            vec![("backup-plan", "none")],
+            1,
+        ),
+        (
+            "an instance with a typo in its plan",
+            vec![("backup-plan", "prodution")],
+            1,
+        ),
+    ];
+
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+    env.push(("ENROLLMENT_POLICY", ENROLLMENT_POLICY.to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = FunctionProcess::spawn(binary("tag-enrollment"), &api.address(), &env);
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(sdk);
+
+    for (what, tags, count) in &scenes {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
+        for (k, v) in tags {
+            spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        let launched = ec2
+            .run_instances()
+            .image_id(&image)
+            .min_count(*count)
+            .max_count(*count)
+            .tag_specifications(spec.build())
+            .send()
+            .await
+            .expect("run instances");
+        let ids: Vec<String> = launched
+            .instances()
+            .iter()
+            .map(|i| i.instance_id().unwrap().to_string())
+            .collect();
+        let mut event = sample("cloudtrail-run-instances-three");
+        event["account"] = json!(account);
+        event["detail"]["recipientAccountId"] = json!(account);
+        let items: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+        event["detail"]["requestParameters"]["tagSpecificationSet"]["items"][0]["tags"] = json!(items);
+        event["detail"]["responseElements"]["instancesSet"]["items"] = json!(
+            ids.iter()
+                .map(|id| json!({"instanceId": id, "tagSet": {"items": items}}))
+                .collect::<Vec<_>>()
+        );
+        println!("event  RunInstances: {what}");
+        if let Answer::Response(v) = api.invoke(&event, WAIT).await.unwrap_or_else(|e| panic!("{e}")) {
+            for resource in v["resources"].as_array().cloned().unwrap_or_default() {
+                let arn = resource["arn"].as_str().unwrap_or("");
+                let now = tagging
+                    .get_resources()
+                    .resource_arn_list(arn)
+                    .send()
+                    .await
+                    .expect("tags");
+                let shown: Vec<String> = now
+                    .resource_tag_mapping_list()
+                    .iter()
+                    .flat_map(|m| m.tags())
+                    .filter(|t| t.key().starts_with("backup") || t.key().starts_with("rearguard"))
+                    .map(|t| format!("{}={}", t.key(), t.value()))
+                    .collect();
+                let decision = resource["decision"].as_str().unwrap_or("");
+                println!(
+                    "       {:<20} {decision:<10} tags now: {}",
+                    short_id(arn),
+                    shown.join(" ")
+                );
+            }
+        }
+    }
+    if let Answer::Response(v) = api
+        .invoke(&sample("cloudtrail-run-instances-failed"), WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        println!(
+            "event  RunInstances that failed: {}",
+            v["reason"].as_str().unwrap_or("")
+        );
+    }
+
+    let messages = topic.receive(6, WAIT).await;
+    println!("\n{} messages arrived on the topic:\n", messages.len());
+    for (i, message) in messages.iter().enumerate() {
+        println!("  [{}] {}", i + 1, message.subject);
+        if let Some(arn) = message.document["resource"]["arn"].as_str() {
+            println!("      resource    {arn}");
+        }
+    }
+    drop(function);
 }
