@@ -38,13 +38,18 @@ struct Harness {
 
 impl Harness {
     async fn start(mode: &str) -> Harness {
+        Harness::start_with(&policy(mode), &[]).await
+    }
+
+    async fn start_with(policy: &str, extra_env: &[(&str, &str)]) -> Harness {
         let sdk = local_aws::sdk_config().await;
         let topic = AlertsTopic::create(&sdk, &unique("enroll")).await;
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-        env.push(("ENROLLMENT_POLICY", policy(mode)));
+        env.push(("ENROLLMENT_POLICY", policy.to_string()));
         env.push(("MEMBER_ROLE_NAME", ROLE.to_string()));
+        env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let function = FunctionProcess::spawn(binary("tag-enrollment"), &api.address(), &env);
         Harness {
@@ -566,4 +571,45 @@ async fn a_twelve_instance_launch_is_one_digest_and_every_instance_is_enrolled()
             "staging"
         );
     }
+}
+
+#[tokio::test]
+async fn dry_run_logs_the_exact_tags_it_would_write_and_writes_none() {
+    let harness = Harness::start_with(&policy("enforce"), &[("DRY_RUN", "true")]).await;
+    let ids = run_instances(&harness.sdk, 1, &[("Environment", "Production")]).await;
+
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Environment", "Production")]))
+        .await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    let tags = tags_of(&harness.sdk, &instance_arn(HOME, &ids[0])).await;
+    assert!(!tags.contains_key("backup-plan"), "dry run wrote {tags:?}");
+    assert!(messages.is_empty(), "dry run published {messages:?}");
+    let logs = harness.function.logs().join("\n");
+    assert!(
+        logs.contains("would_tag") && logs.contains(&ids[0]) && logs.contains("production"),
+        "{logs}"
+    );
+    assert!(logs.contains("would_publish"));
+}
+
+#[tokio::test]
+async fn a_bad_policy_stops_start_up_naming_the_setting_and_the_path() {
+    let bad = policy("enforce").replace("\"plan\":\"staging\"", "\"plan\":\"stagin\"");
+    assert_ne!(bad, policy("enforce"), "the policy was changed");
+    let mut harness = Harness::start_with(&bad, &[]).await;
+
+    let status = tokio::time::timeout(WAIT, harness.function.child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_ne!(status.code(), Some(0));
+    let logs = harness.function.logs().join("\n");
+    assert!(
+        logs.contains("ENROLLMENT_POLICY") && logs.contains("defaults[1].plan") && logs.contains("stagin"),
+        "{logs}"
+    );
 }
