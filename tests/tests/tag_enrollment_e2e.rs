@@ -613,3 +613,26 @@ async fn a_bad_policy_stops_start_up_naming_the_setting_and_the_path() {
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_alerts_once_with_the_state_table() {
+    let sdk = local_aws::sdk_config().await;
+    let table = unique("enroll-state");
+    local_aws::create_state_table(&sdk, &table).await;
+    let harness = Harness::start_with(&policy("enforce"), &[("STATE_TABLE_NAME", table.as_str())]).await;
+    let ids = run_instances(&harness.sdk, 1, &[("backup-plan", "prodution")]).await;
+    let event = run_instances_event(HOME, &ids, &[("backup-plan", "prodution")]);
+
+    let first = harness.invoke(&event).await;
+    let second = harness.invoke(&event).await;
+    let messages = harness.messages(1).await;
+
+    assert_eq!(first["status"], "ok");
+    assert_eq!(second["status"], "duplicate");
+    assert_eq!(
+        messages.len(),
+        1,
+        "{:?}",
+        messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+}

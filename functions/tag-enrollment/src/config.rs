@@ -12,6 +12,8 @@ pub struct Config {
     pub policy: Policy,
     /// `MEMBER_ROLE_NAME`: the role assumed in other accounts for events forwarded from them.
     pub member_role_name: Option<String>,
+    /// `STATE_TABLE_NAME`: remembers handled event ids, so a duplicate delivery changes nothing.
+    pub state_table: Option<String>,
     /// `ALERT_EVENT_BUS`: also put every message on this bus.
     pub event_bus: Option<String>,
     /// `DRY_RUN`: log the tags and messages instead of writing and publishing them.
@@ -37,6 +39,7 @@ impl Config {
             topic_arn,
             policy,
             member_role_name: settings.optional("MEMBER_ROLE_NAME"),
+            state_table: settings.optional("STATE_TABLE_NAME"),
             event_bus: settings.optional("ALERT_EVENT_BUS"),
             dry_run: settings.flag("DRY_RUN", false)?,
             digest_threshold: settings.number("DIGEST_THRESHOLD", 5, 1, 10_000)? as usize,

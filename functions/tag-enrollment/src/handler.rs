@@ -6,6 +6,7 @@ use rearguard::cloudtrail::{TagChange, Trigger};
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
+use rearguard::store::{Claim, DeliveryLedger, StoreError};
 use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ pub struct Deps<'a> {
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub dry_run: bool,
     pub digest_threshold: usize,
+    pub ledger: Option<&'a dyn DeliveryLedger>,
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
@@ -38,6 +40,56 @@ pub enum HandleError {
     Tagging(#[from] TaggingError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    State(#[from] StoreError),
+    #[error("event {0} is being handled by another invocation; retry later")]
+    InProgress(String),
+}
+
+/// How long handled event ids are remembered.
+const DEDUPE_RETENTION_DAYS: i64 = 7;
+
+/// Claims the event in the ledger (when there is one), handles it, and records the outcome: a
+/// duplicate delivery returns at once; a failure gives the claim back so the retry proceeds.
+pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let Some(ledger) = deps.ledger.filter(|_| !event_id.is_empty()) else {
+        return handle_once(payload, deps, metrics).await;
+    };
+    let now = chrono::Utc::now();
+    match ledger
+        .claim(&event_id, now, now + chrono::Duration::minutes(16))
+        .await?
+    {
+        Claim::AlreadyDone => {
+            info!(
+                event_id,
+                decision = "duplicate",
+                "event already handled by an earlier delivery"
+            );
+            metrics.count("Duplicates", &[]);
+            return Ok(json!({"status": "duplicate"}));
+        }
+        Claim::InProgress => return Err(HandleError::InProgress(event_id)),
+        Claim::Acquired => {}
+    }
+    match handle_once(payload, deps, metrics).await {
+        Ok(result) => {
+            if let Err(e) = ledger
+                .complete(&event_id, now + chrono::Duration::days(DEDUPE_RETENTION_DAYS))
+                .await
+            {
+                warn!(event_id, error = %e, "event handled but not recorded; a redelivery may notify again");
+            }
+            Ok(result)
+        }
+        Err(e) => {
+            if let Err(release) = ledger.release(&event_id).await {
+                warn!(event_id, error = %release, "claim not released; the retry waits for the lease to run out");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// The AWS Backup type of a resource named by a Tag Change event's ARN.
@@ -67,7 +119,7 @@ fn relevant(policy: &Policy, change: &TagChange) -> bool {
         || !change.tags.contains_key(&policy.tag_key)
 }
 
-pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
     let trigger = match Trigger::decode_str(&payload.to_string()) {
         Ok(trigger) => trigger,
         Err(reason) => {

@@ -9,6 +9,7 @@ mod resources;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rearguard::config::Settings;
+use rearguard::dynamo_store::DynamoStore;
 use rearguard::event_bus::{DryRunForwarder, EventBusForwarder, ForwardAlert};
 use rearguard::metrics::Metrics;
 use rearguard::sns::{DryRunPublisher, PublishAlert, SnsPublisher};
@@ -32,6 +33,7 @@ struct App {
     tagging: AccountTagging,
     publisher: Box<dyn PublishAlert>,
     forwarder: Option<Box<dyn ForwardAlert>>,
+    store: Option<DynamoStore>,
     cold_start: AtomicBool,
 }
 
@@ -48,6 +50,7 @@ impl App {
             forwarder: self.forwarder.as_deref(),
             dry_run: self.config.dry_run,
             digest_threshold: self.config.digest_threshold,
+            ledger: self.store.as_ref().map(|s| s as _),
         };
         let result = handler::handle(event.payload, &deps, &mut metrics).await;
         metrics.flush();
@@ -88,12 +91,17 @@ async fn main() -> Result<(), Error> {
             ))
         }
     });
+    let store = config
+        .state_table
+        .as_ref()
+        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let tagging = AccountTagging::new(sdk, &home_account, config.member_role_name.clone());
     let app = App {
         config,
         tagging,
         publisher,
         forwarder,
+        store,
         cold_start: AtomicBool::new(true),
     };
     let app = &app;
