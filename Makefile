@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup build demo test lint unit e2e cfn-lint release-arm64 bench sam-build checkov clean
+.PHONY: setup build demo test lint cfn-lint release-arm64 bench sam-build checkov clean
 
 setup: $(VENV)/.installed
 
@@ -19,7 +19,7 @@ build:
 
 ## Run it: job-alerts against the local AWS emulator, printing the alerts that arrive on the topic.
 demo: setup build
-	scripts/with-local-aws.sh cargo run --quiet -p rearguard-e2e --bin demo
+	scripts/with-local-aws.sh target/debug/demo
 
 ## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template lint.
 test: setup lint build
