@@ -72,6 +72,26 @@ impl ForwardAlert for EventBusForwarder {
     }
 }
 
+/// The forwarder a function runs with, when a bus is configured: EventBridge, or in dry-run
+/// mode the logging stand-in. `source` is the function's own, e.g. `rearguard.job-alerts`.
+pub fn forwarder(
+    dry_run: bool,
+    sdk: &aws_config::SdkConfig,
+    bus: Option<&str>,
+    source: &str,
+) -> Option<Box<dyn ForwardAlert>> {
+    let bus = bus?;
+    Some(if dry_run {
+        Box::new(DryRunForwarder { bus: bus.to_string() })
+    } else {
+        Box::new(EventBusForwarder::new(
+            aws_sdk_eventbridge::Client::new(sdk),
+            bus,
+            source,
+        ))
+    })
+}
+
 /// Dry-run mode: logs the event that would be put.
 pub struct DryRunForwarder {
     pub bus: String,

@@ -65,6 +65,15 @@ impl PublishAlert for SnsPublisher {
     }
 }
 
+/// The publisher a function runs with: SNS, or in dry-run mode the logging stand-in.
+pub fn publisher(dry_run: bool, sdk: &aws_config::SdkConfig, topic_arn: &str) -> Box<dyn PublishAlert> {
+    if dry_run {
+        Box::new(DryRunPublisher)
+    } else {
+        Box::new(SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topic_arn))
+    }
+}
+
 /// Dry-run mode: logs the exact subject, attributes and message that would be published.
 pub struct DryRunPublisher;
 

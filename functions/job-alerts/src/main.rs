@@ -13,9 +13,9 @@ mod tests;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rearguard::config::Settings;
 use rearguard::dynamo_store::DynamoStore;
-use rearguard::event_bus::{DryRunForwarder, EventBusForwarder, ForwardAlert};
+use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
-use rearguard::sns::{DryRunPublisher, PublishAlert, SnsPublisher};
+use rearguard::sns::PublishAlert;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,22 +34,9 @@ struct App {
 impl App {
     async fn build(config: Config) -> App {
         let sdk = rearguard::aws::load_sdk_config().await;
-        let publisher: Box<dyn PublishAlert> = if config.dry_run {
-            Box::new(DryRunPublisher)
-        } else {
-            Box::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn))
-        };
-        let forwarder: Option<Box<dyn ForwardAlert>> = config.event_bus.as_ref().map(|bus| -> Box<dyn ForwardAlert> {
-            if config.dry_run {
-                Box::new(DryRunForwarder { bus: bus.clone() })
-            } else {
-                Box::new(EventBusForwarder::new(
-                    aws_sdk_eventbridge::Client::new(&sdk),
-                    bus,
-                    render::SOURCE,
-                ))
-            }
-        });
+        let publisher = rearguard::sns::publisher(config.dry_run, &sdk, &config.topic_arn);
+        let forwarder =
+            rearguard::event_bus::forwarder(config.dry_run, &sdk, config.event_bus.as_deref(), render::SOURCE);
         // Dedupe and incident state are bookkeeping, not actions: kept in dry-run too.
         let store = config
             .state_table

@@ -10,9 +10,9 @@ mod resources;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rearguard::config::Settings;
 use rearguard::dynamo_store::DynamoStore;
-use rearguard::event_bus::{DryRunForwarder, EventBusForwarder, ForwardAlert};
+use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
-use rearguard::sns::{DryRunPublisher, PublishAlert, SnsPublisher};
+use rearguard::sns::PublishAlert;
 use rearguard::tagging::{AccountTagging, ResourceTagging, TaggingError};
 use serde_json::Value;
 use std::sync::Arc;
@@ -75,22 +75,8 @@ async fn main() -> Result<(), Error> {
     })?;
     let home_account = identity.account().unwrap_or_default().to_string();
     tracing::info!(home_account = %home_account, mode = ?config.policy.mode, dry_run = config.dry_run, "tag-enrollment starting");
-    let publisher: Box<dyn PublishAlert> = if config.dry_run {
-        Box::new(DryRunPublisher)
-    } else {
-        Box::new(SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), &config.topic_arn))
-    };
-    let forwarder: Option<Box<dyn ForwardAlert>> = config.event_bus.as_ref().map(|bus| -> Box<dyn ForwardAlert> {
-        if config.dry_run {
-            Box::new(DryRunForwarder { bus: bus.clone() })
-        } else {
-            Box::new(EventBusForwarder::new(
-                aws_sdk_eventbridge::Client::new(&sdk),
-                bus,
-                render::SOURCE,
-            ))
-        }
-    });
+    let publisher = rearguard::sns::publisher(config.dry_run, &sdk, &config.topic_arn);
+    let forwarder = rearguard::event_bus::forwarder(config.dry_run, &sdk, config.event_bus.as_deref(), render::SOURCE);
     let store = config
         .state_table
         .as_ref()
