@@ -79,6 +79,12 @@ impl Settings {
         Ok(Duration::from_secs(60 * self.number(name, default, min, max)?))
     }
 
+    /// A required ARN of the given service.
+    pub fn required_arn(&self, name: &str, service: &str) -> Result<String, ConfigError> {
+        self.arn(name, service)?
+            .ok_or_else(|| ConfigError::Missing { name: name.into() })
+    }
+
     /// An ARN of the given service (`sns`, `events`, ...), e.g. a topic or an event bus.
     pub fn arn(&self, name: &str, service: &str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.optional(name) else { return Ok(None) };
@@ -87,6 +93,12 @@ impl Settings {
             _ => Err(invalid(name, &v, &format!("expected an arn:aws:{service}:... ARN"))),
         }
     }
+}
+
+/// Reads a function's whole configuration from the environment at start-up; a bad setting is
+/// logged (naming the variable) and returned, so the function fails its init instead of running.
+pub fn load<C>(parse: impl FnOnce(&Settings) -> Result<C, ConfigError>) -> Result<C, ConfigError> {
+    parse(&Settings::from_env()).inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))
 }
 
 fn invalid(name: &str, value: &str, reason: &str) -> ConfigError {
@@ -105,6 +117,19 @@ mod tests {
     fn missing_required_setting_names_the_variable() {
         let err = Settings::from_pairs(&[]).required("ALERT_TOPIC_ARN").unwrap_err();
         assert_eq!(err.to_string(), "setting ALERT_TOPIC_ARN is required but not set");
+    }
+
+    #[test]
+    fn a_missing_required_arn_is_named() {
+        let err = Settings::from_pairs(&[])
+            .required_arn("ALERT_TOPIC_ARN", "sns")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                name: "ALERT_TOPIC_ARN".into()
+            }
+        );
     }
 
     #[test]

@@ -28,9 +28,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
-        let topic_arn = settings.arn("ALERT_TOPIC_ARN", "sns")?.ok_or(ConfigError::Missing {
-            name: "ALERT_TOPIC_ARN".into(),
-        })?;
+        let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
         Ok(Config {
             topic_arn,
             state_table: settings.optional("STATE_TABLE_NAME"),

@@ -11,7 +11,6 @@ mod render;
 mod tests;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use rearguard::config::Settings;
 use rearguard::dynamo_store::DynamoStore;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
@@ -78,13 +77,7 @@ impl App {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = match Config::from_settings(&Settings::from_env()) {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            return Err(e.into());
-        }
-    };
+    let config = rearguard::config::load(Config::from_settings)?;
     tracing::info!(
         dry_run = config.dry_run,
         stateful = config.state_table.is_some(),

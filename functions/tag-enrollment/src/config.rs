@@ -26,9 +26,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
-        let topic_arn = settings.arn("ALERT_TOPIC_ARN", "sns")?.ok_or(ConfigError::Missing {
-            name: "ALERT_TOPIC_ARN".into(),
-        })?;
+        let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
         let raw = settings.required("ENROLLMENT_POLICY")?;
         let policy = Policy::parse(&raw).map_err(|e| ConfigError::Invalid {
             name: "ENROLLMENT_POLICY".into(),

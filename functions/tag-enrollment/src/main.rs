@@ -8,7 +8,6 @@ mod render;
 mod resources;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use rearguard::config::Settings;
 use rearguard::dynamo_store::DynamoStore;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
@@ -61,13 +60,7 @@ impl App {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = match Config::from_settings(&Settings::from_env()) {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!(error = %e, "invalid configuration");
-            return Err(e.into());
-        }
-    };
+    let config = rearguard::config::load(Config::from_settings)?;
     let sdk = rearguard::aws::load_sdk_config().await;
     // The home account decides which events need an assumed role.
     let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.inspect_err(|e| {
