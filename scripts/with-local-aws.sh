@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Runs a command with the local AWS emulator (moto in server mode) on 127.0.0.1 and the AWS
-# variables pointing at it, then stops the emulator it started (by its own pid).
+# Runs a command with the local AWS emulator (moto in server mode, plus the AWS Backup job APIs
+# of scripts/local_aws/backup_jobs.py) on 127.0.0.1 and the AWS variables pointing at it, then
+# stops the emulator it started (by its own pid).
 #   scripts/with-local-aws.sh cargo test --workspace
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-moto="$root/.venv/bin/moto_server"
-[ -x "$moto" ] || { echo "error: $moto is missing; run 'make setup' first" >&2; exit 1; }
+python="$root/.venv/bin/python"
+[ -x "$root/.venv/bin/moto_server" ] || { echo "error: moto is missing from .venv; run 'make setup' first" >&2; exit 1; }
 
-port=$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$root/.run"
 log="$root/.run/moto-$port.log"
-"$moto" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+"$python" "$root/scripts/local_aws/serve.py" --host 127.0.0.1 --port "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 

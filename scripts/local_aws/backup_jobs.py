@@ -1,0 +1,630 @@
+"""AWS Backup job APIs for the local emulator: test infrastructure, not product code.
+
+moto implements AWS Backup vaults and plans but no backup jobs, copy jobs or recovery points.
+This WSGI layer sits in front of moto's server app and serves those operations over the AWS
+Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answers:
+
+  PUT  /backup-jobs                                       StartBackupJob
+  GET  /backup-jobs/  and  /backup-jobs/{id}              ListBackupJobs, DescribeBackupJob
+  PUT  /copy-jobs                                         StartCopyJob
+  GET  /copy-jobs/    and  /copy-jobs/{id}                ListCopyJobs, DescribeCopyJob
+  GET  /backup-vaults/{name}/recovery-points/             ListRecoveryPointsByBackupVault
+  GET  /backup-vaults/{name}/recovery-points/{arn}        DescribeRecoveryPoint
+  POST /backup-vaults/{name}/recovery-points/{arn}        UpdateRecoveryPointLifecycle
+  GET  /resources/{arn}/recovery-points/                  ListRecoveryPointsByResource
+  GET  /resources/                                        ListProtectedResources
+
+Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
+unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
+read from moto's EC2 and RDS backends. Jobs complete at once and, like AWS Backup, put their
+`Backup Job State Change` / `Copy Job State Change` event on the account's default event bus.
+
+Three request headers steer a StartBackupJob for tests and the demo (AWS ignores unknown
+headers, so the SDK's customisation hooks can add them):
+  x-emulator-fail: <message>        the job fails with this status message, no recovery point
+  x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
+  x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, unquote
+
+from moto.backup.models import backup_backends
+from moto.ec2.models import ec2_backends
+from moto.events.models import events_backends
+from moto.iam.models import get_account_id_from
+from moto.kms.models import KmsBackend, kms_backends
+from moto.rds.models import rds_backends
+
+DAY = 86_400
+
+# Resource types whose recovery points can move to cold storage (AWS Backup's "Feature
+# availability by resource" table). Kept in step with the function's own list.
+COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", "SAP HANA on Amazon EC2", "VirtualMachine"}
+# Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared.
+SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora"}
+
+
+def _patch_managed_keys() -> None:
+    """moto creates `alias/aws/*` keys (EBS's default key, the reserved aliases) but labels them
+    CUSTOMER; AWS says `KeyManager: AWS`, which is what decides whether a snapshot can be shared."""
+    original = KmsBackend.create_alias
+
+    def create_alias(self: KmsBackend, target_key_id: str, alias_name: str):
+        alias = original(self, target_key_id, alias_name)
+        if alias_name.startswith("alias/aws/"):
+            self.keys[self.get_key_id(target_key_id)].key_manager = "AWS"
+        return alias
+
+    KmsBackend.create_alias = create_alias  # type: ignore[method-assign]
+
+
+_patch_managed_keys()
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("ResourceNotFoundException", message)
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError("InvalidParameterValueException", message)
+
+
+@dataclass
+class RecoveryPoint:
+    arn: str
+    account: str
+    region: str
+    vault_name: str
+    resource_arn: str
+    resource_type: str
+    created: float
+    encryption_key_arn: str
+    iam_role_arn: str
+    lifecycle: dict[str, Any] = field(default_factory=dict)
+    created_by: dict[str, str] | None = None
+    source_vault_arn: str | None = None
+    size: int = 1_073_741_824
+    storage_class: str = "WARM"
+    status: str = "COMPLETED"
+
+    @property
+    def vault_arn(self) -> str:
+        return f"arn:aws:backup:{self.region}:{self.account}:backup-vault:{self.vault_name}"
+
+    def calculated_lifecycle(self) -> dict[str, float]:
+        out = {}
+        if self.lifecycle.get("MoveToColdStorageAfterDays"):
+            out["MoveToColdStorageAt"] = self.created + self.lifecycle["MoveToColdStorageAfterDays"] * DAY
+        if self.lifecycle.get("DeleteAfterDays"):
+            out["DeleteAt"] = self.created + self.lifecycle["DeleteAfterDays"] * DAY
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "RecoveryPointArn": self.arn,
+            "BackupVaultName": self.vault_name,
+            "BackupVaultArn": self.vault_arn,
+            "ResourceArn": self.resource_arn,
+            "ResourceType": self.resource_type,
+            "ResourceName": self.resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
+            "IamRoleArn": self.iam_role_arn,
+            "Status": self.status,
+            "CreationDate": self.created,
+            "CompletionDate": self.created,
+            "BackupSizeInBytes": self.size,
+            "EncryptionKeyArn": self.encryption_key_arn,
+            "IsEncrypted": True,
+            "StorageClass": self.storage_class,
+            "Lifecycle": self.lifecycle,
+            "CalculatedLifecycle": self.calculated_lifecycle(),
+            "IsParent": False,
+            "VaultType": "BACKUP_VAULT",
+        }
+        if self.created_by:
+            out["CreatedBy"] = self.created_by
+        if self.source_vault_arn:
+            out["SourceBackupVaultArn"] = self.source_vault_arn
+        return out
+
+    def by_resource(self) -> dict[str, Any]:
+        return {
+            "RecoveryPointArn": self.arn,
+            "CreationDate": self.created,
+            "Status": self.status,
+            "EncryptionKeyArn": self.encryption_key_arn,
+            "BackupSizeBytes": self.size,
+            "BackupVaultName": self.vault_name,
+            "IsParent": False,
+            "VaultType": "BACKUP_VAULT",
+        }
+
+
+@dataclass
+class Job:
+    """A backup or a copy job; which fields it has depends on `kind`."""
+
+    kind: str  # "backup" or "copy"
+    id: str
+    account: str
+    region: str
+    resource_arn: str
+    resource_type: str
+    iam_role_arn: str
+    created: float
+    state: str
+    status_message: str = ""
+    created_by: dict[str, str] | None = None
+    vault_name: str = ""  # backup: the vault; copy: the source vault
+    recovery_point_arn: str = ""  # backup: the new point; copy: the source point
+    destination_vault_arn: str = ""
+    destination_recovery_point_arn: str = ""
+    size: int = 1_073_741_824
+
+    @property
+    def vault_arn(self) -> str:
+        return f"arn:aws:backup:{self.region}:{self.account}:backup-vault:{self.vault_name}"
+
+    def describe(self) -> dict[str, Any]:
+        common = {
+            "AccountId": self.account,
+            "ResourceArn": self.resource_arn,
+            "ResourceType": self.resource_type,
+            "ResourceName": self.resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
+            "IamRoleArn": self.iam_role_arn,
+            "CreationDate": self.created,
+            "CompletionDate": self.created,
+            "State": self.state,
+            "BackupSizeInBytes": self.size,
+            "IsParent": False,
+        }
+        if self.status_message:
+            common["StatusMessage"] = self.status_message
+        if self.created_by:
+            common["CreatedBy"] = self.created_by
+        if self.kind == "backup":
+            common.update(
+                BackupJobId=self.id,
+                BackupVaultName=self.vault_name,
+                BackupVaultArn=self.vault_arn,
+                PercentDone="100.0" if self.state == "COMPLETED" else "0.0",
+            )
+            if self.recovery_point_arn:
+                common["RecoveryPointArn"] = self.recovery_point_arn
+        else:
+            common.update(
+                CopyJobId=self.id,
+                SourceBackupVaultArn=self.vault_arn,
+                SourceRecoveryPointArn=self.recovery_point_arn,
+                DestinationBackupVaultArn=self.destination_vault_arn,
+            )
+            if self.destination_recovery_point_arn:
+                common["DestinationRecoveryPointArn"] = self.destination_recovery_point_arn
+        return common
+
+    def event_detail(self) -> dict[str, Any]:
+        """The `detail` AWS Backup puts on EventBridge (sizes: string for backups, number for copies)."""
+        detail: dict[str, Any] = {
+            "state": self.state,
+            "creationDate": iso(self.created),
+            "completionDate": iso(self.created),
+            "iamRoleArn": self.iam_role_arn,
+            "resourceArn": self.resource_arn,
+            "resourceType": self.resource_type,
+            "statusMessage": self.status_message,
+        }
+        if self.created_by:
+            detail["createdBy"] = {
+                "backupPlanId": self.created_by["BackupPlanId"],
+                "backupPlanArn": self.created_by["BackupPlanArn"],
+                "backupPlanVersion": self.created_by.get("BackupPlanVersion", "1"),
+                "backupPlanRuleId": self.created_by.get("BackupRuleId", "daily"),
+            }
+        if self.kind == "backup":
+            detail.update(
+                backupJobId=self.id,
+                backupVaultArn=self.vault_arn,
+                backupVaultName=self.vault_name,
+                backupSizeInBytes=str(self.size),
+                bytesTransferred=str(self.size),
+                percentDone=100 if self.state == "COMPLETED" else 0,
+            )
+        else:
+            detail.update(
+                copyJobId=self.id,
+                backupSizeInBytes=self.size,
+                sourceBackupVaultArn=self.vault_arn,
+                destinationBackupVaultArn=self.destination_vault_arn,
+                destinationRecoveryPointArn=self.destination_recovery_point_arn or {},
+            )
+        return detail
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def resource_type_of(resource_arn: str) -> str:
+    parts = resource_arn.split(":", 5)
+    if len(parts) < 6:
+        raise invalid(f"Invalid ARN: {resource_arn}")
+    service, rest = parts[2], parts[5]
+    kind = {
+        ("ec2", "instance"): "EC2",
+        ("ec2", "volume"): "EBS",
+        ("rds", "db"): "RDS",
+        ("rds", "cluster"): "Aurora",
+        ("dynamodb", "table"): "DynamoDB",
+        ("elasticfilesystem", "file-system"): "EFS",
+    }.get((service, re.split("[:/]", rest)[0]))
+    if kind:
+        return kind
+    if service == "s3":
+        return "S3"
+    raise invalid(f"Resource type of {resource_arn} is not supported by this emulator")
+
+
+class BackupJobs:
+    """The job and recovery-point state, keyed like AWS: by account and region."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.points: dict[str, RecoveryPoint] = {}
+        self.jobs: dict[str, Job] = {}
+        self.tokens: dict[tuple[str, str, str, str], str] = {}
+
+    # --- moto state -------------------------------------------------------------------------
+
+    @staticmethod
+    def vault(account: str, region: str, name: str):
+        vault = backup_backends[account][region].vaults.get(name)
+        if vault is None:
+            raise not_found(f"Backup vault {name} does not exist in account {account} region {region}")
+        return vault
+
+    @staticmethod
+    def key_arn(account: str, region: str, key_id: str | None, default_alias: str) -> str:
+        """A key id, alias or ARN as the key's ARN; no key means the service's AWS managed key."""
+        kms = kms_backends[account][region]
+        if not key_id and not kms.get_key_id_from_alias(default_alias):
+            key = kms.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "Default key", None)
+            kms.create_alias(key.id, default_alias)
+        return kms.describe_key(key_id or default_alias).arn
+
+    def resource_key(self, account: str, region: str, resource_arn: str, kind: str, vault) -> str:
+        """Snapshots keep the resource's own key; other types take the vault's."""
+        name = re.split("[:/]", resource_arn.split(":", 5)[5], maxsplit=1)[-1]
+        if kind == "EBS":
+            volume = ec2_backends[account][region].volumes.get(name)
+            return self.key_arn(account, region, getattr(volume, "kms_key_id", None), "alias/aws/ebs")
+        if kind == "EC2":
+            instance = ec2_backends[account][region].get_instance(name)
+            keys = [d.kms_key_id for d in instance.block_device_mapping.values() if getattr(d, "kms_key_id", None)]
+            return self.key_arn(account, region, keys[0] if keys else None, "alias/aws/ebs")
+        if kind in ("RDS", "Aurora"):
+            rds = rds_backends[account][region]
+            source = rds.databases.get(name) if kind == "RDS" else rds.clusters.get(name)
+            return self.key_arn(account, region, getattr(source, "kms_key_id", None), "alias/aws/rds")
+        return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
+
+    def key_is_aws_managed(self, key_arn: str) -> bool:
+        account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+        return kms_backends[account][region].describe_key(key_arn).key_manager == "AWS"
+
+    @staticmethod
+    def emit(job: Job) -> None:
+        """Puts the job's state change on its account's default bus, as AWS Backup does.
+
+        The rules get the whole event (moto's default input template would drop `account`)."""
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Backup Job State Change" if job.kind == "backup" else "Copy Job State Change",
+            "source": "aws.backup",
+            "account": job.account,
+            "time": job.created,
+            "region": job.region,
+            "resources": [job.recovery_point_arn] if job.state == "COMPLETED" or job.kind == "copy" else [],
+            "detail": job.event_detail(),
+        }
+        bus = events_backends[job.account][job.region].describe_event_bus("default")
+        for rule in list(bus.rules.values()):
+            rule.send_to_targets(dict(event), transform_input=False)
+
+    # --- operations -------------------------------------------------------------------------
+
+    def idempotent(self, account: str, region: str, op: str, token: str | None, start: Callable[[], Job]) -> Job:
+        key = (account, region, op, token or "")
+        if token and key in self.tokens:
+            return self.jobs[self.tokens[key]]
+        job = start()
+        if token:
+            self.tokens[key] = job.id
+        return job
+
+    def start_backup_job(self, account: str, region: str, body: dict, headers: dict) -> dict:
+        vault_name = body.get("BackupVaultName") or ""
+        resource_arn = body.get("ResourceArn") or ""
+        role = body.get("IamRoleArn") or ""
+        if not (vault_name and resource_arn and role):
+            raise invalid("BackupVaultName, ResourceArn and IamRoleArn are required")
+        vault = self.vault(account, region, vault_name)
+        kind = resource_type_of(resource_arn)
+        created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else time.time()
+        created_by = None
+        if "x-emulator-plan" in headers:
+            plan_id = headers["x-emulator-plan"]
+            created_by = {
+                "BackupPlanId": plan_id,
+                "BackupPlanArn": f"arn:aws:backup:{region}:{account}:backup-plan:{plan_id}",
+                "BackupPlanVersion": "1",
+                "BackupRuleId": "scheduled",
+            }
+
+        def start() -> Job:
+            job_id = str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4())
+            job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "COMPLETED",
+                      created_by=created_by, vault_name=vault_name)
+            if "x-emulator-fail" in headers:
+                job.state, job.status_message = "FAILED", headers["x-emulator-fail"]
+            else:
+                point = RecoveryPoint(
+                    arn=self.new_point_arn(kind, account, region, job_id),
+                    account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
+                    resource_type=kind, created=created, iam_role_arn=role,
+                    encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
+                    lifecycle=check_lifecycle(kind, body.get("Lifecycle") or {}), created_by=created_by,
+                )
+                self.points[point.arn] = point
+                vault.num_of_recovery_points += 1
+                job.recovery_point_arn = point.arn
+            self.jobs[job.id] = job
+            self.emit(job)
+            return job
+
+        job = self.idempotent(account, region, "backup", body.get("IdempotencyToken"), start)
+        out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": False}
+        if job.recovery_point_arn:
+            out["RecoveryPointArn"] = job.recovery_point_arn
+        return out
+
+    @staticmethod
+    def new_point_arn(kind: str, account: str, region: str, job_id: str, copy: bool = False) -> str:
+        short = uuid.uuid4().hex[:17]
+        if kind == "EBS":
+            return f"arn:aws:ec2:{region}::snapshot/snap-{short}"
+        if kind == "EC2":
+            return f"arn:aws:ec2:{region}::image/ami-{short}"
+        prefix = "copyjob" if copy else "job"
+        if kind == "RDS":
+            return f"arn:aws:rds:{region}:{account}:snapshot:awsbackup:{prefix}-{job_id.lower()}"
+        if kind == "Aurora":
+            return f"arn:aws:rds:{region}:{account}:cluster-snapshot:awsbackup:{prefix}-{job_id.lower()}"
+        return f"arn:aws:backup:{region}:{account}:recovery-point:{uuid.uuid4()}"
+
+    def point_in(self, account: str, region: str, vault_name: str, arn: str) -> RecoveryPoint:
+        self.vault(account, region, vault_name)
+        point = self.points.get(arn)
+        if point is None or (point.account, point.region, point.vault_name) != (account, region, vault_name):
+            raise not_found(f"Recovery point {arn} not found in backup vault {vault_name}")
+        return point
+
+    def start_copy_job(self, account: str, region: str, body: dict) -> dict:
+        source_vault = body.get("SourceBackupVaultName") or ""
+        destination = body.get("DestinationBackupVaultArn") or ""
+        role = body.get("IamRoleArn") or ""
+        if not (source_vault and destination and role and body.get("RecoveryPointArn")):
+            raise invalid("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required")
+        point = self.point_in(account, region, source_vault, body["RecoveryPointArn"])
+        if point.storage_class == "COLD":
+            raise invalid(f"Recovery point {point.arn} is in cold storage and cannot be copied")
+        lifecycle = check_lifecycle(point.resource_type, body.get("Lifecycle") or {})
+        parts = destination.split(":")
+        if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
+            raise invalid(f"Invalid destination backup vault ARN: {destination}")
+        dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
+
+        def start() -> Job:
+            job = Job("copy", str(uuid.uuid4()), account, region, point.resource_arn, point.resource_type, role,
+                      time.time(), "COMPLETED", created_by=point.created_by, vault_name=source_vault,
+                      recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size)
+            try:
+                dest_vault = self.vault(dest_account, dest_region, dest_vault_name)
+            except ApiError as e:
+                dest_vault, job.state, job.status_message = None, "FAILED", e.message
+            if dest_vault is not None and dest_account != account and point.resource_type in SNAPSHOT_TYPES \
+                    and self.key_is_aws_managed(point.encryption_key_arn):
+                job.state = "FAILED"
+                job.status_message = (f"Copy job failed: the recovery point is encrypted with an AWS managed key "
+                                      f"({point.encryption_key_arn}), which cannot be shared with account {dest_account}")
+            if dest_vault is not None and job.state == "COMPLETED":
+                copied = RecoveryPoint(
+                    arn=self.new_point_arn(point.resource_type, dest_account, dest_region, job.id, copy=True),
+                    account=dest_account, region=dest_region, vault_name=dest_vault_name,
+                    resource_arn=point.resource_arn, resource_type=point.resource_type, created=job.created,
+                    iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
+                    source_vault_arn=point.vault_arn, size=point.size,
+                    encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
+                                                    "alias/aws/backup"),
+                )
+                self.points[copied.arn] = copied
+                dest_vault.num_of_recovery_points += 1
+                job.destination_recovery_point_arn = copied.arn
+            self.jobs[job.id] = job
+            self.emit(job)
+            return job
+
+        job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
+        return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
+
+    def update_lifecycle(self, account: str, region: str, vault_name: str, arn: str, body: dict) -> dict:
+        point = self.point_in(account, region, vault_name, arn)
+        point.lifecycle = check_lifecycle(point.resource_type, body.get("Lifecycle") or {})
+        return {
+            "BackupVaultArn": point.vault_arn,
+            "RecoveryPointArn": point.arn,
+            "Lifecycle": point.lifecycle,
+            "CalculatedLifecycle": point.calculated_lifecycle(),
+        }
+
+    def list_jobs(self, account: str, region: str, kind: str, query: dict[str, str]) -> Iterable[Job]:
+        for job in sorted(self.jobs.values(), key=lambda j: j.created, reverse=True):
+            if job.kind != kind or (job.account, job.region) != (account, region):
+                continue
+            if "resourceArn" in query and job.resource_arn != query["resourceArn"]:
+                continue
+            if "state" in query and query["state"] not in ("ANY", job.state):
+                continue
+            if "resourceType" in query and job.resource_type != query["resourceType"]:
+                continue
+            if "backupVaultName" in query and job.vault_name != query["backupVaultName"]:
+                continue
+            if "destinationVaultArn" in query and job.destination_vault_arn != query["destinationVaultArn"]:
+                continue
+            if "createdAfter" in query and job.created <= parse_time(query["createdAfter"]):
+                continue
+            if "createdBefore" in query and job.created >= parse_time(query["createdBefore"]):
+                continue
+            yield job
+
+
+def check_lifecycle(resource_type: str, lifecycle: dict) -> dict:
+    """AWS Backup's lifecycle rules: cold storage only where supported, and 90 days there at least."""
+    cold = lifecycle.get("MoveToColdStorageAfterDays")
+    delete = lifecycle.get("DeleteAfterDays")
+    if cold and resource_type not in COLD_STORAGE_TYPES:
+        raise invalid(f"Lifecycle: {resource_type} recovery points cannot be moved to cold storage")
+    if cold and delete and delete < cold + 90:
+        raise invalid(
+            f"Invalid lifecycle. DeleteAfterDays ({delete}) must be at least 90 days greater than "
+            f"MoveToColdStorageAfterDays ({cold})"
+        )
+    return {k: v for k, v in lifecycle.items() if v is not None}
+
+
+def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
+    start = int(query.get("nextToken") or 0)
+    size = min(int(query.get("maxResults") or 1000), 1000)
+    out: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        out["NextToken"] = str(start + size)
+    return out
+
+
+AUTH = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+
+
+class BackupJobsApp:
+    """WSGI middleware: the job operations here, everything else to moto."""
+
+    def __init__(self, moto_app: Callable) -> None:
+        self.moto_app = moto_app
+        self.state = BackupJobs()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not match or match.group(3) != "backup":
+            return self.moto_app(environ, start_response)
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        path, _, query_string = raw.partition("?")
+        segments = [unquote(s) for s in path.strip("/").split("/")]
+        method = environ["REQUEST_METHOD"]
+        handler = self.route(method, segments, path.endswith("/"))
+        if handler is None:
+            return self.moto_app(environ, start_response)
+        account, region = get_account_id_from(match.group(1)), match.group(2)
+        query = {k: v[0] for k, v in parse_qs(query_string).items()}
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        try:
+            with self.state.lock:
+                status, payload = 200, handler(account, region, segments, query, body, headers)
+            extra = []
+        except ApiError as e:
+            status, payload = e.status, {"__type": e.code, "message": e.message, "Code": e.code}
+            extra = [("x-amzn-ErrorType", e.code)]
+        data = json.dumps(payload).encode()
+        start_response(
+            f"{status} {'OK' if status == 200 else 'Error'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+             ("x-amzn-RequestId", str(uuid.uuid4()))] + extra,
+        )
+        return [data]
+
+    def route(self, method: str, s: list[str], trailing: bool) -> Callable | None:
+        st = self.state
+        if s == ["backup-jobs"] and method == "PUT":
+            return lambda a, r, s, q, b, h: st.start_backup_job(a, r, b, h)
+        if s == ["copy-jobs"] and method == "PUT":
+            return lambda a, r, s, q, b, h: st.start_copy_job(a, r, b)
+        if s[0] in ("backup-jobs", "copy-jobs") and method == "GET":
+            kind = "backup" if s[0] == "backup-jobs" else "copy"
+            key = "BackupJobs" if kind == "backup" else "CopyJobs"
+            if len(s) == 1:
+                return lambda a, r, s, q, b, h: page([j.describe() for j in st.list_jobs(a, r, kind, q)], q, key)
+            return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
+        if len(s) >= 3 and s[0] == "backup-vaults" and s[2] == "recovery-points":
+            if len(s) == 3 and method == "GET":
+                return lambda a, r, s, q, b, h: page(
+                    [p.describe() for p in st.points.values()
+                     if (p.account, p.region, p.vault_name) == (a, r, st.vault(a, r, s[1]).backup_vault_name)],
+                    q, "RecoveryPoints")
+            if len(s) == 4 and method == "GET":
+                return lambda a, r, s, q, b, h: st.point_in(a, r, s[1], s[3]).describe()
+            if len(s) == 4 and method == "POST":
+                return lambda a, r, s, q, b, h: st.update_lifecycle(a, r, s[1], s[3], b)
+        if s[0] == "resources" and method == "GET":
+            if len(s) == 1:
+                return lambda a, r, s, q, b, h: page(self.protected(a, r), q, "Results")
+            if len(s) == 3 and s[2] == "recovery-points":
+                return lambda a, r, s, q, b, h: page(
+                    [p.by_resource() for p in sorted(st.points.values(), key=lambda p: p.created, reverse=True)
+                     if (p.account, p.region, p.resource_arn) == (a, r, s[1])],
+                    q, "RecoveryPoints")
+        return None
+
+    def describe_job(self, account: str, region: str, kind: str, job_id: str) -> dict:
+        job = self.state.jobs.get(job_id)
+        if job is None or job.kind != kind or (job.account, job.region) != (account, region):
+            raise not_found(f"{'Backup' if kind == 'backup' else 'Copy'} job {job_id} not found")
+        return job.describe() if kind == "backup" else {"CopyJob": job.describe()}
+
+    def protected(self, account: str, region: str) -> list[dict]:
+        latest: dict[str, RecoveryPoint] = {}
+        for point in self.state.points.values():
+            if (point.account, point.region) == (account, region):
+                if point.resource_arn not in latest or point.created > latest[point.resource_arn].created:
+                    latest[point.resource_arn] = point
+        return [
+            {
+                "ResourceArn": p.resource_arn,
+                "ResourceType": p.resource_type,
+                "LastBackupTime": p.created,
+                "LastBackupVaultArn": p.vault_arn,
+                "LastRecoveryPointArn": p.arn,
+            }
+            for p in latest.values()
+        ]
