@@ -16,7 +16,13 @@ pub struct ForwardError {
 
 #[async_trait]
 pub trait ForwardAlert: Send + Sync {
-    async fn forward(&self, alert: &Alert) -> Result<(), ForwardError>;
+    /// Puts one custom event with this detail-type and detail.
+    async fn put(&self, detail_type: &str, detail: &serde_json::Value) -> Result<(), ForwardError>;
+
+    /// Puts an alert's JSON document as a `Rearguard Alert` event.
+    async fn forward(&self, alert: &Alert) -> Result<(), ForwardError> {
+        self.put(ALERT_DETAIL_TYPE, &alert.document).await
+    }
 }
 
 pub struct EventBusForwarder {
@@ -41,7 +47,7 @@ pub const ALERT_DETAIL_TYPE: &str = "Rearguard Alert";
 
 #[async_trait]
 impl ForwardAlert for EventBusForwarder {
-    async fn forward(&self, alert: &Alert) -> Result<(), ForwardError> {
+    async fn put(&self, detail_type: &str, detail: &serde_json::Value) -> Result<(), ForwardError> {
         let fail = |message: String| ForwardError {
             bus: self.bus.clone(),
             message,
@@ -49,8 +55,8 @@ impl ForwardAlert for EventBusForwarder {
         let entry = PutEventsRequestEntry::builder()
             .event_bus_name(&self.bus)
             .source(&self.source)
-            .detail_type(ALERT_DETAIL_TYPE)
-            .detail(alert.document.to_string())
+            .detail_type(detail_type)
+            .detail(detail.to_string())
             .build();
         let output = self
             .client
@@ -99,8 +105,8 @@ pub struct DryRunForwarder {
 
 #[async_trait]
 impl ForwardAlert for DryRunForwarder {
-    async fn forward(&self, alert: &Alert) -> Result<(), ForwardError> {
-        tracing::info!(action = "would_put_event", bus = %self.bus, detail = %alert.document, "dry run: not putting event");
+    async fn put(&self, detail_type: &str, detail: &serde_json::Value) -> Result<(), ForwardError> {
+        tracing::info!(action = "would_put_event", bus = %self.bus, detail_type, %detail, "dry run: not putting event");
         Ok(())
     }
 }

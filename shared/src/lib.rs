@@ -5,6 +5,7 @@
 //! `event_bus`, `dynamo_store`) each implement one small trait so a handler asks only for what
 //! it uses.
 
+pub mod accounts;
 pub mod alert;
 pub mod arn;
 pub mod aws;

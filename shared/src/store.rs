@@ -52,3 +52,52 @@ pub trait IncidentStore: Send + Sync {
     async fn save_incident(&self, incident: &Incident, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn close_incident(&self, key: &str) -> Result<(), StoreError>;
 }
+
+/// What became of a delivery handled through [`exactly_once`].
+#[derive(Debug, PartialEq)]
+pub enum Delivery<T> {
+    /// Handled now; the ledger records it.
+    Handled(T),
+    /// An earlier delivery already handled it.
+    Duplicate,
+    /// Another invocation holds the claim: retry later.
+    InProgress,
+}
+
+/// Runs `work` for `key` at most once across deliveries: claims the key in the ledger (when
+/// there is one), records success, and gives the claim back on failure so a retry proceeds.
+pub async fn exactly_once<T, E, Fut>(
+    ledger: Option<&dyn DeliveryLedger>,
+    key: &str,
+    lease: chrono::Duration,
+    retention: chrono::Duration,
+    work: impl FnOnce() -> Fut,
+) -> Result<Delivery<T>, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: From<StoreError>,
+{
+    let Some(ledger) = ledger.filter(|_| !key.is_empty()) else {
+        return work().await.map(Delivery::Handled);
+    };
+    let now = Utc::now();
+    match ledger.claim(key, now, now + lease).await? {
+        Claim::AlreadyDone => return Ok(Delivery::Duplicate),
+        Claim::InProgress => return Ok(Delivery::InProgress),
+        Claim::Acquired => {}
+    }
+    match work().await {
+        Ok(value) => {
+            if let Err(e) = ledger.complete(key, now + retention).await {
+                tracing::warn!(key, error = %e, "handled but not recorded; a redelivery may act again");
+            }
+            Ok(Delivery::Handled(value))
+        }
+        Err(e) => {
+            if let Err(release) = ledger.release(key).await {
+                tracing::warn!(key, error = %release, "claim not released; the retry waits for the lease to run out");
+            }
+            Err(e)
+        }
+    }
+}

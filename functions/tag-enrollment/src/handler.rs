@@ -6,7 +6,7 @@ use rearguard::cloudtrail::{TagChange, Trigger};
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{Claim, DeliveryLedger, StoreError};
+use rearguard::store::{Delivery, DeliveryLedger, StoreError, exactly_once};
 use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -49,46 +49,30 @@ pub enum HandleError {
 /// How long handled event ids are remembered.
 const DEDUPE_RETENTION_DAYS: i64 = 7;
 
-/// Claims the event in the ledger (when there is one), handles it, and records the outcome: a
-/// duplicate delivery returns at once; a failure gives the claim back so the retry proceeds.
+/// Handles the event once across deliveries (when there is a ledger): a duplicate delivery
+/// returns at once; a failure gives the claim back so the retry proceeds.
 pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
     let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-    let Some(ledger) = deps.ledger.filter(|_| !event_id.is_empty()) else {
-        return handle_once(payload, deps, metrics).await;
-    };
-    let now = chrono::Utc::now();
-    match ledger
-        .claim(&event_id, now, now + chrono::Duration::minutes(16))
-        .await?
-    {
-        Claim::AlreadyDone => {
+    let outcome = exactly_once(
+        deps.ledger,
+        &event_id,
+        chrono::Duration::minutes(16),
+        chrono::Duration::days(DEDUPE_RETENTION_DAYS),
+        || handle_once(payload, deps, metrics),
+    )
+    .await?;
+    match outcome {
+        Delivery::Handled(result) => Ok(result),
+        Delivery::Duplicate => {
             info!(
                 event_id,
                 decision = "duplicate",
                 "event already handled by an earlier delivery"
             );
             metrics.count("Duplicates", &[]);
-            return Ok(json!({"status": "duplicate"}));
+            Ok(json!({"status": "duplicate"}))
         }
-        Claim::InProgress => return Err(HandleError::InProgress(event_id)),
-        Claim::Acquired => {}
-    }
-    match handle_once(payload, deps, metrics).await {
-        Ok(result) => {
-            if let Err(e) = ledger
-                .complete(&event_id, now + chrono::Duration::days(DEDUPE_RETENTION_DAYS))
-                .await
-            {
-                warn!(event_id, error = %e, "event handled but not recorded; a redelivery may notify again");
-            }
-            Ok(result)
-        }
-        Err(e) => {
-            if let Err(release) = ledger.release(&event_id).await {
-                warn!(event_id, error = %release, "claim not released; the retry waits for the lease to run out");
-            }
-            Err(e)
-        }
+        Delivery::InProgress => Err(HandleError::InProgress(event_id)),
     }
 }
 

@@ -1,0 +1,462 @@
+//! The AWS calls cross-account-copy makes, behind one small trait so the handler can be tested
+//! without AWS: AWS Backup (describe, copy, list copies, update lifecycle) and KMS DescribeKey.
+
+use async_trait::async_trait;
+use aws_sdk_backup::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_backup::types::{CopyJobState, Lifecycle as SdkLifecycle, StorageClass};
+use rearguard::accounts::AccountConfigs;
+use rearguard::arn::{Arn, vault_name};
+use std::collections::BTreeSet;
+
+use crate::lifecycle::Lifecycle;
+use crate::plan::{CopyOrder, PointFacts};
+
+/// An AWS error, sorted into what a retry can fix and what it cannot.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{operation}: {code}: {message}")]
+pub struct ApiError {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+    /// Access denied, invalid parameters, missing resources: the same call fails the same way.
+    pub permanent: bool,
+}
+
+const PERMANENT_CODES: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidParameterValueException",
+    "InvalidRequestException",
+    "MissingParameterValueException",
+    "ResourceNotFoundException",
+    "ValidationException",
+    "NotFoundException",
+    "DependencyFailureException",
+];
+
+impl ApiError {
+    pub fn from_sdk<E: ProvideErrorMetadata, R>(operation: &'static str, error: SdkError<E, R>) -> ApiError
+    where
+        SdkError<E, R>: std::error::Error,
+    {
+        let code = error.code().unwrap_or("").to_string();
+        let message = error
+            .message()
+            .map(str::to_string)
+            .unwrap_or_else(|| aws_sdk_backup::error::DisplayErrorContext(&error).to_string());
+        ApiError {
+            operation,
+            permanent: PERMANENT_CODES.contains(&code.as_str()),
+            code: if code.is_empty() { "Unknown".into() } else { code },
+            message,
+        }
+    }
+
+    fn not_found(&self) -> bool {
+        self.code == "ResourceNotFoundException" || self.code == "NotFoundException"
+    }
+}
+
+/// Whether a destination vault is there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VaultStatus {
+    Exists,
+    Missing(String),
+    /// Another account, and no role to look with: StartCopyJob will tell.
+    Unverified,
+}
+
+#[async_trait]
+pub trait CopyApi: Send + Sync {
+    async fn describe_point(&self, region: &str, vault: &str, point_arn: &str) -> Result<PointFacts, ApiError>;
+    async fn key_is_aws_managed(&self, key_arn: &str) -> Result<bool, ApiError>;
+    async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError>;
+    /// Starts the copy; returns the copy job id (the same id again for the same token).
+    async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError>;
+    /// Destination vault ARNs holding a completed copy of `point_arn`.
+    async fn completed_copies(
+        &self,
+        region: &str,
+        resource_arn: &str,
+        point_arn: &str,
+    ) -> Result<BTreeSet<String>, ApiError>;
+    async fn update_lifecycle(
+        &self,
+        region: &str,
+        vault: &str,
+        point_arn: &str,
+        lifecycle: &Lifecycle,
+    ) -> Result<(), ApiError>;
+}
+
+/// The real thing: clients in the home account per region, and in destination accounts through
+/// the read-only vault-check role.
+pub struct AwsBackup {
+    pub accounts: AccountConfigs,
+}
+
+impl AwsBackup {
+    async fn backup(&self, account: &str, region: &str) -> Result<aws_sdk_backup::Client, ApiError> {
+        let config = self.accounts.config(account, region).await.map_err(|e| ApiError {
+            operation: "AssumeRole",
+            code: "AccountUnreachable".into(),
+            message: e.to_string(),
+            permanent: true,
+        })?;
+        Ok(aws_sdk_backup::Client::new(&config))
+    }
+
+    async fn home(&self, region: &str) -> Result<aws_sdk_backup::Client, ApiError> {
+        self.backup(self.accounts.home_account(), region).await
+    }
+}
+
+fn to_sdk(lifecycle: &Lifecycle) -> SdkLifecycle {
+    SdkLifecycle::builder()
+        .set_move_to_cold_storage_after_days(lifecycle.move_to_cold_storage_after_days)
+        .set_delete_after_days(lifecycle.delete_after_days)
+        .build()
+}
+
+fn from_sdk(lifecycle: Option<&SdkLifecycle>) -> Lifecycle {
+    Lifecycle {
+        move_to_cold_storage_after_days: lifecycle.and_then(|l| l.move_to_cold_storage_after_days()),
+        delete_after_days: lifecycle.and_then(|l| l.delete_after_days()),
+    }
+}
+
+#[async_trait]
+impl CopyApi for AwsBackup {
+    async fn describe_point(&self, region: &str, vault: &str, point_arn: &str) -> Result<PointFacts, ApiError> {
+        describe_point(&self.home(region).await?, vault, point_arn).await
+    }
+
+    async fn key_is_aws_managed(&self, key_arn: &str) -> Result<bool, ApiError> {
+        let region = Arn::parse(key_arn).map_or("", |a| a.region).to_string();
+        let config = self
+            .accounts
+            .config(self.accounts.home_account(), &region)
+            .await
+            .map_err(|e| ApiError {
+                operation: "DescribeKey",
+                code: "AccountUnreachable".into(),
+                message: e.to_string(),
+                permanent: true,
+            })?;
+        key_is_aws_managed(&aws_sdk_kms::Client::new(&config), key_arn).await
+    }
+
+    async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
+        let Some(parsed) = Arn::parse(vault_arn) else {
+            return Ok(VaultStatus::Missing(format!("{vault_arn} is not a vault ARN")));
+        };
+        if !self.accounts.reaches(parsed.account) {
+            return Ok(VaultStatus::Unverified);
+        }
+        vault_status(
+            &self.backup(parsed.account, parsed.region).await?,
+            vault_name(vault_arn),
+        )
+        .await
+    }
+
+    async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
+        start_copy(&self.home(&order.region).await?, order).await
+    }
+
+    async fn completed_copies(
+        &self,
+        region: &str,
+        resource_arn: &str,
+        point_arn: &str,
+    ) -> Result<BTreeSet<String>, ApiError> {
+        completed_copies(&self.home(region).await?, resource_arn, point_arn).await
+    }
+
+    async fn update_lifecycle(
+        &self,
+        region: &str,
+        vault: &str,
+        point_arn: &str,
+        lifecycle: &Lifecycle,
+    ) -> Result<(), ApiError> {
+        update_lifecycle(&self.home(region).await?, vault, point_arn, lifecycle).await
+    }
+}
+
+// One function per call, each taking its client: the SDK-level tests drive them with mocks.
+
+pub async fn describe_point(
+    client: &aws_sdk_backup::Client,
+    vault: &str,
+    point_arn: &str,
+) -> Result<PointFacts, ApiError> {
+    let output = client
+        .describe_recovery_point()
+        .backup_vault_name(vault)
+        .recovery_point_arn(point_arn)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("DescribeRecoveryPoint", e))?;
+    Ok(PointFacts {
+        status: output.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        in_cold_storage: output.storage_class() == Some(&StorageClass::Cold),
+        lifecycle: from_sdk(output.lifecycle()),
+        key_arn: output.encryption_key_arn().map(str::to_string),
+        key_is_aws_managed: false,
+    })
+}
+
+pub async fn key_is_aws_managed(client: &aws_sdk_kms::Client, key_arn: &str) -> Result<bool, ApiError> {
+    let output = client
+        .describe_key()
+        .key_id(key_arn)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("DescribeKey", e))?;
+    Ok(output
+        .key_metadata()
+        .and_then(|m| m.key_manager())
+        .is_some_and(|m| *m == aws_sdk_kms::types::KeyManagerType::Aws))
+}
+
+pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result<VaultStatus, ApiError> {
+    match client
+        .describe_backup_vault()
+        .backup_vault_name(name)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("DescribeBackupVault", e))
+    {
+        Ok(_) => Ok(VaultStatus::Exists),
+        Err(e) if e.not_found() => Ok(VaultStatus::Missing(e.message)),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn start_copy(client: &aws_sdk_backup::Client, order: &CopyOrder) -> Result<String, ApiError> {
+    let output = client
+        .start_copy_job()
+        .recovery_point_arn(&order.recovery_point_arn)
+        .source_backup_vault_name(&order.source_vault_name)
+        .destination_backup_vault_arn(&order.destination_vault_arn)
+        .iam_role_arn(&order.role_arn)
+        .idempotency_token(&order.idempotency_token)
+        .lifecycle(to_sdk(&order.lifecycle))
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("StartCopyJob", e))?;
+    Ok(output.copy_job_id().unwrap_or_default().to_string())
+}
+
+pub async fn completed_copies(
+    client: &aws_sdk_backup::Client,
+    resource_arn: &str,
+    point_arn: &str,
+) -> Result<BTreeSet<String>, ApiError> {
+    let mut pages = client
+        .list_copy_jobs()
+        .by_resource_arn(resource_arn)
+        .by_state(CopyJobState::Completed)
+        .into_paginator()
+        .send();
+    let mut done = BTreeSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk("ListCopyJobs", e))?;
+        for job in page.copy_jobs() {
+            if job.source_recovery_point_arn() == Some(point_arn)
+                && let Some(vault) = job.destination_backup_vault_arn()
+            {
+                done.insert(vault.to_string());
+            }
+        }
+    }
+    Ok(done)
+}
+
+pub async fn update_lifecycle(
+    client: &aws_sdk_backup::Client,
+    vault: &str,
+    point_arn: &str,
+    lifecycle: &Lifecycle,
+) -> Result<(), ApiError> {
+    client
+        .update_recovery_point_lifecycle()
+        .backup_vault_name(vault)
+        .recovery_point_arn(point_arn)
+        .lifecycle(to_sdk(lifecycle))
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("UpdateRecoveryPointLifecycle", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::LifecycleSource;
+    use aws_sdk_backup::operation::describe_recovery_point::DescribeRecoveryPointOutput;
+    use aws_sdk_backup::operation::list_copy_jobs::{ListCopyJobsError, ListCopyJobsOutput};
+    use aws_sdk_backup::operation::start_copy_job::{StartCopyJobError, StartCopyJobOutput};
+    use aws_sdk_backup::types::CopyJob;
+    use aws_sdk_backup::types::error::{InvalidParameterValueException, ServiceUnavailableException};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// What the SDK's deserializer attaches to every service error.
+    fn meta(code: &str, message: &str) -> aws_sdk_backup::error::ErrorMetadata {
+        aws_sdk_backup::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build()
+    }
+
+    fn order() -> CopyOrder {
+        CopyOrder {
+            route: "offsite".into(),
+            recovery_point_arn: "arn:aws:ec2:eu-west-1::snapshot/snap-1".into(),
+            source_vault_name: "rearguard-production".into(),
+            region: "eu-west-1".into(),
+            destination_vault_arn: "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated".into(),
+            role_arn: "arn:aws:iam::111122223333:role/rearguard-copy".into(),
+            lifecycle: Lifecycle {
+                move_to_cold_storage_after_days: Some(30),
+                delete_after_days: Some(365),
+            },
+            lifecycle_source: LifecycleSource::Route,
+            idempotency_token: "6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11".into(),
+            hop: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn start_copy_sends_the_token_lifecycle_role_and_vaults() {
+        let rule = mock!(aws_sdk_backup::Client::start_copy_job)
+            .match_requests(|req| {
+                req.recovery_point_arn() == Some("arn:aws:ec2:eu-west-1::snapshot/snap-1")
+                    && req.source_backup_vault_name() == Some("rearguard-production")
+                    && req.destination_backup_vault_arn()
+                        == Some("arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated")
+                    && req.iam_role_arn() == Some("arn:aws:iam::111122223333:role/rearguard-copy")
+                    && req.idempotency_token() == Some("6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11")
+                    && req.lifecycle().and_then(|l| l.delete_after_days()) == Some(365)
+                    && req.lifecycle().and_then(|l| l.move_to_cold_storage_after_days()) == Some(30)
+            })
+            .then_output(|| StartCopyJobOutput::builder().copy_job_id("job-1").build());
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        assert_eq!(start_copy(&client, &order()).await.unwrap(), "job-1");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_copy_is_retried_then_succeeds() {
+        let throttled = r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#;
+        let rule = mock!(aws_sdk_backup::Client::start_copy_job)
+            .sequence()
+            .http_status(429, Some(throttled.to_string()))
+            .http_status(503, None)
+            .output(|| StartCopyJobOutput::builder().copy_job_id("job-2").build())
+            .build();
+        let client = mock_client!(aws_sdk_backup, RuleMode::Sequential, [&rule], |b| b
+            .retry_config(rearguard::aws::retry_config()));
+
+        assert_eq!(start_copy(&client, &order()).await.unwrap(), "job-2");
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_parameter_is_permanent_with_aws_message() {
+        let rule = mock!(aws_sdk_backup::Client::start_copy_job).then_error(|| {
+            StartCopyJobError::InvalidParameterValueException(
+                InvalidParameterValueException::builder()
+                    .message("Invalid lifecycle")
+                    .meta(meta("InvalidParameterValueException", "Invalid lifecycle"))
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let e = start_copy(&client, &order()).await.unwrap_err();
+
+        assert!(e.permanent, "{e:?}");
+        assert_eq!(e.code, "InvalidParameterValueException");
+        assert_eq!(e.message, "Invalid lifecycle");
+    }
+
+    #[tokio::test]
+    async fn service_unavailable_after_retries_is_transient() {
+        let rule = mock!(aws_sdk_backup::Client::list_copy_jobs).then_error(|| {
+            ListCopyJobsError::ServiceUnavailableException(
+                ServiceUnavailableException::builder()
+                    .meta(meta("ServiceUnavailableException", "try later"))
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let e = completed_copies(&client, "arn:r", "arn:p").await.unwrap_err();
+
+        assert!(!e.permanent, "{e:?}");
+        assert_eq!(e.code, "ServiceUnavailableException");
+    }
+
+    #[tokio::test]
+    async fn completed_copies_are_those_of_this_recovery_point() {
+        let rule = mock!(aws_sdk_backup::Client::list_copy_jobs)
+            .match_requests(|req| {
+                req.by_resource_arn() == Some("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
+                    && req.by_state() == Some(&CopyJobState::Completed)
+            })
+            .then_output(|| {
+                let job = |point: &str, vault: &str| {
+                    CopyJob::builder()
+                        .source_recovery_point_arn(point)
+                        .destination_backup_vault_arn(vault)
+                        .build()
+                };
+                ListCopyJobsOutput::builder()
+                    .copy_jobs(job("arn:p1", "arn:v:isolated"))
+                    .copy_jobs(job("arn:p0", "arn:v:dr"))
+                    .copy_jobs(job("arn:p1", "arn:v:dr"))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let done = completed_copies(&client, "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1", "arn:p1")
+            .await
+            .unwrap();
+
+        assert_eq!(
+            done,
+            BTreeSet::from(["arn:v:dr".to_string(), "arn:v:isolated".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_described_point_reports_cold_storage_and_lifecycle() {
+        let rule = mock!(aws_sdk_backup::Client::describe_recovery_point).then_output(|| {
+            DescribeRecoveryPointOutput::builder()
+                .status(aws_sdk_backup::types::RecoveryPointStatus::Completed)
+                .storage_class(StorageClass::Cold)
+                .lifecycle(
+                    SdkLifecycle::builder()
+                        .move_to_cold_storage_after_days(7)
+                        .delete_after_days(97)
+                        .build(),
+                )
+                .encryption_key_arn("arn:aws:kms:eu-west-1:111122223333:key/k")
+                .build()
+        });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let facts = describe_point(&client, "v", "arn:p").await.unwrap();
+
+        assert!(facts.in_cold_storage);
+        assert_eq!(facts.status, "COMPLETED");
+        assert_eq!(facts.lifecycle.delete_after_days, Some(97));
+        assert_eq!(
+            facts.key_arn.as_deref(),
+            Some("arn:aws:kms:eu-west-1:111122223333:key/k")
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! One EventBridge event: is it a recovery point arriving? Decide (pure) what to copy where,
+//! check the facts the decision needs, start the copies, shorten the source when its copies are
+//! all there, then alert, emit events and count.
+
+use rearguard::backup_events::JobEvent;
+use rearguard::event_bus::ForwardAlert;
+use rearguard::metrics::Metrics;
+use rearguard::sns::{PublishAlert, PublishError};
+use rearguard::store::{Delivery, DeliveryLedger, StoreError, exactly_once};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::backup::{ApiError, CopyApi, VaultStatus};
+use crate::lifecycle::{Lifecycle, shortened};
+use crate::plan::{self, Inputs, Outcome, Plan, PointFacts, Refusal};
+use crate::render;
+use crate::routes::Routes;
+use crate::trigger::{self, Arrival, Origin};
+
+/// Reads the backup tag of a resource in the home account.
+#[async_trait::async_trait]
+pub trait BackupTag: Send + Sync {
+    async fn backup_tag(&self, resource_arn: &str, region: &str, key: &str) -> Result<Option<String>, String>;
+}
+
+pub struct Deps<'a> {
+    pub routes: &'a Routes,
+    pub home_account: &'a str,
+    pub api: &'a dyn CopyApi,
+    pub tags: &'a dyn BackupTag,
+    pub publisher: &'a dyn PublishAlert,
+    pub events: Option<&'a dyn ForwardAlert>,
+    pub ledger: Option<&'a dyn DeliveryLedger>,
+    pub dry_run: bool,
+}
+
+/// Transient failures: returned so Lambda retries the event and its failure destination keeps
+/// it. Copies already started are safe to ask for again (same idempotency token).
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error("transient AWS error, retry: {0}")]
+    Aws(ApiError),
+    #[error("reading the backup tag: {0}")]
+    Tagging(String),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    State(#[from] StoreError),
+    #[error("event {0} is being handled by another invocation; retry later")]
+    InProgress(String),
+}
+
+const LEASE_MINUTES: i64 = 16;
+const DEDUPE_RETENTION_DAYS: i64 = 7;
+
+pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let event = match JobEvent::decode(&payload) {
+        Ok(event) => event,
+        Err(reason) => {
+            warn!(event_id, %reason, decision = "ignore", "event not handled");
+            metrics.count("EventsIgnored", &[]);
+            return Ok(json!({"status": "ignored", "reason": reason.to_string()}));
+        }
+    };
+    let arrival = match trigger::arrival(&event) {
+        Ok(arrival) => arrival,
+        Err(reason) => {
+            info!(event_id, %reason, decision = "ignore", "no recovery point arrived");
+            metrics.count("EventsIgnored", &[]);
+            return Ok(json!({"status": "ignored", "reason": reason.to_string()}));
+        }
+    };
+    let outcome = exactly_once(
+        deps.ledger,
+        &event_id,
+        chrono::Duration::minutes(LEASE_MINUTES),
+        chrono::Duration::days(DEDUPE_RETENTION_DAYS),
+        || handle_arrival(&arrival, deps, metrics),
+    )
+    .await?;
+    match outcome {
+        Delivery::Handled(result) => Ok(result),
+        Delivery::Duplicate => {
+            info!(
+                event_id,
+                decision = "duplicate",
+                "event already handled by an earlier delivery"
+            );
+            metrics.count("Duplicates", &[]);
+            Ok(json!({"status": "duplicate"}))
+        }
+        Delivery::InProgress => Err(HandleError::InProgress(event_id)),
+    }
+}
+
+fn transient(e: ApiError) -> HandleError {
+    HandleError::Aws(e)
+}
+
+async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let backup_tag = if deps.routes.reads_tags() && arrival.account == deps.home_account {
+        deps.tags
+            .backup_tag(&arrival.resource_arn, &arrival.region, &deps.routes.backup_tag_key)
+            .await
+            .map_err(HandleError::Tagging)?
+    } else {
+        None
+    };
+    let mut inputs = Inputs {
+        routes: deps.routes,
+        home_account: deps.home_account,
+        arrival,
+        facts: &PointFacts::default(),
+        backup_tag: backup_tag.as_deref(),
+        original_lifecycle: None,
+    };
+    // A first pass without facts says whether any route cares, before any AWS call.
+    let sketch = plan::decide(&inputs);
+    if sketch.outcomes.is_empty() && sketch.shorten.is_empty() {
+        info!(event_id = %arrival.event_id, recovery_point = %arrival.recovery_point_arn, vault = %arrival.vault_name, decision = "no_route", "no route takes this recovery point");
+        metrics.count("NoRoute", &[]);
+        return Ok(json!({"status": "no_route"}));
+    }
+    let mut alerts = Vec::new();
+    let facts = if sketch.outcomes.is_empty() {
+        PointFacts::default()
+    } else {
+        match point_facts(arrival, deps).await {
+            Ok(facts) => facts,
+            Err(e) if e.permanent => {
+                warn!(event_id = %arrival.event_id, error = %e, decision = "alert", "the recovery point cannot be read");
+                alerts.push(render::api_failed(
+                    arrival,
+                    "read the recovery point to copy it",
+                    &e,
+                    "Check the function's backup:DescribeRecoveryPoint permission and that the recovery point still exists.",
+                ));
+                publish_all(deps, &alerts).await?;
+                metrics.count("CopyApiFailures", &[]);
+                return Ok(json!({"status": "failed", "error": e.to_string()}));
+            }
+            Err(e) => return Err(transient(e)),
+        }
+    };
+    let original = original_lifecycle(arrival, deps).await?;
+    inputs.facts = &facts;
+    inputs.original_lifecycle = original.as_ref();
+    let plan = plan::decide(&inputs);
+
+    let outcomes = carry_out(&plan, deps).await?;
+    let shortened_points = shorten_sources(arrival, &plan, deps, &mut alerts).await?;
+
+    let refusals: Vec<(&str, &str, &Refusal)> = outcomes
+        .iter()
+        .filter_map(|(o, _)| match o {
+            Outcome::Refused {
+                route,
+                destination_vault_arn,
+                refusal,
+            } => Some((route.as_str(), destination_vault_arn.as_str(), refusal)),
+            _ => None,
+        })
+        .collect();
+    alerts.extend(render::refused(arrival, &refusals));
+    let copies: Vec<_> = outcomes
+        .iter()
+        .filter_map(|(o, _)| match o {
+            Outcome::Copy(order) => Some(order),
+            _ => None,
+        })
+        .collect();
+    if plan.continuous && !copies.is_empty() {
+        alerts.push(render::continuous(arrival, &copies));
+    }
+    publish_all(deps, &alerts).await?;
+
+    let mut requested = Vec::new();
+    for (outcome, job_id) in &outcomes {
+        let (detail_type, detail) = render::outcome_event(arrival, outcome, job_id.as_deref(), deps.dry_run);
+        put_event(deps, detail_type, &detail, metrics).await;
+        let route = match outcome {
+            Outcome::Copy(o) => &o.route,
+            Outcome::Refused { route, .. } | Outcome::Skipped { route, .. } => route,
+        };
+        let metric = match outcome {
+            Outcome::Copy(o) => {
+                requested.push(json!({"destination": o.destination_vault_arn, "copyJobId": job_id, "hop": o.hop}));
+                "CopiesRequested"
+            }
+            Outcome::Refused { .. } => "CopiesRefused",
+            Outcome::Skipped { .. } => "CopiesSkipped",
+        };
+        metrics.count(metric, &[("Route", route)]);
+    }
+    for detail in &shortened_points {
+        put_event(deps, render::SOURCE_SHORTENED, detail, metrics).await;
+        metrics.count("SourceRetentionShortened", &[]);
+    }
+    Ok(json!({
+        "status": "handled",
+        "copies": requested,
+        "refused": refusals.len(),
+        "skipped": outcomes.iter().filter(|(o, _)| matches!(o, Outcome::Skipped { .. })).count(),
+        "sourceShortened": shortened_points,
+        "dryRun": deps.dry_run,
+    }))
+}
+
+/// DescribeRecoveryPoint, plus KMS DescribeKey for snapshot types (whose key can block a
+/// cross-account copy).
+async fn point_facts(arrival: &Arrival, deps: &Deps<'_>) -> Result<PointFacts, ApiError> {
+    let mut facts = deps
+        .api
+        .describe_point(&arrival.region, &arrival.vault_name, &arrival.recovery_point_arn)
+        .await?;
+    if matches!(arrival.resource_type.as_str(), "EC2" | "EBS" | "RDS" | "Aurora")
+        && let Some(key) = facts.key_arn.clone()
+    {
+        facts.key_is_aws_managed = match deps.api.key_is_aws_managed(&key).await {
+            Ok(managed) => managed,
+            Err(e) if e.permanent => {
+                // Unknown: the copy is tried, and a failed copy job is alerted by job-alerts.
+                warn!(key = %key, error = %e, "cannot tell who manages the key; copying anyway");
+                false
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    Ok(facts)
+}
+
+/// A copy that arrived in a re-encrypting vault takes the original's lifecycle onward.
+async fn original_lifecycle(arrival: &Arrival, deps: &Deps<'_>) -> Result<Option<Lifecycle>, HandleError> {
+    let Origin::Copy {
+        source_vault_arn,
+        source_recovery_point_arn,
+    } = &arrival.origin
+    else {
+        return Ok(None);
+    };
+    let is_hop = deps
+        .routes
+        .routes
+        .iter()
+        .any(|r| r.reencrypt.as_ref().is_some_and(|h| h.vault == arrival.vault_name));
+    let Some(source) = rearguard::arn::Arn::parse(source_vault_arn).filter(|_| is_hop) else {
+        return Ok(None);
+    };
+    match deps
+        .api
+        .describe_point(
+            source.region,
+            rearguard::arn::vault_name(source_vault_arn),
+            source_recovery_point_arn,
+        )
+        .await
+    {
+        Ok(facts) => Ok(Some(facts.lifecycle)),
+        Err(e) if e.permanent => {
+            warn!(error = %e, "the original recovery point is gone; the route's lifecycle or the intermediate copy's applies");
+            Ok(None)
+        }
+        Err(e) => Err(transient(e)),
+    }
+}
+
+/// Checks each destination vault and starts the copies (or, in dry-run mode, logs them).
+async fn carry_out(plan: &Plan, deps: &Deps<'_>) -> Result<Vec<(Outcome, Option<String>)>, HandleError> {
+    let mut done = Vec::new();
+    for outcome in &plan.outcomes {
+        let Outcome::Copy(order) = outcome else {
+            done.push((outcome.clone(), None));
+            continue;
+        };
+        let refuse = |refusal: Refusal| Outcome::Refused {
+            route: order.route.clone(),
+            destination_vault_arn: order.destination_vault_arn.clone(),
+            refusal,
+        };
+        match deps.api.vault_status(&order.destination_vault_arn).await {
+            Ok(VaultStatus::Missing(message)) => {
+                warn!(destination = %order.destination_vault_arn, %message, decision = "refuse", "destination vault not found");
+                done.push((refuse(Refusal::UnknownVault { message }), None));
+                continue;
+            }
+            Ok(VaultStatus::Exists | VaultStatus::Unverified) => {}
+            Err(e) if e.permanent => {
+                warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "destination vault unreachable");
+                done.push((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
+                continue;
+            }
+            Err(e) => return Err(transient(e)),
+        }
+        if deps.dry_run {
+            info!(
+                action = "would_start_copy_job",
+                route = %order.route,
+                region = %order.region,
+                recovery_point = %order.recovery_point_arn,
+                source_vault = %order.source_vault_name,
+                destination_vault = %order.destination_vault_arn,
+                role = %order.role_arn,
+                idempotency_token = %order.idempotency_token,
+                lifecycle = ?order.lifecycle,
+                "dry run: not starting the copy"
+            );
+            done.push((outcome.clone(), None));
+            continue;
+        }
+        match deps.api.start_copy(order).await {
+            Ok(job_id) => {
+                info!(action = "start_copy_job", copy_job_id = %job_id, route = %order.route, destination_vault = %order.destination_vault_arn, hop = order.hop, idempotency_token = %order.idempotency_token, "copy requested");
+                done.push((outcome.clone(), Some(job_id)));
+            }
+            Err(e) if e.permanent => {
+                warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "AWS Backup rejected the copy");
+                done.push((
+                    refuse(Refusal::CopyRejected {
+                        error_code: e.code,
+                        message: e.message,
+                    }),
+                    None,
+                ));
+            }
+            Err(e) => return Err(transient(e)),
+        }
+    }
+    Ok(done)
+}
+
+/// Shortens a source's retention once every destination of the route holds a completed copy.
+async fn shorten_sources(
+    arrival: &Arrival,
+    plan: &Plan,
+    deps: &Deps<'_>,
+    alerts: &mut Vec<rearguard::alert::Alert>,
+) -> Result<Vec<Value>, HandleError> {
+    let mut changed = Vec::new();
+    for shorten in &plan.shorten {
+        let done = deps
+            .api
+            .completed_copies(&shorten.region, &shorten.resource_arn, &shorten.recovery_point_arn)
+            .await
+            .map_err(transient)?;
+        let missing: Vec<&String> = shorten.destinations.iter().filter(|d| !done.contains(*d)).collect();
+        if !missing.is_empty() {
+            info!(route = %shorten.route, ?missing, decision = "wait", "source kept until every copy completes");
+            continue;
+        }
+        let current = match deps
+            .api
+            .describe_point(&shorten.region, &shorten.vault_name, &shorten.recovery_point_arn)
+            .await
+        {
+            Ok(facts) => facts.lifecycle,
+            Err(e) if e.permanent => {
+                warn!(error = %e, "the source recovery point is gone; nothing to shorten");
+                continue;
+            }
+            Err(e) => return Err(transient(e)),
+        };
+        let Some(lifecycle) = shortened(&current, shorten.days) else {
+            info!(route = %shorten.route, ?current, decision = "keep", "the source already goes as soon as asked");
+            continue;
+        };
+        if deps.dry_run {
+            info!(action = "would_update_recovery_point_lifecycle", recovery_point = %shorten.recovery_point_arn, vault = %shorten.vault_name, region = %shorten.region, ?lifecycle, "dry run: not shortening");
+        } else {
+            match deps
+                .api
+                .update_lifecycle(
+                    &shorten.region,
+                    &shorten.vault_name,
+                    &shorten.recovery_point_arn,
+                    &lifecycle,
+                )
+                .await
+            {
+                Ok(()) => {
+                    info!(action = "update_recovery_point_lifecycle", recovery_point = %shorten.recovery_point_arn, ?lifecycle, "source retention shortened")
+                }
+                Err(e) if e.permanent => {
+                    alerts.push(render::api_failed(
+                        arrival,
+                        "shorten the source recovery point's retention",
+                        &e,
+                        "A vault lock's minimum retention or a cold-storage minimum can forbid it; the source keeps its lifecycle.",
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(transient(e)),
+            }
+        }
+        let detail = json!({
+            "route": shorten.route, "recoveryPointArn": shorten.recovery_point_arn, "vault": shorten.vault_name,
+            "region": shorten.region, "lifecycle": lifecycle, "previous": current, "dryRun": deps.dry_run,
+        });
+        changed.push(detail);
+    }
+    Ok(changed)
+}
+
+async fn publish_all(deps: &Deps<'_>, alerts: &[rearguard::alert::Alert]) -> Result<(), HandleError> {
+    for alert in alerts {
+        let message_id = deps.publisher.publish(alert).await?;
+        info!(subject = %alert.subject, message_id, "alert published");
+    }
+    Ok(())
+}
+
+/// Events are best-effort after the copies: a bus outage must not repeat an alert.
+async fn put_event(deps: &Deps<'_>, detail_type: &str, detail: &Value, metrics: &mut Metrics) {
+    let Some(events) = deps.events else { return };
+    if let Err(e) = events.put(detail_type, detail).await {
+        warn!(error = %e, detail_type, "custom event not put");
+        metrics.count("EventFailures", &[]);
+    }
+}

@@ -1,0 +1,626 @@
+//! The pure decision: for a recovery point that arrived in a vault, which copies to start, which
+//! to refuse (and why), and whether the source's retention can be shortened. No I/O here; the
+//! handler gathers the facts and carries the plan out.
+
+use rearguard::arn::{Arn, vault_name};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+use crate::lifecycle::{self, Lifecycle, LifecycleSource};
+use crate::routes::{Candidate, Route, Routes};
+use crate::token::copy_token;
+use crate::trigger::{Arrival, Origin};
+
+/// Snapshot types keep the protected resource's KMS key; under an AWS managed key such a
+/// snapshot cannot be shared with, or copied to, another account.
+const SNAPSHOT_TYPES: &[&str] = &["EC2", "EBS", "RDS", "Aurora"];
+
+/// What DescribeRecoveryPoint (and KMS DescribeKey) say about the arrived recovery point.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PointFacts {
+    pub status: String,
+    pub in_cold_storage: bool,
+    pub lifecycle: Lifecycle,
+    pub key_arn: Option<String>,
+    pub key_is_aws_managed: bool,
+}
+
+/// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`.
+pub fn is_continuous(recovery_point_arn: &str) -> bool {
+    recovery_point_arn.contains(":recovery-point:continuous:")
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyOrder {
+    pub route: String,
+    pub recovery_point_arn: String,
+    pub source_vault_name: String,
+    /// StartCopyJob runs in the recovery point's own region.
+    pub region: String,
+    pub destination_vault_arn: String,
+    pub role_arn: String,
+    pub lifecycle: Lifecycle,
+    pub lifecycle_source: LifecycleSource,
+    pub idempotency_token: String,
+    /// A copy into the route's re-encrypting vault, to be copied on when it completes.
+    pub hop: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Refusal {
+    ColdStorage,
+    AwsManagedKey {
+        key_arn: String,
+        destination_account: String,
+    },
+    Lifecycle {
+        message: String,
+    },
+    NotCopyable {
+        status: String,
+    },
+    UnknownVault {
+        message: String,
+    },
+    CopyRejected {
+        error_code: String,
+        message: String,
+    },
+}
+
+impl Refusal {
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::ColdStorage => {
+                "the recovery point is in cold storage, and AWS Backup cannot copy it from there".into()
+            }
+            Refusal::AwsManagedKey {
+                key_arn,
+                destination_account,
+            } => format!(
+                "the snapshot is encrypted with an AWS managed KMS key ({key_arn}), which cannot be shared with account {destination_account}"
+            ),
+            Refusal::Lifecycle { message } => format!("the copy's lifecycle is invalid: {message}"),
+            Refusal::NotCopyable { status } => format!("the recovery point is {status}"),
+            Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
+            Refusal::CopyRejected { error_code, message } => {
+                format!("AWS Backup rejected the copy ({error_code}): {message}")
+            }
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Refusal::ColdStorage => "Restore it to warm storage first, or copy a newer recovery point.",
+            Refusal::AwsManagedKey { .. } => {
+                "Give the route a \"reencrypt\" vault with a customer managed key (the copy goes there first, then on), or encrypt the resource with a customer managed key."
+            }
+            Refusal::Lifecycle { .. } => {
+                "Fix the route's lifecycle: cold storage only for types that support it, and delete at least 90 days after the move."
+            }
+            Refusal::NotCopyable { .. } => "Nothing to copy; the next backup will be copied.",
+            Refusal::UnknownVault { .. } => {
+                "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
+            }
+            Refusal::CopyRejected { .. } => {
+                "Check that the copy role may be passed (iam:PassRole) and that the destination vault's access policy lets this account copy in."
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Outcome {
+    Copy(CopyOrder),
+    Refused {
+        route: String,
+        destination_vault_arn: String,
+        refusal: Refusal,
+    },
+    Skipped {
+        route: String,
+        destination_vault_arn: String,
+        reason: String,
+    },
+}
+
+/// Shorten the source's retention once every destination of the route holds its copy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shorten {
+    pub route: String,
+    pub recovery_point_arn: String,
+    pub vault_name: String,
+    pub region: String,
+    pub resource_arn: String,
+    pub days: i64,
+    pub destinations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub outcomes: Vec<Outcome>,
+    pub shorten: Vec<Shorten>,
+    /// A continuous backup is being copied: the copy is a snapshot without point-in-time restore.
+    pub continuous: bool,
+}
+
+impl Plan {
+    pub fn copies(&self) -> impl Iterator<Item = &CopyOrder> {
+        self.outcomes.iter().filter_map(|o| match o {
+            Outcome::Copy(order) => Some(order),
+            _ => None,
+        })
+    }
+}
+
+pub struct Inputs<'a> {
+    pub routes: &'a Routes,
+    /// Copies go on only from recovery points in the function's own account.
+    pub home_account: &'a str,
+    pub arrival: &'a Arrival,
+    pub facts: &'a PointFacts,
+    pub backup_tag: Option<&'a str>,
+    /// For a recovery point that arrived in a re-encrypting vault: the original's lifecycle,
+    /// which copies inherit (the intermediate copy's own is short on purpose).
+    pub original_lifecycle: Option<&'a Lifecycle>,
+}
+
+pub fn decide(inputs: &Inputs<'_>) -> Plan {
+    let arrival = inputs.arrival;
+    let mut planner = Planner {
+        inputs,
+        plan: Plan::default(),
+        seen: BTreeSet::new(),
+    };
+    let onward = arrival.account == inputs.home_account;
+    // A recovery point that arrived in a re-encrypting vault goes on to the other accounts of
+    // the routes that sent it there.
+    if let Origin::Copy { source_vault_arn, .. } = &arrival.origin {
+        let source = candidate(inputs, vault_name(source_vault_arn));
+        for route in inputs.routes.matching(&source).into_iter().filter(|_| onward) {
+            if route.reencrypt.as_ref().is_some_and(|r| r.vault == arrival.vault_name) {
+                for destination in &route.destinations {
+                    if account_of(destination) != arrival.account {
+                        planner.consider(route, destination, true);
+                    }
+                }
+            }
+        }
+        planner.plan.shorten = shorten_after_copy(inputs, source_vault_arn, &source);
+    }
+    let here = candidate(inputs, &arrival.vault_name);
+    for route in inputs.routes.matching(&here).into_iter().filter(|_| onward) {
+        for destination in &route.destinations {
+            planner.consider(route, destination, false);
+        }
+    }
+    planner.plan.continuous = is_continuous(&arrival.recovery_point_arn) && planner.plan.copies().next().is_some();
+    planner.plan
+}
+
+fn candidate<'a>(inputs: &'a Inputs<'_>, vault_name: &'a str) -> Candidate<'a> {
+    Candidate {
+        vault_name,
+        resource_type: &inputs.arrival.resource_type,
+        backup_tag: inputs.backup_tag,
+        on_demand: inputs.arrival.origin.on_demand(),
+    }
+}
+
+fn account_of(vault_arn: &str) -> &str {
+    Arn::parse(vault_arn).map_or("", |a| a.account)
+}
+
+/// A copy arrived in one of a route's destinations: once all of them hold theirs, the route's
+/// `shorten_source_to_days` applies to the source.
+fn shorten_after_copy(inputs: &Inputs<'_>, source_vault_arn: &str, source: &Candidate<'_>) -> Vec<Shorten> {
+    let arrival = inputs.arrival;
+    let Origin::Copy {
+        source_recovery_point_arn,
+        ..
+    } = &arrival.origin
+    else {
+        return Vec::new();
+    };
+    let Some(source_vault) = Arn::parse(source_vault_arn) else {
+        return Vec::new();
+    };
+    inputs
+        .routes
+        .matching(source)
+        .into_iter()
+        .filter(|route| route.destinations.contains(&arrival.vault_arn))
+        .filter_map(|route| {
+            Some(Shorten {
+                route: route.name.clone(),
+                recovery_point_arn: source_recovery_point_arn.clone(),
+                vault_name: vault_name(source_vault_arn).to_string(),
+                region: source_vault.region.to_string(),
+                resource_arn: arrival.resource_arn.clone(),
+                days: route.shorten_source_to_days?,
+                destinations: route.destinations.clone(),
+            })
+        })
+        .collect()
+}
+
+struct Planner<'a, 'i> {
+    inputs: &'a Inputs<'i>,
+    plan: Plan,
+    /// Destinations already decided for this event: each gets exactly one copy.
+    seen: BTreeSet<String>,
+}
+
+impl Planner<'_, '_> {
+    fn consider(&mut self, route: &Route, destination: &str, continuing: bool) {
+        let arrival = self.inputs.arrival;
+        let facts = self.inputs.facts;
+        let skip = |reason: String| Outcome::Skipped {
+            route: route.name.clone(),
+            destination_vault_arn: destination.to_string(),
+            reason,
+        };
+        let refuse = |refusal: Refusal| Outcome::Refused {
+            route: route.name.clone(),
+            destination_vault_arn: destination.to_string(),
+            refusal,
+        };
+        if destination == arrival.vault_arn {
+            self.plan
+                .outcomes
+                .push(skip("the recovery point is already in this vault".into()));
+            return;
+        }
+        if !self.seen.insert(destination.to_string()) {
+            self.plan
+                .outcomes
+                .push(skip("an earlier route already copies this recovery point there".into()));
+            return;
+        }
+        if matches!(facts.status.as_str(), "EXPIRED" | "DELETING" | "STOPPED") {
+            self.plan.outcomes.push(refuse(Refusal::NotCopyable {
+                status: facts.status.clone(),
+            }));
+            return;
+        }
+        if facts.in_cold_storage {
+            self.plan.outcomes.push(refuse(Refusal::ColdStorage));
+            return;
+        }
+        let destination_account = account_of(destination);
+        let shared_key_problem = destination_account != arrival.account
+            && SNAPSHOT_TYPES.contains(&arrival.resource_type.as_str())
+            && facts.key_is_aws_managed;
+        if shared_key_problem {
+            match route.reencrypt.as_ref().filter(|_| !continuing) {
+                Some(reencrypt) => {
+                    let hop = format!(
+                        "arn:aws:backup:{}:{}:backup-vault:{}",
+                        arrival.region, arrival.account, reencrypt.vault
+                    );
+                    if self.seen.insert(hop.clone()) {
+                        let order = self.order(route, &hop, Lifecycle::delete_after(reencrypt.keep_days), true);
+                        self.plan.outcomes.push(Outcome::Copy(order));
+                    }
+                    self.plan.outcomes.push(skip(format!(
+                        "waits for the re-encrypted copy in {}; it is copied on when that copy completes",
+                        reencrypt.vault
+                    )));
+                }
+                None => self.plan.outcomes.push(refuse(Refusal::AwsManagedKey {
+                    key_arn: facts.key_arn.clone().unwrap_or_default(),
+                    destination_account: destination_account.to_string(),
+                })),
+            }
+            return;
+        }
+        let inherited = self.inputs.original_lifecycle.unwrap_or(&facts.lifecycle);
+        match lifecycle::for_copy(route.lifecycle.as_ref(), inherited, &arrival.resource_type) {
+            Ok((lifecycle, source)) => {
+                let mut order = self.order(route, destination, lifecycle, false);
+                order.lifecycle_source = source;
+                self.plan.outcomes.push(Outcome::Copy(order));
+            }
+            Err(e) => self
+                .plan
+                .outcomes
+                .push(refuse(Refusal::Lifecycle { message: e.to_string() })),
+        }
+    }
+
+    fn order(&self, route: &Route, destination: &str, lifecycle: Lifecycle, hop: bool) -> CopyOrder {
+        let arrival = self.inputs.arrival;
+        CopyOrder {
+            route: route.name.clone(),
+            recovery_point_arn: arrival.recovery_point_arn.clone(),
+            source_vault_name: arrival.vault_name.clone(),
+            region: arrival.region.clone(),
+            destination_vault_arn: destination.to_string(),
+            role_arn: route.copy_role_arn.clone(),
+            lifecycle,
+            lifecycle_source: LifecycleSource::Route,
+            idempotency_token: copy_token(&arrival.recovery_point_arn, destination),
+            hop,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOME: &str = "111122223333";
+    const ISOLATED: &str = "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated";
+    const DR: &str = "arn:aws:backup:us-west-2:111122223333:backup-vault:dr";
+    const PRODUCTION: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production";
+
+    fn routes(extra: &str) -> Routes {
+        Routes::parse(&format!(
+            r#"{{"routes": [{{"name": "offsite", "source_vaults": ["rearguard-production"],
+                "destinations": ["{ISOLATED}", "{DR}"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy" {extra}}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    fn backup(resource_type: &str, point: &str) -> Arrival {
+        Arrival {
+            event_id: "e".into(),
+            recovery_point_arn: point.into(),
+            vault_arn: PRODUCTION.into(),
+            vault_name: "rearguard-production".into(),
+            account: HOME.into(),
+            region: "eu-west-1".into(),
+            resource_arn: "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1".into(),
+            resource_type: resource_type.into(),
+            origin: Origin::Backup { on_demand: false },
+        }
+    }
+
+    fn facts(delete: Option<i64>) -> PointFacts {
+        PointFacts {
+            status: "COMPLETED".into(),
+            lifecycle: Lifecycle {
+                move_to_cold_storage_after_days: None,
+                delete_after_days: delete,
+            },
+            key_arn: Some("arn:aws:kms:eu-west-1:111122223333:key/k".into()),
+            ..PointFacts::default()
+        }
+    }
+
+    fn run(routes: &Routes, arrival: &Arrival, facts: &PointFacts) -> Plan {
+        decide(&Inputs {
+            routes,
+            home_account: HOME,
+            arrival,
+            facts,
+            backup_tag: None,
+            original_lifecycle: None,
+        })
+    }
+
+    const SNAPSHOT: &str = "arn:aws:ec2:eu-west-1::snapshot/snap-1";
+
+    #[test]
+    fn each_destination_gets_one_copy_with_a_stable_token_in_the_source_region() {
+        let plan = run(&routes(""), &backup("EBS", SNAPSHOT), &facts(Some(35)));
+        let copies: Vec<_> = plan.copies().collect();
+        assert_eq!(copies.len(), 2);
+        assert_eq!(copies[0].destination_vault_arn, ISOLATED);
+        assert_eq!(copies[1].destination_vault_arn, DR);
+        assert!(
+            copies
+                .iter()
+                .all(|c| c.region == "eu-west-1" && c.source_vault_name == "rearguard-production")
+        );
+        assert_eq!(copies[0].idempotency_token, copy_token(SNAPSHOT, ISOLATED));
+        assert_ne!(copies[0].idempotency_token, copies[1].idempotency_token);
+        assert_eq!(
+            copies[0].lifecycle,
+            Lifecycle::delete_after(35),
+            "inherited from the source"
+        );
+        assert_eq!(copies[0].lifecycle_source, LifecycleSource::SourceRecoveryPoint);
+    }
+
+    #[test]
+    fn two_routes_to_one_destination_copy_once() {
+        let routes = Routes::parse(&format!(
+            r#"{{"routes": [
+              {{"name": "a", "source_vaults": ["*"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c",
+                "lifecycle": {{"delete_after_days": 90}}}},
+              {{"name": "b", "source_vaults": ["rearguard-production"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}
+            ]}}"#
+        ))
+        .unwrap();
+        let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
+        assert_eq!(plan.copies().count(), 1);
+        assert_eq!(plan.copies().next().unwrap().route, "a");
+        assert!(matches!(&plan.outcomes[1], Outcome::Skipped { route, .. } if route == "b"));
+    }
+
+    #[test]
+    fn cold_storage_is_refused() {
+        let mut cold = facts(Some(365));
+        cold.in_cold_storage = true;
+        let plan = run(&routes(""), &backup("EBS", SNAPSHOT), &cold);
+        assert_eq!(plan.copies().count(), 0);
+        assert!(plan.outcomes.iter().all(|o| matches!(
+            o,
+            Outcome::Refused {
+                refusal: Refusal::ColdStorage,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn an_aws_managed_key_blocks_only_the_cross_account_copy() {
+        let mut managed = facts(Some(35));
+        managed.key_is_aws_managed = true;
+        let plan = run(
+            &routes(""),
+            &backup("RDS", "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1"),
+            &managed,
+        );
+        assert!(matches!(
+            &plan.outcomes[0],
+            Outcome::Refused { refusal: Refusal::AwsManagedKey { destination_account, .. }, .. } if destination_account == "444455556666"
+        ));
+        assert_eq!(
+            plan.copies()
+                .map(|c| c.destination_vault_arn.as_str())
+                .collect::<Vec<_>>(),
+            [DR]
+        );
+        // EFS recovery points are encrypted with the vault's key, not the resource's.
+        let plan = run(
+            &routes(""),
+            &backup("EFS", "arn:aws:backup:eu-west-1:111122223333:recovery-point:1"),
+            &managed,
+        );
+        assert_eq!(plan.copies().count(), 2);
+    }
+
+    #[test]
+    fn with_a_reencrypt_vault_the_copy_goes_there_first_then_on() {
+        let routes = routes(r#", "reencrypt": {"vault": "rearguard-reencrypt", "keep_days": 3}"#);
+        let point = "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1";
+        let mut managed = facts(Some(35));
+        managed.key_is_aws_managed = true;
+        let plan = run(&routes, &backup("RDS", point), &managed);
+        let hop = "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-reencrypt";
+        let copies: Vec<_> = plan.copies().collect();
+        assert_eq!(copies.len(), 2);
+        assert_eq!((copies[0].destination_vault_arn.as_str(), copies[0].hop), (hop, true));
+        assert_eq!(copies[0].lifecycle, Lifecycle::delete_after(3));
+        assert_eq!(copies[1].destination_vault_arn, DR);
+        assert!(
+            matches!(&plan.outcomes[1], Outcome::Skipped { reason, .. } if reason.contains("waits for the re-encrypted copy"))
+        );
+
+        // The hop's copy completes: it goes on to the other account, with the original's lifecycle.
+        let hop_point = "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:copyjob-2";
+        let arrived = Arrival {
+            recovery_point_arn: hop_point.into(),
+            vault_arn: hop.into(),
+            vault_name: "rearguard-reencrypt".into(),
+            origin: Origin::Copy {
+                source_vault_arn: PRODUCTION.into(),
+                source_recovery_point_arn: point.into(),
+            },
+            ..backup("RDS", point)
+        };
+        let hop_facts = PointFacts {
+            lifecycle: Lifecycle::delete_after(3),
+            ..facts(None)
+        };
+        let original = Lifecycle::delete_after(35);
+        let plan = decide(&Inputs {
+            routes: &routes,
+            home_account: HOME,
+            arrival: &arrived,
+            facts: &hop_facts,
+            backup_tag: None,
+            original_lifecycle: Some(&original),
+        });
+        let copies: Vec<_> = plan.copies().collect();
+        assert_eq!(copies.len(), 1);
+        assert_eq!(copies[0].destination_vault_arn, ISOLATED);
+        assert_eq!(copies[0].recovery_point_arn, hop_point);
+        assert_eq!(copies[0].source_vault_name, "rearguard-reencrypt");
+        assert_eq!(copies[0].lifecycle, original);
+    }
+
+    #[test]
+    fn a_completed_copy_to_every_destination_may_shorten_the_source() {
+        let routes = routes(r#", "shorten_source_to_days": 7"#);
+        let arrived = Arrival {
+            recovery_point_arn: "arn:aws:ec2:us-west-2::snapshot/snap-2".into(),
+            vault_arn: DR.into(),
+            vault_name: "dr".into(),
+            region: "us-west-2".into(),
+            origin: Origin::Copy {
+                source_vault_arn: PRODUCTION.into(),
+                source_recovery_point_arn: SNAPSHOT.into(),
+            },
+            ..backup("EBS", SNAPSHOT)
+        };
+        let plan = run(&routes, &arrived, &facts(Some(35)));
+        assert_eq!(plan.copies().count(), 0, "dr is not a source vault");
+        assert_eq!(plan.shorten.len(), 1);
+        let shorten = &plan.shorten[0];
+        assert_eq!(
+            (
+                shorten.recovery_point_arn.as_str(),
+                shorten.vault_name.as_str(),
+                shorten.region.as_str(),
+                shorten.days
+            ),
+            (SNAPSHOT, "rearguard-production", "eu-west-1", 7)
+        );
+        assert_eq!(shorten.destinations, [ISOLATED, DR]);
+
+        // The copy in the isolated account counts too, though nothing goes on from there.
+        let isolated = Arrival {
+            vault_arn: ISOLATED.into(),
+            vault_name: "isolated".into(),
+            account: "444455556666".into(),
+            region: "eu-west-1".into(),
+            ..arrived
+        };
+        let plan = run(&routes, &isolated, &facts(None));
+        assert_eq!((plan.outcomes.len(), plan.shorten.len()), (0, 1));
+    }
+
+    #[test]
+    fn nothing_goes_on_from_another_account() {
+        let routes = Routes::parse(&format!(
+            r#"{{"routes": [{{"name": "any", "source_vaults": ["*"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}]}}"#
+        ))
+        .unwrap();
+        let elsewhere = Arrival {
+            account: "444455556666".into(),
+            ..backup("EBS", SNAPSHOT)
+        };
+        assert_eq!(run(&routes, &elsewhere, &facts(None)), Plan::default());
+    }
+
+    #[test]
+    fn a_route_lifecycle_with_cold_storage_is_kept_for_a_type_that_has_it() {
+        let routes = Routes::parse(&format!(
+            r#"{{"routes": [{{"name": "cold", "source_vaults": ["*"], "resource_types": ["EBS"], "destinations": ["{DR}"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/c",
+                "lifecycle": {{"move_to_cold_storage_after_days": 30, "delete_after_days": 365}}}}]}}"#
+        ))
+        .unwrap();
+        let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
+        assert_eq!(
+            plan.copies().next().unwrap().lifecycle.move_to_cold_storage_after_days,
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn a_continuous_backup_is_copied_with_a_warning() {
+        let point = "arn:aws:backup:eu-west-1:111122223333:recovery-point:continuous:db-ABC-1a2b";
+        let plan = run(&routes(""), &backup("RDS", point), &facts(Some(35)));
+        assert!(plan.continuous);
+        assert_eq!(plan.copies().count(), 2);
+        assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
+    }
+
+    #[test]
+    fn an_expired_point_is_not_copied() {
+        let mut expired = facts(Some(1));
+        expired.status = "EXPIRED".into();
+        let plan = run(&routes(""), &backup("EBS", SNAPSHOT), &expired);
+        assert_eq!(plan.copies().count(), 0);
+        assert_eq!(plan.outcomes.len(), 2);
+    }
+}

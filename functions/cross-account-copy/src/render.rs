@@ -1,0 +1,236 @@
+//! Alerts and custom events, in Rearguard's message style. Pure.
+
+use rearguard::alert::{Alert, DOCUMENT_SCHEMA, Severity};
+use rearguard::arn::{resource_noun, short_name, vault_name};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use crate::backup::ApiError;
+use crate::plan::{CopyOrder, Outcome, Refusal};
+use crate::trigger::Arrival;
+
+pub const SOURCE: &str = "rearguard.cross-account-copy";
+pub const COPY_REQUESTED: &str = "Rearguard Copy Requested";
+pub const COPY_SKIPPED: &str = "Rearguard Copy Skipped";
+pub const SOURCE_SHORTENED: &str = "Rearguard Source Retention Shortened";
+
+/// A destination as a person reads it: `isolated (444455556666, eu-west-1)`.
+pub fn destination_label(vault_arn: &str) -> String {
+    match rearguard::arn::Arn::parse(vault_arn) {
+        Some(arn) => format!("{} ({}, {})", vault_name(vault_arn), arn.account, arn.region),
+        None => vault_arn.to_string(),
+    }
+}
+
+fn build(arrival: &Arrival, severity: Severity, kind: &str, headline: &str, body: &str, detail: Value) -> Alert {
+    let name = short_name(&arrival.resource_arn);
+    let subject = format!(
+        "[{severity}] {headline}: {name} ({}) {} {}",
+        arrival.resource_type, arrival.account, arrival.region
+    );
+    let text = format!(
+        "{body}\n\n  {:<16}{name} ({})\n  {:<16}{}\n  {:<16}{}\n  {:<16}{}\n  {:<16}{}\n\n--\nSent by Rearguard cross-account-copy.\n",
+        "Resource",
+        resource_noun(&arrival.resource_type),
+        "ARN",
+        arrival.resource_arn,
+        "Recovery point",
+        arrival.recovery_point_arn,
+        "Vault",
+        arrival.vault_name,
+        "Account/Region",
+        format_args!("{} {}", arrival.account, arrival.region),
+    );
+    let document = json!({
+        "schema": DOCUMENT_SCHEMA, "source": SOURCE, "kind": kind, "severity": severity, "summary": subject,
+        "accountId": arrival.account, "region": arrival.region,
+        "resource": {"arn": arrival.resource_arn, "name": name, "type": arrival.resource_type},
+        "recoveryPointArn": arrival.recovery_point_arn, "vaultArn": arrival.vault_arn,
+        "detail": detail,
+    });
+    let attributes = BTreeMap::from([
+        ("jobType".to_string(), "COPY".to_string()),
+        ("state".to_string(), kind.to_uppercase()),
+        ("resourceType".to_string(), arrival.resource_type.clone()),
+        ("accountId".to_string(), arrival.account.clone()),
+        ("region".to_string(), arrival.region.clone()),
+    ]);
+    Alert::new(severity, &subject, text, document, attributes)
+}
+
+/// One alert for every copy of this recovery point that was not started, with the reasons.
+pub fn refused(arrival: &Arrival, refusals: &[(&str, &str, &Refusal)]) -> Option<Alert> {
+    let (_, first_destination, _) = refusals.first()?;
+    let more = match refusals.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let headline = format!("Copy refused to {}{more}", vault_name(first_destination));
+    let mut body = String::from("Rearguard did not start these copies; each would fail or is not allowed:\n");
+    for (route, destination, refusal) in refusals {
+        body.push_str(&format!(
+            "\n- {} (route {route}): {}.\n  {}",
+            destination_label(destination),
+            refusal.reason(),
+            refusal.hint()
+        ));
+    }
+    let detail: Vec<Value> = refusals
+        .iter()
+        .map(|(route, destination, refusal)| {
+            json!({"route": route, "destinationVaultArn": destination, "refusal": refusal, "reason": refusal.reason()})
+        })
+        .collect();
+    Some(build(
+        arrival,
+        Severity::Error,
+        "copy_refused",
+        &headline,
+        &body,
+        json!({"refused": detail}),
+    ))
+}
+
+/// A continuous backup's copy is a snapshot: it restores to its own time only.
+pub fn continuous(arrival: &Arrival, copies: &[&CopyOrder]) -> Alert {
+    let body = format!(
+        "This is a continuous backup (point-in-time recovery). Its {} cop{} will be snapshots: they restore to the moment of the copy, not to any point in time.",
+        copies.len(),
+        if copies.len() == 1 { "y" } else { "ies" }
+    );
+    let destinations: Vec<&str> = copies.iter().map(|c| c.destination_vault_arn.as_str()).collect();
+    build(
+        arrival,
+        Severity::Warning,
+        "continuous_copy",
+        "Copied without point-in-time restore",
+        &body,
+        json!({"destinations": destinations}),
+    )
+}
+
+/// An AWS call that cannot succeed on retry (access denied, invalid parameter): said once.
+pub fn api_failed(arrival: &Arrival, action: &str, error: &ApiError, hint: &str) -> Alert {
+    let body = format!(
+        "Rearguard could not {action}.\n\nAWS said ({}, {}): {}\n\n{hint}",
+        error.operation, error.code, error.message
+    );
+    build(
+        arrival,
+        Severity::Error,
+        "copy_api_failed",
+        &format!("Could not {action}"),
+        &body,
+        json!({"operation": error.operation, "errorCode": error.code, "message": error.message}),
+    )
+}
+
+/// The custom event for one outcome.
+pub fn outcome_event(
+    arrival: &Arrival,
+    outcome: &Outcome,
+    copy_job_id: Option<&str>,
+    dry_run: bool,
+) -> (&'static str, Value) {
+    let base = json!({
+        "recoveryPointArn": arrival.recovery_point_arn,
+        "sourceVaultArn": arrival.vault_arn,
+        "resourceArn": arrival.resource_arn,
+        "resourceType": arrival.resource_type,
+        "accountId": arrival.account,
+        "region": arrival.region,
+        "dryRun": dry_run,
+    });
+    let mut event = base;
+    let extra = match outcome {
+        Outcome::Copy(order) => json!({
+            "route": order.route, "destinationVaultArn": order.destination_vault_arn, "copyJobId": copy_job_id,
+            "idempotencyToken": order.idempotency_token, "lifecycle": order.lifecycle,
+            "lifecycleSource": order.lifecycle_source, "reencryptingHop": order.hop,
+        }),
+        Outcome::Refused {
+            route,
+            destination_vault_arn,
+            refusal,
+        } => json!({
+            "route": route, "destinationVaultArn": destination_vault_arn, "refused": true,
+            "refusal": refusal, "reason": refusal.reason(),
+        }),
+        Outcome::Skipped {
+            route,
+            destination_vault_arn,
+            reason,
+        } => json!({"route": route, "destinationVaultArn": destination_vault_arn, "refused": false, "reason": reason}),
+    };
+    if let (Value::Object(event), Value::Object(extra)) = (&mut event, extra) {
+        event.extend(extra);
+    }
+    let detail_type = match outcome {
+        Outcome::Copy(_) => COPY_REQUESTED,
+        _ => COPY_SKIPPED,
+    };
+    (detail_type, event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trigger::Origin;
+
+    fn arrival() -> Arrival {
+        Arrival {
+            event_id: "e".into(),
+            recovery_point_arn: "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1".into(),
+            vault_arn: "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production".into(),
+            vault_name: "rearguard-production".into(),
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            resource_arn: "arn:aws:rds:eu-west-1:111122223333:db:prod-orders".into(),
+            resource_type: "RDS".into(),
+            origin: Origin::Backup { on_demand: false },
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_destination_the_reason_and_the_fix() {
+        let refusal = Refusal::AwsManagedKey {
+            key_arn: "arn:aws:kms:eu-west-1:111122223333:key/k".into(),
+            destination_account: "444455556666".into(),
+        };
+        let destination = "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated";
+        let alert = refused(&arrival(), &[("offsite", destination, &refusal)]).unwrap();
+
+        assert_eq!(
+            alert.subject,
+            "[ERROR] Copy refused to isolated: prod-orders (RDS) 111122223333 eu-west-1"
+        );
+        assert!(
+            alert
+                .text
+                .contains("isolated (444455556666, eu-west-1) (route offsite)"),
+            "{}",
+            alert.text
+        );
+        assert!(alert.text.contains("AWS managed KMS key"), "{}", alert.text);
+        assert!(alert.text.contains("\"reencrypt\""), "{}", alert.text);
+        assert_eq!(
+            alert.document["detail"]["refused"][0]["refusal"]["code"],
+            "AWS_MANAGED_KEY"
+        );
+        assert_eq!(alert.attributes["jobType"], "COPY");
+        assert!(refused(&arrival(), &[]).is_none());
+    }
+
+    #[test]
+    fn events_say_requested_or_skipped() {
+        let skipped = Outcome::Skipped {
+            route: "r".into(),
+            destination_vault_arn: "arn:v".into(),
+            reason: "why".into(),
+        };
+        let (kind, detail) = outcome_event(&arrival(), &skipped, None, false);
+        assert_eq!(kind, COPY_SKIPPED);
+        assert_eq!(detail["reason"], "why");
+        assert_eq!(detail["recoveryPointArn"], arrival().recovery_point_arn);
+    }
+}

@@ -1,0 +1,174 @@
+//! What an event means for copying: a recovery point has arrived in a vault, either from a
+//! completed backup job or from a completed copy job (the next hop of a route).
+
+use rearguard::arn::{self, Arn};
+use rearguard::backup_events::{JobDetail, JobEvent, JobState};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrival {
+    pub event_id: String,
+    pub recovery_point_arn: String,
+    pub vault_arn: String,
+    pub vault_name: String,
+    /// Where the recovery point is (the vault's account and region).
+    pub account: String,
+    pub region: String,
+    pub resource_arn: String,
+    pub resource_type: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    Backup {
+        on_demand: bool,
+    },
+    Copy {
+        source_vault_arn: String,
+        source_recovery_point_arn: String,
+    },
+}
+
+impl Origin {
+    pub fn on_demand(&self) -> Option<bool> {
+        match self {
+            Origin::Backup { on_demand } => Some(*on_demand),
+            Origin::Copy { .. } => None,
+        }
+    }
+}
+
+/// Why an event starts nothing. Logged and ignored, never retried.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotAnArrival {
+    #[error("{kind} job is {state}; only COMPLETED jobs are copied")]
+    NotCompleted { kind: &'static str, state: String },
+    #[error("restore jobs create no recovery point")]
+    Restore,
+    #[error("the COMPLETED event lacks {0}")]
+    Missing(&'static str),
+}
+
+pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
+    if *event.state() != JobState::Completed {
+        return Err(NotAnArrival::NotCompleted {
+            kind: event.kind().title(),
+            state: event.state().to_string(),
+        });
+    }
+    let resource_arn = event.resource_arn().ok_or(NotAnArrival::Missing("resourceArn"))?;
+    let resource_type = event.resource_type().ok_or(NotAnArrival::Missing("resourceType"))?;
+    let (recovery_point_arn, vault_arn, origin) = match &event.detail {
+        JobDetail::Backup(detail) => {
+            // The new recovery point is only in the envelope's `resources`.
+            let point = event
+                .resources
+                .first()
+                .ok_or(NotAnArrival::Missing("resources[0] (the recovery point)"))?;
+            let vault = detail
+                .backup_vault_arn
+                .as_deref()
+                .ok_or(NotAnArrival::Missing("backupVaultArn"))?;
+            let origin = Origin::Backup {
+                on_demand: event.is_on_demand(),
+            };
+            (point.clone(), vault.to_string(), origin)
+        }
+        JobDetail::Copy(detail) => {
+            let point = detail
+                .destination_recovery_point_arn
+                .as_deref()
+                .ok_or(NotAnArrival::Missing("destinationRecoveryPointArn"))?;
+            let vault = detail
+                .destination_backup_vault_arn
+                .as_deref()
+                .ok_or(NotAnArrival::Missing("destinationBackupVaultArn"))?;
+            let origin = Origin::Copy {
+                source_vault_arn: detail
+                    .source_backup_vault_arn
+                    .clone()
+                    .ok_or(NotAnArrival::Missing("sourceBackupVaultArn"))?,
+                source_recovery_point_arn: event
+                    .resources
+                    .first()
+                    .cloned()
+                    .ok_or(NotAnArrival::Missing("resources[0] (the source recovery point)"))?,
+            };
+            (point.to_string(), vault.to_string(), origin)
+        }
+        JobDetail::Restore(_) => return Err(NotAnArrival::Restore),
+    };
+    let parsed = Arn::parse(&vault_arn).ok_or(NotAnArrival::Missing("a vault ARN"))?;
+    Ok(Arrival {
+        event_id: event.event_id.clone(),
+        account: parsed.account.to_string(),
+        region: parsed.region.to_string(),
+        vault_name: arn::vault_name(&vault_arn).to_string(),
+        recovery_point_arn,
+        vault_arn,
+        resource_arn: resource_arn.to_string(),
+        resource_type: resource_type.to_string(),
+        origin,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> JobEvent {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        JobEvent::decode_str(&std::fs::read_to_string(&path).expect(&path)).expect(name)
+    }
+
+    #[test]
+    fn a_completed_backup_brings_its_recovery_point_from_resources() {
+        let arrival = arrival(&sample("backup-completed-ebs.json")).unwrap();
+        assert!(
+            arrival
+                .recovery_point_arn
+                .starts_with("arn:aws:ec2:eu-west-1::snapshot/snap-")
+        );
+        assert_eq!(arrival.resource_type, "EBS");
+        assert_eq!(arrival.account, "111122223333");
+        assert_eq!(arrival.origin, Origin::Backup { on_demand: false });
+    }
+
+    #[test]
+    fn an_on_demand_backup_has_no_plan() {
+        let arrival = arrival(&sample("backup-completed-on-demand-rds.json")).unwrap();
+        assert_eq!(arrival.origin, Origin::Backup { on_demand: true });
+        assert!(arrival.recovery_point_arn.contains(":snapshot:awsbackup:job-"));
+    }
+
+    #[test]
+    fn a_completed_copy_arrives_in_its_destination_vault() {
+        let arrival = arrival(&sample("copy-completed-to-hop-vault.json")).unwrap();
+        assert_eq!(arrival.vault_name, "rearguard-reencrypt");
+        let Origin::Copy {
+            source_vault_arn,
+            source_recovery_point_arn,
+        } = &arrival.origin
+        else {
+            panic!("a copy")
+        };
+        assert!(source_vault_arn.ends_with(":backup-vault:rearguard-production"));
+        assert_ne!(source_recovery_point_arn, &arrival.recovery_point_arn);
+    }
+
+    #[test]
+    fn other_states_and_restores_are_not_arrivals() {
+        assert!(matches!(
+            arrival(&sample("backup-failed-rds.json")),
+            Err(NotAnArrival::NotCompleted { .. })
+        ));
+        assert!(matches!(
+            arrival(&sample("copy-failed-ebs.json")),
+            Err(NotAnArrival::NotCompleted { .. })
+        ));
+        assert_eq!(
+            arrival(&sample("restore-completed-rds.json")),
+            Err(NotAnArrival::Restore)
+        );
+    }
+}
