@@ -308,10 +308,15 @@ class BackupJobs:
     def key_arn(account: str, region: str, key_id: str | None, default_alias: str) -> str:
         """A key id, alias or ARN as the key's ARN; no key means the service's AWS managed key."""
         kms = kms_backends[account][region]
-        if not key_id and not kms.get_key_id_from_alias(default_alias):
+        if key_id:
+            try:
+                return kms.describe_key(key_id).arn
+            except Exception:  # moto's RDS stores "default_kms_key_id" for "the default key"
+                pass
+        if not kms.get_key_id_from_alias(default_alias):
             key = kms.create_key(None, "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT", "Default key", None)
             kms.create_alias(key.id, default_alias)
-        return kms.describe_key(key_id or default_alias).arn
+        return kms.describe_key(default_alias).arn
 
     def resource_key(self, account: str, region: str, resource_arn: str, kind: str, vault) -> str:
         """Snapshots keep the resource's own key; other types take the vault's."""

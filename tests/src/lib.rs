@@ -1,6 +1,7 @@
 //! Test infrastructure for running Rearguard's functions the way Lambda does: the real binary,
 //! polling a Lambda Runtime API served here, talking to the local AWS emulator on loopback.
 
+pub mod backup_world;
 pub mod function;
 pub mod local_aws;
 pub mod runtime_api;

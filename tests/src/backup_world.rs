@@ -1,0 +1,154 @@
+//! AWS Backup fixtures in the local emulator: vaults in any account and region, KMS keys,
+//! backup jobs (served by the emulator's job extension, which puts their events on the default
+//! bus like AWS Backup does) and an inbox for those events.
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_backup::types::{CopyJob, RecoveryPointByBackupVault};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+use crate::local_aws::drain_queue;
+
+pub const BACKUP_ROLE: &str = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole";
+
+/// The SDK config acting in `account` (through AssumeRole, as a member account would) and `region`.
+pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> SdkConfig {
+    let mut builder = sdk.to_builder().region(Region::new(region.to_string()));
+    if let Some(account) = account {
+        let provider =
+            aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/rearguard-test"))
+                .session_name("test")
+                .configure(sdk)
+                .build()
+                .await;
+        builder = builder.credentials_provider(aws_sdk_backup::config::SharedCredentialsProvider::new(provider));
+    }
+    builder.build()
+}
+
+/// A customer managed KMS key in the config's account and region; returns its ARN.
+pub async fn customer_key(sdk: &SdkConfig) -> String {
+    aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .description("rearguard test key")
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata()
+        .expect("metadata")
+        .arn()
+        .expect("arn")
+        .to_string()
+}
+
+/// Creates a vault (encrypted with `key` when given) and returns its ARN.
+pub async fn vault(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
+    aws_sdk_backup::Client::new(sdk)
+        .create_backup_vault()
+        .backup_vault_name(name)
+        .set_encryption_key_arn(key.map(str::to_string))
+        .send()
+        .await
+        .expect("create vault")
+        .backup_vault_arn()
+        .expect("vault arn")
+        .to_string()
+}
+
+/// Starts an on-demand backup job (or one "started by" `plan`); returns the recovery point ARN.
+pub async fn backup(sdk: &SdkConfig, vault: &str, resource_arn: &str, plan: Option<&str>) -> String {
+    let mut request = aws_sdk_backup::Client::new(sdk)
+        .start_backup_job()
+        .backup_vault_name(vault)
+        .resource_arn(resource_arn)
+        .iam_role_arn(BACKUP_ROLE)
+        .customize();
+    if let Some(plan) = plan.map(str::to_string) {
+        request = request.mutate_request(move |req| {
+            req.headers_mut().insert("x-emulator-plan", plan.clone());
+        });
+    }
+    request
+        .send()
+        .await
+        .expect("start backup job")
+        .recovery_point_arn()
+        .expect("recovery point")
+        .to_string()
+}
+
+/// A queue receiving the AWS Backup events about one resource from the default bus.
+pub async fn backup_events_inbox(sdk: &SdkConfig, name: &str, resource_arn: &str) -> String {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    events
+        .put_rule()
+        .name(name)
+        .event_pattern(json!({"source": ["aws.backup"], "detail": {"resourceArn": [resource_arn]}}).to_string())
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule(name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("inbox")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("targets");
+    queue_url
+}
+
+/// The next events in an inbox of the given detail-type.
+pub async fn next_events(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Vec<Value> {
+    drain_queue(sdk, inbox, Duration::from_secs(5))
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .collect()
+}
+
+pub async fn copy_jobs(sdk: &SdkConfig, resource_arn: &str) -> Vec<CopyJob> {
+    aws_sdk_backup::Client::new(sdk)
+        .list_copy_jobs()
+        .by_resource_arn(resource_arn)
+        .send()
+        .await
+        .expect("list copy jobs")
+        .copy_jobs()
+        .to_vec()
+}
+
+pub async fn points_in(sdk: &SdkConfig, vault: &str) -> Vec<RecoveryPointByBackupVault> {
+    aws_sdk_backup::Client::new(sdk)
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(vault)
+        .send()
+        .await
+        .expect("list recovery points")
+        .recovery_points()
+        .to_vec()
+}

@@ -1,0 +1,483 @@
+//! cross-account-copy end to end: resources and vaults in the local AWS emulator (three
+//! accounts' worth, two regions), backup jobs from the emulator's job extension, their events as
+//! EventBridge delivers them, the built binary under the Lambda Runtime API, and the copy jobs and
+//! recovery points the emulator holds afterwards.
+
+use aws_config::SdkConfig;
+use rearguard_e2e::backup_world::{
+    acting_in, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in, vault,
+};
+use rearguard_e2e::function::{FunctionProcess, binary};
+use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
+use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::sample;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const HOME: &str = "123456789012";
+const ISOLATED_ACCOUNT: &str = "444455556666";
+const COPY_ROLE: &str = "arn:aws:iam::123456789012:role/rearguard-copy";
+const BACKUP_JOB: &str = "Backup Job State Change";
+const COPY_JOB: &str = "Copy Job State Change";
+
+/// One test's vaults: production and a re-encrypting vault here, `dr` in us-west-2, `isolated`
+/// in the isolated account, each with a customer managed key; all names unique to the test.
+struct Vaults {
+    production: String,
+    reencrypt: String,
+    dr: String,
+    isolated: String,
+}
+
+impl Vaults {
+    async fn create(sdk: &SdkConfig) -> Vaults {
+        let west = acting_in(sdk, None, "us-west-2").await;
+        let isolated = acting_in(sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+        let production = unique("production");
+        let reencrypt = unique("reencrypt");
+        let (home_key, west_key, isolated_key) = (
+            customer_key(sdk).await,
+            customer_key(&west).await,
+            customer_key(&isolated).await,
+        );
+        vault(sdk, &production, None).await;
+        vault(sdk, &reencrypt, Some(&home_key)).await;
+        Vaults {
+            dr: vault(&west, &unique("dr"), Some(&west_key)).await,
+            isolated: vault(&isolated, &unique("isolated"), Some(&isolated_key)).await,
+            production,
+            reencrypt,
+        }
+    }
+
+    fn name(arn: &str) -> &str {
+        arn.rsplit(':').next().unwrap()
+    }
+}
+
+struct Harness {
+    api: RuntimeApi,
+    function: FunctionProcess,
+    topic: AlertsTopic,
+    sdk: SdkConfig,
+    /// Where the function's custom events land.
+    events_inbox: String,
+}
+
+impl Harness {
+    async fn start(routes: Value, extra_env: &[(&str, &str)]) -> Harness {
+        let sdk = local_aws::sdk_config().await;
+        let topic = AlertsTopic::create(&sdk, &unique("copy")).await;
+        let (bus, events_inbox) =
+            local_aws::bus_with_inbox(&sdk, &unique("copy-events"), "rearguard.cross-account-copy").await;
+        let api = RuntimeApi::start().await;
+        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+        env.push(("COPY_ROUTES", routes.to_string()));
+        env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
+        env.push(("EVENT_BUS_NAME", bus));
+        env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let function = FunctionProcess::spawn(binary("cross-account-copy"), &api.address(), &env);
+        Harness {
+            api,
+            function,
+            topic,
+            sdk,
+            events_inbox,
+        }
+    }
+
+    async fn invoke(&self, event: &Value) -> Value {
+        match self.api.invoke(event, WAIT).await {
+            Ok(Answer::Response(v)) => v,
+            other => panic!("{other:?}\nlogs:\n{}", self.function.logs().join("\n")),
+        }
+    }
+
+    async fn alerts(&self, expected: usize) -> Vec<Received> {
+        let wait = if expected == 0 { Duration::from_secs(2) } else { WAIT };
+        self.topic.receive(expected, wait).await
+    }
+
+    async fn custom_events(&self) -> Vec<Value> {
+        local_aws::drain_queue(&self.sdk, &self.events_inbox, Duration::from_secs(3)).await
+    }
+
+    fn logs(&self) -> String {
+        self.function.logs().join("\n")
+    }
+}
+
+fn route(name: &str, source_vault: &str, destinations: &[&str], extra: Value) -> Value {
+    let mut route = json!({
+        "name": name,
+        "source_vaults": [source_vault],
+        "destinations": destinations,
+        "copy_role_arn": COPY_ROLE,
+    });
+    route
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    route
+}
+
+async fn encrypted_volume(sdk: &SdkConfig, key: Option<&str>) -> String {
+    let volume = aws_sdk_ec2::Client::new(sdk)
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(100)
+        .encrypted(true)
+        .set_kms_key_id(key.map(str::to_string))
+        .send()
+        .await
+        .expect("create volume");
+    format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{}", volume.volume_id().unwrap())
+}
+
+/// An RDS database encrypted with the AWS managed key (`aws/rds`), as most are.
+async fn database_with_aws_managed_key(sdk: &SdkConfig) -> String {
+    let name = unique("orders");
+    aws_sdk_rds::Client::new(sdk)
+        .create_db_instance()
+        .db_instance_identifier(&name)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .expect("create db");
+    format!("arn:aws:rds:eu-west-1:{HOME}:db:{name}")
+}
+
+/// The one event of `detail_type` in the inbox.
+async fn the_event(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Value {
+    let mut events = next_events(sdk, inbox, detail_type).await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    events.remove(0)
+}
+
+#[tokio::test]
+async fn a_completed_ebs_backup_is_copied_to_another_account_and_region_once_each() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}}))]});
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("ebs-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    assert_eq!(
+        completed["resources"][0],
+        point.as_str(),
+        "the recovery point is resources[0]"
+    );
+
+    // EventBridge delivers at least once: the same event three times.
+    let first = harness.invoke(&completed).await;
+    let second = harness.invoke(&completed).await;
+    let third = harness.invoke(&completed).await;
+
+    assert_eq!(first["status"], "handled", "{first}");
+    assert_eq!(first["copies"].as_array().unwrap().len(), 2, "{first}");
+    assert_eq!(second["copies"], first["copies"], "same copy job ids again: {second}");
+    assert_eq!(third["copies"], first["copies"]);
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs.len(), 2, "one copy job per destination: {jobs:#?}");
+    assert!(jobs.iter().all(|j| j.state().map(|s| s.as_str()) == Some("COMPLETED")));
+    let west = acting_in(&sdk, None, "us-west-2").await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    let in_dr = points_in(&west, Vaults::name(&vaults.dr)).await;
+    let in_isolated = points_in(&isolated, Vaults::name(&vaults.isolated)).await;
+    assert_eq!((in_dr.len(), in_isolated.len()), (1, 1));
+    assert_eq!(in_isolated[0].lifecycle().and_then(|l| l.delete_after_days()), Some(35));
+    assert!(
+        in_dr[0]
+            .recovery_point_arn()
+            .unwrap()
+            .starts_with("arn:aws:ec2:us-west-2::snapshot/")
+    );
+    assert!(harness.alerts(0).await.is_empty(), "nothing to alert");
+    let requested: Vec<_> = harness
+        .custom_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "Rearguard Copy Requested")
+        .collect();
+    assert_eq!(requested.len(), 6, "one event per copy per delivery");
+    assert_eq!(requested[0]["detail"]["route"], "offsite");
+}
+
+#[tokio::test]
+async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
+        json!({"reencrypt": {"vault": vaults.reencrypt, "keep_days": 3}, "lifecycle": {"delete_after_days": 90}}))]});
+    let harness = Harness::start(routes, &[]).await;
+    let database = database_with_aws_managed_key(&sdk).await;
+    let inbox = backup_events_inbox(&sdk, &unique("rds-events"), &database).await;
+    backup(&sdk, &vaults.production, &database, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    let answer = harness.invoke(&completed).await;
+
+    // dr is in the same account: copied directly. isolated waits for the re-encrypted copy.
+    let copies = answer["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2, "{answer}");
+    assert_eq!(copies.iter().filter(|c| c["hop"] == true).count(), 1);
+    assert_eq!(answer["skipped"], 1);
+    assert_eq!(copy_jobs(&sdk, &database).await.len(), 2);
+    let copy_events = next_events(&sdk, &inbox, COPY_JOB).await;
+    assert_eq!(copy_events.len(), 2, "{copy_events:#?}");
+    let hop_copy = copy_events
+        .into_iter()
+        .find(|e| {
+            e["detail"]["destinationBackupVaultArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(&vaults.reencrypt)
+        })
+        .expect("the copy into the re-encrypting vault");
+
+    // The hop's copy completes: from the customer-managed-key vault on to the isolated account.
+    let onward = harness.invoke(&hop_copy).await;
+
+    assert_eq!(onward["copies"].as_array().unwrap().len(), 1, "{onward}");
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    let arrived = points_in(&isolated, Vaults::name(&vaults.isolated)).await;
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(
+        arrived[0].lifecycle().and_then(|l| l.delete_after_days()),
+        Some(90),
+        "the route's lifecycle, not the hop's 3 days"
+    );
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_alert() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated], json!({}))]});
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &state_table)]).await;
+    let database = database_with_aws_managed_key(&sdk).await;
+    let inbox = backup_events_inbox(&sdk, &unique("refused-events"), &database).await;
+    backup(&sdk, &vaults.production, &database, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    let answer = harness.invoke(&completed).await;
+    let again = harness.invoke(&completed).await;
+
+    assert_eq!(answer["refused"], 1, "{answer}");
+    assert_eq!(again["status"], "duplicate");
+    assert!(copy_jobs(&sdk, &database).await.is_empty(), "no copy that would fail");
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].subject.starts_with("[ERROR] Copy refused to "),
+        "{}",
+        alerts[0].subject
+    );
+    assert_eq!(
+        alerts[0].document["detail"]["refused"][0]["refusal"]["code"],
+        "AWS_MANAGED_KEY"
+    );
+    let skipped: Vec<_> = harness
+        .custom_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "Rearguard Copy Skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["detail"]["refused"], true);
+}
+
+#[tokio::test]
+async fn on_demand_and_plan_jobs_take_their_own_routes() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [
+        route("plans", &vaults.production, &[&vaults.dr], json!({"jobs": "plan"})),
+        route("on-demand", &vaults.production, &[&vaults.isolated], json!({"jobs": "on_demand", "lifecycle": {"delete_after_days": 14}})),
+    ]});
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("on-demand-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, None).await;
+    let on_demand = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    assert!(
+        on_demand["detail"].get("createdBy").is_none(),
+        "on-demand jobs have no createdBy"
+    );
+
+    let answer = harness.invoke(&on_demand).await;
+
+    let copies = answer["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 1, "{answer}");
+    assert_eq!(copies[0]["destination"], vaults.isolated.as_str());
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].destination_backup_vault_arn(), Some(vaults.isolated.as_str()));
+}
+
+#[tokio::test]
+async fn an_unknown_destination_vault_is_refused_before_copying() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let missing = format!(
+        "arn:aws:backup:eu-west-1:{ISOLATED_ACCOUNT}:backup-vault:{}",
+        unique("missing")
+    );
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&missing, &vaults.dr], json!({}))]});
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("missing-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    let answer = harness.invoke(&completed).await;
+
+    assert_eq!(
+        (answer["copies"].as_array().unwrap().len(), answer["refused"].as_u64()),
+        (1, Some(1)),
+        "{answer}"
+    );
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1);
+    let reason = alerts[0].document["detail"]["refused"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("unknown or unreachable"), "{:#?}", alerts[0].document);
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 1, "only dr");
+}
+
+#[tokio::test]
+async fn the_source_is_shortened_once_every_copy_completed() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}, "shorten_source_to_days": 7}))]});
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("shorten-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+    let copies = next_events(&sdk, &inbox, COPY_JOB).await;
+    assert_eq!(copies.len(), 2);
+    let source_lifecycle = || async {
+        aws_sdk_backup::Client::new(&sdk)
+            .describe_recovery_point()
+            .backup_vault_name(&vaults.production)
+            .recovery_point_arn(&point)
+            .send()
+            .await
+            .expect("describe")
+            .lifecycle()
+            .and_then(|l| l.delete_after_days())
+    };
+    assert_eq!(source_lifecycle().await, None, "kept forever until now");
+
+    for copy in &copies {
+        let answer = harness.invoke(copy).await;
+        assert_eq!(answer["status"], "handled", "{answer}");
+    }
+
+    assert_eq!(source_lifecycle().await, Some(7));
+    assert!(harness.logs().contains("update_recovery_point_lifecycle"));
+}
+
+#[tokio::test]
+async fn dry_run_logs_the_exact_copy_and_starts_none() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.dr], json!({}))]});
+    let harness = Harness::start(routes, &[("DRY_RUN", "true")]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("dry-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    assert_eq!(answer["dryRun"], true);
+    assert!(copy_jobs(&sdk, &volume).await.is_empty());
+    let logs = harness.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("would_start_copy_job"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        line.contains(&point) && line.contains(&vaults.dr) && line.contains("idempotency_token"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_unrelated_events_change_nothing() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = json!({"routes": [route("offsite", "*", &[&vaults.dr], json!({}))]});
+    let harness = Harness::start(routes, &[]).await;
+
+    for (event, status) in [
+        (sample("malformed-detail"), "ignored"),
+        (sample("backup-failed-rds"), "ignored"),
+        (sample("copy-running"), "ignored"),
+        (json!({"hello": "world"}), "ignored"),
+    ] {
+        let answer = harness.invoke(&event).await;
+        assert_eq!(answer["status"], status, "{event} -> {answer}");
+    }
+    assert!(harness.alerts(0).await.is_empty());
+    let logs = harness.logs();
+    assert!(
+        logs.contains("decision=\"ignore\"") || logs.contains("\"decision\":\"ignore\""),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_route_stops_the_function_at_start_naming_it() {
+    let routes = json!({"routes": [{"name": "x", "source_vaults": ["v"], "destinations": ["nope"], "copy_role_arn": COPY_ROLE}]});
+    let mut harness = Harness::start(routes, &[]).await;
+
+    let status = tokio::time::timeout(WAIT, harness.function.child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_ne!(status.code(), Some(0));
+    let logs = harness.logs();
+    assert!(
+        logs.contains("COPY_ROUTES") && logs.contains("routes[0] (x)") && logs.contains("not a backup vault ARN"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_answers_an_unknown_vault_in_aws_own_error_shape() {
+    let sdk = local_aws::sdk_config().await;
+    let error = aws_sdk_backup::Client::new(&sdk)
+        .describe_recovery_point()
+        .backup_vault_name(unique("no-such-vault"))
+        .recovery_point_arn("arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0")
+        .send()
+        .await
+        .expect_err("unknown vault");
+
+    let service_error = error.into_service_error();
+    assert!(service_error.is_resource_not_found_exception(), "{service_error:?}");
+    assert!(
+        aws_sdk_backup::error::ProvideErrorMetadata::message(&service_error)
+            .is_some_and(|m| m.contains("no-such-vault"))
+    );
+}
