@@ -51,7 +51,7 @@ sam-build: setup
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:
 	test -x .venv-checkov/bin/checkov || (python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov)
-	.venv-checkov/bin/checkov -f template.yaml -f templates/member-account.yaml --framework cloudformation --compact --quiet
+	.venv-checkov/bin/checkov -f template.yaml -f templates/member-account.yaml -f templates/destination-account.yaml --framework cloudformation --compact --quiet
 
 clean:
 	cargo clean

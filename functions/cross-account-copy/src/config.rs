@@ -10,6 +10,7 @@ pub struct Config {
     pub topic_arn: String,
     /// `COPY_ROUTES` (required): the routes document, JSON.
     pub routes: Routes,
+    /// `COPY_ROLE_ARN` (optional): the copy role of routes that name none.
     /// `DESTINATION_ROLE_NAME`: a read-only role in destination accounts, assumed to confirm a
     /// vault exists before copying into it. Without it, cross-account vaults are not checked.
     pub destination_role_name: Option<String>,
@@ -27,7 +28,8 @@ impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
         let raw = settings.required("COPY_ROUTES")?;
-        let routes = Routes::parse(&raw).map_err(|e| ConfigError::Invalid {
+        let default_role = settings.arn("COPY_ROLE_ARN", "iam")?;
+        let routes = Routes::parse(&raw, default_role.as_deref()).map_err(|e| ConfigError::Invalid {
             name: "COPY_ROUTES".into(),
             value: format!("{} bytes of JSON", raw.len()),
             reason: e.to_string(),

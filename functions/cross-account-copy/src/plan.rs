@@ -359,11 +359,14 @@ mod tests {
     const PRODUCTION: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production";
 
     fn routes(extra: &str) -> Routes {
-        Routes::parse(&format!(
-            r#"{{"routes": [{{"name": "offsite", "source_vaults": ["rearguard-production"],
+        Routes::parse(
+            &format!(
+                r#"{{"routes": [{{"name": "offsite", "source_vaults": ["rearguard-production"],
                 "destinations": ["{ISOLATED}", "{DR}"],
                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy" {extra}}}]}}"#
-        ))
+            ),
+            None,
+        )
         .unwrap()
     }
 
@@ -436,7 +439,7 @@ mod tests {
                 "lifecycle": {{"delete_after_days": 90}}}},
               {{"name": "b", "source_vaults": ["rearguard-production"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}
             ]}}"#
-        ))
+        ), None)
         .unwrap();
         let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
         assert_eq!(plan.copies().count(), 1);
@@ -582,7 +585,7 @@ mod tests {
     fn nothing_goes_on_from_another_account() {
         let routes = Routes::parse(&format!(
             r#"{{"routes": [{{"name": "any", "source_vaults": ["*"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}]}}"#
-        ))
+        ), None)
         .unwrap();
         let elsewhere = Arrival {
             account: "444455556666".into(),
@@ -597,7 +600,7 @@ mod tests {
             r#"{{"routes": [{{"name": "cold", "source_vaults": ["*"], "resource_types": ["EBS"], "destinations": ["{DR}"],
                 "copy_role_arn": "arn:aws:iam::111122223333:role/c",
                 "lifecycle": {{"move_to_cold_storage_after_days": 30, "delete_after_days": 365}}}}]}}"#
-        ))
+        ), None)
         .unwrap();
         let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
         assert_eq!(

@@ -78,7 +78,7 @@ pub fn refused(arrival: &Arrival, refusals: &[(&str, &str, &Refusal)]) -> Option
     let detail: Vec<Value> = refusals
         .iter()
         .map(|(route, destination, refusal)| {
-            json!({"route": route, "destinationVaultArn": destination, "refusal": refusal, "reason": refusal.reason()})
+            json!({"route": route, "destinationVaultArn": destination, "refusal": refusal, "reason": refusal.reason(), "hint": refusal.hint()})
         })
         .collect();
     Some(build(

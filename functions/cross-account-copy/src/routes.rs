@@ -48,7 +48,9 @@ pub struct Route {
     pub jobs: Jobs,
     /// Destination vault ARNs: another account, another region, or both.
     pub destinations: Vec<String>,
-    /// The role AWS Backup uses for the copy (passed with `iam:PassRole`).
+    /// The role AWS Backup uses for the copy (passed with `iam:PassRole`); without one, the
+    /// deployment's `COPY_ROLE_ARN`.
+    #[serde(default)]
     pub copy_role_arn: String,
     /// The copies' lifecycle; without one, each copy takes its source recovery point's.
     #[serde(default)]
@@ -100,16 +102,18 @@ pub struct Candidate<'a> {
 }
 
 impl Routes {
-    pub fn parse(raw: &str) -> Result<Routes, RoutesError> {
-        let routes: Routes =
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw)).map_err(|e| {
-                RoutesError::Json {
-                    path: e.path().to_string(),
-                    message: e.inner().to_string(),
-                }
+    /// Parses and checks the document; routes without a `copy_role_arn` take `default_role`.
+    pub fn parse(raw: &str, default_role: Option<&str>) -> Result<Routes, RoutesError> {
+        let mut routes: Routes = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw))
+            .map_err(|e| RoutesError::Json {
+                path: e.path().to_string(),
+                message: e.inner().to_string(),
             })?;
         if routes.routes.is_empty() {
             return Err(RoutesError::Empty);
+        }
+        for route in routes.routes.iter_mut().filter(|r| r.copy_role_arn.is_empty()) {
+            route.copy_role_arn = default_role.unwrap_or_default().to_string();
         }
         let mut names = BTreeSet::new();
         for (index, route) in routes.routes.iter().enumerate() {
@@ -151,6 +155,9 @@ impl Route {
                     "destination {destination:?} is not a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)"
                 ));
             }
+        }
+        if self.copy_role_arn.is_empty() {
+            return Err("copy_role_arn is missing (and no COPY_ROLE_ARN is set for the deployment)".into());
         }
         match Arn::parse(&self.copy_role_arn) {
             Some(arn) if arn.service == "iam" && arn.resource.starts_with("role/") => {}
@@ -253,7 +260,7 @@ mod tests {
 
     #[test]
     fn routes_match_on_vault_type_tag_and_job_origin() {
-        let routes = Routes::parse(ROUTES).unwrap();
+        let routes = Routes::parse(ROUTES, None).unwrap();
         assert_eq!(
             names(
                 &routes,
@@ -286,7 +293,7 @@ mod tests {
     }
 
     fn error_of(raw: &str) -> String {
-        Routes::parse(raw).unwrap_err().to_string()
+        Routes::parse(raw, None).unwrap_err().to_string()
     }
 
     fn one_route(extra: &str) -> String {
@@ -326,5 +333,16 @@ mod tests {
             {"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::1:role/c", "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]},
             {"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::1:role/c", "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]}]}"#;
         assert!(error_of(twice).contains("used by an earlier route"));
+    }
+
+    #[test]
+    fn a_route_without_a_role_takes_the_deployment_default() {
+        let raw = r#"{"routes": [{"name": "r", "source_vaults": ["v"], "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]}]}"#;
+        let routes = Routes::parse(raw, Some("arn:aws:iam::111122223333:role/rearguard-copy")).unwrap();
+        assert_eq!(
+            routes.routes[0].copy_role_arn,
+            "arn:aws:iam::111122223333:role/rearguard-copy"
+        );
+        assert!(error_of(raw).contains("copy_role_arn is missing"));
     }
 }

@@ -1,6 +1,7 @@
 //! `make demo`: plays a night of AWS Backup events through job-alerts (the real binary, through
 //! the Lambda Runtime API) against the local AWS emulator, and prints the alerts that arrived on
-//! the SNS topic, read back from its SQS subscription.
+//! the SNS topic, read back from its SQS subscription; then new resources through tag-enrollment,
+//! and completed backups through cross-account-copy.
 
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table};
@@ -180,6 +181,7 @@ async fn main() {
     drop(function);
 
     enrollment_scene(&sdk, &topic).await;
+    copy_scene(&sdk, &topic).await;
 }
 
 const ENROLLMENT_POLICY: &str = r#"{"plans": ["production", "staging"],
@@ -312,6 +314,161 @@ async fn enrollment_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
         println!("  [{}] {}", i + 1, message.subject);
         if let Some(arn) = message.document["resource"]["arn"].as_str() {
             println!("      resource    {arn}");
+        }
+    }
+    drop(function);
+}
+
+/// cross-account-copy: vaults in three places, backups from the emulator's job extension, their
+/// completion events through the function, and the copies the emulator then holds.
+async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
+    use rearguard_e2e::backup_world::{
+        acting_in, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in, vault,
+    };
+    const ISOLATED_ACCOUNT: &str = "444455556666";
+
+    println!("\n=== cross-account-copy: completed backups are copied to an isolated account and region ===\n");
+    let west = acting_in(sdk, None, "us-west-2").await;
+    let isolated = acting_in(sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    vault(sdk, "rearguard-production", None).await;
+    let dr = vault(&west, "rearguard-dr", Some(&customer_key(&west).await)).await;
+    let vault_in_isolated = vault(&isolated, "rearguard-isolated", Some(&customer_key(&isolated).await)).await;
+    println!("vaults  rearguard-production (123456789012 eu-west-1), {dr}, {vault_in_isolated}");
+    let routes = json!({"routes": [
+        {"name": "offsite", "source_vaults": ["rearguard-production"], "resource_types": ["EBS", "EFS", "DynamoDB"],
+         "destinations": [vault_in_isolated, dr], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy",
+         "lifecycle": {"delete_after_days": 35}},
+        {"name": "databases", "source_vaults": ["rearguard-production"], "resource_types": ["RDS"],
+         "destinations": [vault_in_isolated], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy"}
+    ]});
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+    env.push(("COPY_ROUTES", routes.to_string()));
+    env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
+    env.push(("STATE_TABLE_NAME", "rearguard-state".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = FunctionProcess::spawn(binary("cross-account-copy"), &api.address(), &env);
+    println!(
+        "cross-account-copy running under the Lambda Runtime API at {}\n",
+        api.address()
+    );
+
+    let key = customer_key(sdk).await;
+    let volume = aws_sdk_ec2::Client::new(sdk)
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(500)
+        .encrypted(true)
+        .kms_key_id(&key)
+        .send()
+        .await
+        .expect("volume");
+    let volume = format!(
+        "arn:aws:ec2:eu-west-1:123456789012:volume/{}",
+        volume.volume_id().unwrap()
+    );
+    aws_sdk_rds::Client::new(sdk)
+        .create_db_instance()
+        .db_instance_identifier("prod-orders")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .expect("db");
+    let database = "arn:aws:rds:eu-west-1:123456789012:db:prod-orders";
+
+    for (what, resource) in [
+        (
+            "an EBS volume (customer managed key) is backed up by the daily plan",
+            volume.as_str(),
+        ),
+        (
+            "the prod-orders RDS database (AWS managed key aws/rds) is backed up",
+            database,
+        ),
+    ] {
+        let inbox = backup_events_inbox(sdk, &format!("demo-{}", short_id(resource).replace(':', "-")), resource).await;
+        let point = backup(
+            sdk,
+            "rearguard-production",
+            resource,
+            Some("rearguard-production-daily"),
+        )
+        .await;
+        let completed = next_events(sdk, &inbox, "Backup Job State Change").await.remove(0);
+        println!("event  Backup Job COMPLETED: {what}\n       recovery point {point}");
+        for delivery in ["", " (delivered again)"] {
+            let answer = match api.invoke(&completed, WAIT).await {
+                Ok(Answer::Response(v)) => v,
+                other => panic!("{other:?}\n{}", function.logs().join("\n")),
+            };
+            let copies: Vec<String> = answer["copies"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .map(|c| {
+                            format!(
+                                "copy job {} -> {}",
+                                c["copyJobId"].as_str().unwrap_or(""),
+                                c["destination"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if answer["status"] == "duplicate" {
+                println!("       -> duplicate{delivery}: already handled, nothing started or sent again");
+                continue;
+            }
+            println!(
+                "       -> {}{delivery}: {} cop{} requested, {} refused",
+                answer["status"].as_str().unwrap_or(""),
+                copies.len(),
+                if copies.len() == 1 { "y" } else { "ies" },
+                answer["refused"]
+            );
+            for copy in copies {
+                println!("          {copy}");
+            }
+        }
+        let jobs = copy_jobs(sdk, resource).await;
+        println!("       copy jobs in AWS Backup for this resource: {}\n", jobs.len());
+    }
+
+    let dr_points = points_in(&west, "rearguard-dr").await;
+    let isolated_points = points_in(&isolated, "rearguard-isolated").await;
+    println!("recovery points now in rearguard-dr (us-west-2): {}", dr_points.len());
+    println!(
+        "recovery points now in rearguard-isolated (444455556666): {}",
+        isolated_points.len()
+    );
+    for point in dr_points.iter().chain(&isolated_points) {
+        println!(
+            "  {}  delete after {} days",
+            point.recovery_point_arn().unwrap_or(""),
+            point
+                .lifecycle()
+                .and_then(|l| l.delete_after_days())
+                .map_or("never".into(), |d| d.to_string())
+        );
+    }
+
+    let messages = topic.receive(1, WAIT).await;
+    println!("\n{} message(s) arrived on the topic:\n", messages.len());
+    for (i, message) in messages.iter().enumerate() {
+        println!("  [{}] {}", i + 1, message.subject);
+        for refusal in message.document["detail"]["refused"].as_array().into_iter().flatten() {
+            println!(
+                "      refused     {}",
+                refusal["destinationVaultArn"].as_str().unwrap_or("")
+            );
+            println!("      reason      {}", refusal["reason"].as_str().unwrap_or(""));
+            println!("      what to do  {}", refusal["hint"].as_str().unwrap_or(""));
         }
     }
     drop(function);
