@@ -1,0 +1,480 @@
+//! The report as a pure function of the inventory, the policy and the report time: per plan,
+//! which resources are protected within their RPO, stale, never backed up or opted out, whether
+//! their copies are recent enough and their vault locked; and which resources carry no plan.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::inventory::{Inventory, Resource, VaultLock};
+use crate::policy::{PlanRule, Policy};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub generated_at: DateTime<Utc>,
+    pub plans: Vec<PlanReport>,
+    /// Resources of in-scope types without the plan tag: the gap tag-based selections cannot see.
+    pub untagged: Vec<Resource>,
+    /// Resources whose tag names a plan the policy does not know.
+    pub unknown_plan: Vec<Flagged>,
+    pub opted_out: Vec<Flagged>,
+    pub overall: Coverage,
+    /// Accounts and regions that could not be read: their resources are missing from the figures.
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    pub expected: usize,
+    pub protected: usize,
+    pub percent: f64,
+}
+
+impl Coverage {
+    fn of(expected: usize, protected: usize) -> Coverage {
+        let percent = if expected == 0 {
+            100.0
+        } else {
+            // One decimal, rounded down: 99.95% must not read as 100%.
+            ((protected as f64 / expected as f64) * 1000.0).floor() / 10.0
+        };
+        Coverage {
+            expected,
+            protected,
+            percent,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flagged {
+    pub resource: Resource,
+    /// The opt-out reason, or the unknown plan's name; `None` for an opt-out without a reason.
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stale {
+    pub resource: Resource,
+    pub last_backup: DateTime<Utc>,
+    pub age_hours: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanReport {
+    pub plan: String,
+    pub rpo_hours: i64,
+    pub coverage: Coverage,
+    pub stale: Vec<Stale>,
+    pub never_backed_up: Vec<Resource>,
+    pub copy: Option<CopyStatus>,
+    pub vault_lock: Option<LockStatus>,
+}
+
+impl PlanReport {
+    /// Every expected resource within its RPO, copies too, and the vault locked where required.
+    pub fn compliant(&self) -> bool {
+        self.coverage.protected == self.coverage.expected
+            && self.copy.as_ref().is_none_or(|c| c.missing.is_empty())
+            && self.vault_lock.as_ref().is_none_or(|l| l.vault.locked)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyStatus {
+    pub rpo_hours: i64,
+    pub destinations: Vec<String>,
+    pub within_rpo: usize,
+    /// Resources whose newest copy is older than the copy RPO, or that have none.
+    pub missing: Vec<MissingCopy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingCopy {
+    pub resource: Resource,
+    pub last_copy: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LockStatus {
+    pub vault: VaultLock,
+}
+
+/// Hours from `then` to `now`, to the minute.
+fn age_hours(now: DateTime<Utc>, then: DateTime<Utc>) -> f64 {
+    ((now - then).num_seconds() as f64 / 3600.0 * 60.0).round() / 60.0
+}
+
+pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Report {
+    // Newest backup and newest copy per destination, in one pass each.
+    let mut last_backup: HashMap<&str, DateTime<Utc>> = HashMap::with_capacity(inventory.resources.len());
+    for backup in &inventory.backups {
+        let entry = last_backup
+            .entry(backup.resource_arn.as_str())
+            .or_insert(backup.completed_at);
+        *entry = (*entry).max(backup.completed_at);
+    }
+    let mut last_copy: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
+    for copy in &inventory.copies {
+        let key = (copy.resource_arn.as_str(), copy.destination_vault_arn.as_str());
+        let entry = last_copy.entry(key).or_insert(copy.completed_at);
+        *entry = (*entry).max(copy.completed_at);
+    }
+
+    let mut by_plan: BTreeMap<&str, Vec<&Resource>> = policy.plans.keys().map(|p| (p.as_str(), Vec::new())).collect();
+    let mut untagged = Vec::new();
+    let mut unknown_plan = Vec::new();
+    let mut opted_out = Vec::new();
+    for resource in &inventory.resources {
+        let Some(value) = resource.tags.get(&policy.tag_key) else {
+            if policy.resource_types.contains(&resource.resource_type) {
+                untagged.push(resource.clone());
+            }
+            continue;
+        };
+        if let Some(opt_out) = policy.opt_out.as_ref().filter(|o| &o.value == value) {
+            let reason = resource
+                .tags
+                .get(&opt_out.reason_tag_key)
+                .filter(|r| !r.trim().is_empty());
+            opted_out.push(Flagged {
+                resource: resource.clone(),
+                value: reason.cloned(),
+            });
+            continue;
+        }
+        match by_plan.get_mut(value.as_str()) {
+            Some(members) => members.push(resource),
+            None => unknown_plan.push(Flagged {
+                resource: resource.clone(),
+                value: Some(value.clone()),
+            }),
+        }
+    }
+
+    let plans: Vec<PlanReport> = by_plan
+        .into_iter()
+        .map(|(name, members)| {
+            let rule = &policy.plans[name];
+            plan_report(name, rule, &members, &last_backup, &last_copy, &inventory.vaults, now)
+        })
+        .collect();
+    let expected = plans.iter().map(|p| p.coverage.expected).sum::<usize>() + unknown_plan.len();
+    let protected = plans.iter().map(|p| p.coverage.protected).sum();
+    Report {
+        generated_at: now,
+        plans,
+        untagged,
+        unknown_plan,
+        opted_out,
+        overall: Coverage::of(expected, protected),
+        unreadable: inventory.unreadable.clone(),
+    }
+}
+
+fn plan_report(
+    name: &str,
+    rule: &PlanRule,
+    members: &[&Resource],
+    last_backup: &HashMap<&str, DateTime<Utc>>,
+    last_copy: &HashMap<(&str, &str), DateTime<Utc>>,
+    vaults: &[VaultLock],
+    now: DateTime<Utc>,
+) -> PlanReport {
+    let rpo = chrono::Duration::hours(rule.rpo_hours);
+    let mut protected = 0;
+    let mut stale = Vec::new();
+    let mut never_backed_up = Vec::new();
+    for resource in members {
+        match last_backup.get(resource.arn.as_str()) {
+            // Exactly at the RPO is still within it.
+            Some(at) if now - *at <= rpo => protected += 1,
+            Some(at) => stale.push(Stale {
+                resource: (*resource).clone(),
+                last_backup: *at,
+                age_hours: age_hours(now, *at),
+            }),
+            None => never_backed_up.push((*resource).clone()),
+        }
+    }
+    // The worst offenders first.
+    stale.sort_by(|a, b| {
+        a.last_backup
+            .cmp(&b.last_backup)
+            .then_with(|| a.resource.arn.cmp(&b.resource.arn))
+    });
+    never_backed_up.sort_by(|a, b| a.arn.cmp(&b.arn));
+
+    let copy = rule.copy.as_ref().map(|copy| {
+        let copy_rpo = chrono::Duration::hours(copy.rpo_hours);
+        let mut missing = Vec::new();
+        for resource in members {
+            let newest = copy
+                .destination_vault_arns
+                .iter()
+                .filter_map(|vault| last_copy.get(&(resource.arn.as_str(), vault.as_str())))
+                .max()
+                .copied();
+            if newest.is_none_or(|at| now - at > copy_rpo) {
+                missing.push(MissingCopy {
+                    resource: (*resource).clone(),
+                    last_copy: newest,
+                });
+            }
+        }
+        missing.sort_by(|a, b| {
+            a.last_copy
+                .cmp(&b.last_copy)
+                .then_with(|| a.resource.arn.cmp(&b.resource.arn))
+        });
+        CopyStatus {
+            rpo_hours: copy.rpo_hours,
+            destinations: copy.destination_vault_arns.clone(),
+            within_rpo: members.len() - missing.len(),
+            missing,
+        }
+    });
+    let vault_lock = rule.locked_vault.as_ref().map(|arn| LockStatus {
+        vault: vaults
+            .iter()
+            .find(|v| &v.vault_arn == arn)
+            .cloned()
+            .unwrap_or(VaultLock {
+                vault_arn: arn.clone(),
+                found: false,
+                locked: false,
+                min_retention_days: None,
+                max_retention_days: None,
+            }),
+    });
+    PlanReport {
+        plan: name.to_string(),
+        rpo_hours: rule.rpo_hours,
+        coverage: Coverage::of(members.len(), protected),
+        stale,
+        never_backed_up,
+        copy,
+        vault_lock,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{BackupRecord, CopyRecord};
+    use chrono::TimeZone;
+
+    const DR: &str = "arn:aws:backup:us-west-2:111122223333:backup-vault:dr";
+    const LOCKED: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:compliance";
+
+    fn policy() -> Policy {
+        Policy::parse(&format!(
+            r#"{{"opt_out": {{"value": "none", "reason_tag_key": "backup-opt-out-reason"}},
+                "plans": {{
+                  "production": {{"rpo_hours": 24, "copy": {{"destination_vault_arns": ["{DR}"], "rpo_hours": 48}}}},
+                  "staging": {{"rpo_hours": 168}},
+                  "compliance": {{"rpo_hours": 744, "locked_vault": "{LOCKED}"}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn resource(name: &str, tags: &[(&str, &str)]) -> Resource {
+        Resource {
+            arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
+            resource_type: "EC2".into(),
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            stopped: false,
+        }
+    }
+
+    fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, hour, minute, 0).unwrap()
+    }
+
+    fn backup(name: &str, when: DateTime<Utc>) -> BackupRecord {
+        BackupRecord {
+            resource_arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
+            completed_at: when,
+        }
+    }
+
+    fn plan<'r>(report: &'r Report, name: &str) -> &'r PlanReport {
+        report.plans.iter().find(|p| p.plan == name).unwrap()
+    }
+
+    #[test]
+    fn exactly_at_the_rpo_is_protected_one_minute_later_is_stale() {
+        let now = at(26, 3, 0);
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-at", &[("backup-plan", "staging")]),
+                resource("i-late", &[("backup-plan", "staging")]),
+            ],
+            backups: vec![backup("i-at", at(19, 3, 0)), backup("i-late", at(19, 2, 59))],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now);
+        let staging = plan(&report, "staging");
+        assert_eq!((staging.coverage.expected, staging.coverage.protected), (2, 1));
+        assert_eq!(staging.stale.len(), 1);
+        assert!(staging.stale[0].resource.arn.ends_with("i-late"));
+        assert!((staging.stale[0].age_hours - (168.0 + 1.0 / 60.0)).abs() < 1e-9);
+        assert_eq!(staging.coverage.percent, 50.0);
+    }
+
+    #[test]
+    fn never_backed_up_and_the_newest_of_many_backups() {
+        let now = at(26, 12, 0);
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-never", &[("backup-plan", "production")]),
+                resource("i-many", &[("backup-plan", "production")]),
+            ],
+            backups: vec![
+                backup("i-many", at(20, 1, 0)),
+                backup("i-many", at(26, 1, 0)),
+                backup("i-many", at(22, 1, 0)),
+            ],
+            ..Inventory::default()
+        };
+        let production = aggregate(&inventory, &policy(), now)
+            .plans
+            .into_iter()
+            .find(|p| p.plan == "production")
+            .unwrap();
+        assert_eq!(production.coverage.protected, 1);
+        assert_eq!(production.never_backed_up.len(), 1);
+        assert!(production.never_backed_up[0].arn.ends_with("i-never"));
+        assert!(production.stale.is_empty());
+    }
+
+    #[test]
+    fn opt_outs_are_listed_with_reasons_and_not_expected() {
+        let inventory = Inventory {
+            resources: vec![
+                resource(
+                    "i-scratch",
+                    &[("backup-plan", "none"), ("backup-opt-out-reason", "rebuilt nightly")],
+                ),
+                resource("i-silent", &[("backup-plan", "none")]),
+                resource("i-typo", &[("backup-plan", "prodution")]),
+                resource("i-bare", &[("Name", "bare")]),
+            ],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), at(26, 0, 0));
+        assert_eq!(report.opted_out.len(), 2);
+        assert_eq!(report.opted_out[0].value.as_deref(), Some("rebuilt nightly"));
+        assert_eq!(report.opted_out[1].value, None, "no reason");
+        assert_eq!(report.unknown_plan[0].value.as_deref(), Some("prodution"));
+        assert_eq!(report.untagged.len(), 1);
+        assert!(report.plans.iter().all(|p| p.coverage.expected == 0));
+        assert_eq!(
+            (report.overall.expected, report.overall.protected),
+            (1, 0),
+            "an unknown plan counts as unprotected"
+        );
+    }
+
+    #[test]
+    fn a_stopped_instance_is_still_expected() {
+        let mut stopped = resource("i-stopped", &[("backup-plan", "production")]);
+        stopped.stopped = true;
+        let inventory = Inventory {
+            resources: vec![stopped],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), at(26, 0, 0));
+        let production = plan(&report, "production");
+        assert_eq!(production.coverage.expected, 1);
+        assert!(production.never_backed_up[0].stopped);
+    }
+
+    #[test]
+    fn the_clock_at_midnight_counts_hours_not_dates() {
+        // Backed up at 23:59 on the 25th; the report runs at 00:00 on the 26th, and 24 h later.
+        let inventory = Inventory {
+            resources: vec![resource("i-1", &[("backup-plan", "production")])],
+            backups: vec![backup("i-1", at(25, 23, 59))],
+            ..Inventory::default()
+        };
+        let midnight = aggregate(&inventory, &policy(), at(26, 0, 0));
+        assert_eq!(plan(&midnight, "production").coverage.protected, 1);
+        let next_midnight = aggregate(&inventory, &policy(), at(27, 0, 0));
+        assert_eq!(plan(&next_midnight, "production").coverage.protected, 0);
+        let a_minute_before = aggregate(&inventory, &policy(), at(26, 23, 59));
+        assert_eq!(plan(&a_minute_before, "production").coverage.protected, 1);
+    }
+
+    #[test]
+    fn copies_count_per_destination_within_their_own_rpo() {
+        let now = at(26, 12, 0);
+        let copy = |name: &str, vault: &str, when| CopyRecord {
+            resource_arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
+            destination_vault_arn: vault.to_string(),
+            completed_at: when,
+        };
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-copied", &[("backup-plan", "production")]),
+                resource("i-old-copy", &[("backup-plan", "production")]),
+                resource("i-elsewhere", &[("backup-plan", "production")]),
+            ],
+            backups: vec![backup("i-copied", at(26, 1, 0))],
+            copies: vec![
+                copy("i-copied", DR, at(25, 12, 0)),
+                copy("i-old-copy", DR, at(24, 11, 59)),
+                copy(
+                    "i-elsewhere",
+                    "arn:aws:backup:eu-west-1:111122223333:backup-vault:other",
+                    at(26, 0, 0),
+                ),
+            ],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now);
+        let copies = plan(&report, "production").copy.as_ref().unwrap();
+        assert_eq!(copies.within_rpo, 1);
+        assert_eq!(copies.missing.len(), 2);
+        assert_eq!(copies.missing[0].last_copy, None, "no copy at all comes first");
+        assert!(!plan(&report, "production").compliant());
+    }
+
+    #[test]
+    fn a_required_lock_is_reported_missing_until_the_vault_is_locked() {
+        let report = aggregate(&Inventory::default(), &policy(), at(26, 0, 0));
+        let lock = plan(&report, "compliance").vault_lock.as_ref().unwrap();
+        assert!(!lock.vault.found && !lock.vault.locked);
+        assert!(!plan(&report, "compliance").compliant());
+        let locked = Inventory {
+            vaults: vec![VaultLock {
+                vault_arn: LOCKED.into(),
+                found: true,
+                locked: true,
+                min_retention_days: Some(2555),
+                max_retention_days: Some(2555),
+            }],
+            ..Inventory::default()
+        };
+        let report = aggregate(&locked, &policy(), at(26, 0, 0));
+        assert!(plan(&report, "compliance").compliant());
+        assert_eq!(report.overall.percent, 100.0, "nothing expected: fully covered");
+    }
+
+    #[test]
+    fn coverage_rounds_down_so_almost_is_not_all() {
+        assert_eq!(Coverage::of(2000, 1999).percent, 99.9);
+        assert_eq!(Coverage::of(3, 1).percent, 33.3);
+        assert_eq!(Coverage::of(0, 0).percent, 100.0);
+    }
+}

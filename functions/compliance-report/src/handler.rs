@@ -1,0 +1,306 @@
+//! One report: which accounts, regions and plans (the schedule means all; an on-demand request
+//! can narrow them), read each account and region with bounded concurrency, aggregate (pure),
+//! then write the JSON and HTML to S3, publish the summary, put the event and count.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rearguard::accounts::AccountConfigs;
+use rearguard::event_bus::ForwardAlert;
+use rearguard::metrics::Metrics;
+use rearguard::sns::{PublishAlert, PublishError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::aggregate::{Report, aggregate};
+use crate::gather::Reader;
+use crate::inventory::Inventory;
+use crate::policy::Policy;
+use crate::render;
+
+/// An on-demand request; empty lists mean "as configured".
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Request {
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub plans: Vec<String>,
+}
+
+/// The requests in a payload: a schedule tick, a direct invocation, an EventBridge event whose
+/// detail is a request, or an SQS batch of them (the fan-out of a large organisation).
+pub fn requests(payload: &Value) -> Result<Vec<Request>, String> {
+    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
+        return records
+            .iter()
+            .map(|r| {
+                let body = r.get("body").and_then(Value::as_str).unwrap_or("");
+                let parsed: Value = serde_json::from_str(body).map_err(|e| format!("SQS body is not JSON: {e}"))?;
+                one_request(&parsed)
+            })
+            .collect();
+    }
+    one_request(payload).map(|r| vec![r])
+}
+
+fn one_request(payload: &Value) -> Result<Request, String> {
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Ok(Request::default());
+    }
+    let body = payload
+        .get("detail")
+        .filter(|_| payload.get("detail-type").is_some())
+        .unwrap_or(payload);
+    serde_json::from_value(body.clone()).map_err(|e| format!("not a report request: {e}"))
+}
+
+/// Where the report files go (S3, or the dry-run log).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), String>;
+}
+
+pub struct S3Store {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+#[async_trait]
+impl ReportStore for S3Store {
+    async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), String> {
+        // The bucket's default encryption (the stack's KMS key) applies.
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "s3://{}/{key}: {}",
+                    self.bucket,
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })?;
+        Ok(())
+    }
+}
+
+pub struct DryRunStore;
+
+#[async_trait]
+impl ReportStore for DryRunStore {
+    async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), String> {
+        info!(
+            action = "would_put_object",
+            key,
+            content_type,
+            bytes = body.len(),
+            "dry run: not writing the report"
+        );
+        Ok(())
+    }
+}
+
+pub struct Deps<'a> {
+    pub policy: &'a Policy,
+    pub accounts: &'a AccountConfigs,
+    pub default_accounts: &'a [String],
+    pub default_regions: &'a [String],
+    pub concurrency: usize,
+    pub store: &'a dyn ReportStore,
+    pub publisher: &'a dyn PublishAlert,
+    pub events: Option<&'a dyn ForwardAlert>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error("writing the report: {0}")]
+    Store(String),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let requests = match requests(&payload) {
+        Ok(requests) => requests,
+        Err(reason) => {
+            warn!(%reason, decision = "ignore", "event not handled");
+            metrics.count("EventsIgnored", &[]);
+            return Ok(json!({"status": "ignored", "reason": reason}));
+        }
+    };
+    let mut results = Vec::new();
+    for request in requests {
+        results.push(report_once(&request, deps, Utc::now(), metrics).await?);
+    }
+    Ok(if results.len() == 1 {
+        results.remove(0)
+    } else {
+        json!({"reports": results})
+    })
+}
+
+/// The policy narrowed to the requested plans (unknown names are logged and left out).
+fn narrowed(policy: &Policy, plans: &[String]) -> Policy {
+    let mut policy = policy.clone();
+    if !plans.is_empty() {
+        for unknown in plans.iter().filter(|p| !policy.plans.contains_key(*p)) {
+            warn!(plan = %unknown, "requested plan is not in COMPLIANCE_POLICY");
+        }
+        policy.plans.retain(|name, _| plans.contains(name));
+    }
+    policy
+}
+
+async fn report_once(
+    request: &Request,
+    deps: &Deps<'_>,
+    now: DateTime<Utc>,
+    metrics: &mut Metrics,
+) -> Result<Value, HandleError> {
+    let pick = |asked: &[String], configured: &[String]| -> Vec<String> {
+        if asked.is_empty() {
+            configured.to_vec()
+        } else {
+            asked.to_vec()
+        }
+    };
+    let accounts = pick(&request.accounts, deps.default_accounts);
+    let regions = pick(&request.regions, deps.default_regions);
+    let policy = narrowed(deps.policy, &request.plans);
+    let pairs: Vec<(String, String)> = accounts
+        .iter()
+        .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
+        .collect();
+    let started = std::time::Instant::now();
+    let inventories: Vec<Inventory> = futures::stream::iter(pairs)
+        .map(|(account, region)| {
+            let policy = &policy;
+            async move {
+                let config = match deps.accounts.config(&account, &region).await {
+                    Ok(config) => config,
+                    Err(e) => {
+                        return Inventory {
+                            unreadable: vec![e.to_string()],
+                            ..Inventory::default()
+                        };
+                    }
+                };
+                let reader = Reader {
+                    config: &config,
+                    account: &account,
+                    region: &region,
+                };
+                reader.inventory(policy, now).await.unwrap_or_else(|e| {
+                    warn!(error = %e, "account and region not read");
+                    Inventory {
+                        unreadable: vec![e.to_string()],
+                        ..Inventory::default()
+                    }
+                })
+            }
+        })
+        .buffer_unordered(deps.concurrency)
+        .collect()
+        .await;
+    let mut inventory = Inventory::default();
+    for part in inventories {
+        inventory.extend(part);
+    }
+    info!(
+        resources = inventory.resources.len(),
+        backups = inventory.backups.len(),
+        copies = inventory.copies.len(),
+        read_ms = started.elapsed().as_millis() as u64,
+        "inventory read"
+    );
+    let report = aggregate(&inventory, &policy, now);
+    let scope = format!("{} in {}", accounts.join(", "), regions.join(", "));
+    let key = format!(
+        "reports/{}/compliance-{}",
+        now.format("%Y/%m/%d"),
+        now.format("%H%M%SZ")
+    );
+    deliver(&report, &scope, &key, deps, metrics).await
+}
+
+async fn deliver(
+    report: &Report,
+    scope: &str,
+    key: &str,
+    deps: &Deps<'_>,
+    metrics: &mut Metrics,
+) -> Result<Value, HandleError> {
+    let json_body = serde_json::to_vec_pretty(report).expect("a report serialises");
+    deps.store
+        .put(&format!("{key}.json"), "application/json", json_body)
+        .await
+        .map_err(HandleError::Store)?;
+    deps.store
+        .put(
+            &format!("{key}.html"),
+            "text/html; charset=utf-8",
+            render::html(report, scope).into_bytes(),
+        )
+        .await
+        .map_err(HandleError::Store)?;
+    let summary = render::summary(report, scope, Some(key));
+    let message_id = deps.publisher.publish(&summary).await?;
+    info!(subject = %summary.subject, message_id, report = %key, "compliance summary published");
+    if let Some(events) = deps.events
+        && let Err(e) = events.put(render::REPORT_EVENT, &summary.document).await
+    {
+        warn!(error = %e, "Compliance Report event not put");
+        metrics.count("EventFailures", &[]);
+    }
+    for plan in &report.plans {
+        let dims = [("Plan", plan.plan.as_str())];
+        metrics.add("CoveragePercent", &dims, plan.coverage.percent);
+        metrics.add("Stale", &dims, plan.stale.len() as f64);
+        metrics.add("NeverBackedUp", &dims, plan.never_backed_up.len() as f64);
+        if let Some(copy) = &plan.copy {
+            metrics.add("CopiesMissing", &dims, copy.missing.len() as f64);
+        }
+    }
+    metrics.add("CoveragePercent", &[("Plan", "ALL")], report.overall.percent);
+    metrics.add("Untagged", &[], report.untagged.len() as f64);
+    metrics.add("Unreadable", &[], report.unreadable.len() as f64);
+    Ok(json!({
+        "status": "reported",
+        "reportKey": key,
+        "overall": report.overall,
+        "plans": summary.document["plans"],
+        "untagged": report.untagged.len(),
+        "unreadable": report.unreadable,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_tick_means_everything() {
+        let tick = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "111122223333", "time": "2026-11-26T06:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+        assert_eq!(requests(&tick).unwrap(), vec![Request::default()]);
+    }
+
+    #[test]
+    fn on_demand_requests_come_direct_by_event_or_by_queue() {
+        let direct = json!({"accounts": ["444455556666"], "plans": ["production"]});
+        assert_eq!(requests(&direct).unwrap()[0].accounts, ["444455556666"]);
+        let event = json!({"detail-type": "Rearguard Compliance Report Requested", "source": "ops", "detail": {"regions": ["us-west-2"]}});
+        assert_eq!(requests(&event).unwrap()[0].regions, ["us-west-2"]);
+        let batch = json!({"Records": [{"body": "{\"accounts\": [\"111122223333\"]}"}, {"body": "{\"accounts\": [\"444455556666\"]}"}]});
+        assert_eq!(requests(&batch).unwrap().len(), 2);
+        assert!(requests(&json!({"acounts": []})).unwrap_err().contains("acounts"));
+    }
+}

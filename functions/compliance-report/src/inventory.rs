@@ -1,0 +1,64 @@
+//! What the report is computed from: resources with their tags, backup and copy history, and
+//! vault locks, as read from AWS (or built by a test or the benchmark).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub arn: String,
+    pub resource_type: String,
+    pub account: String,
+    pub region: String,
+    #[serde(skip)]
+    pub tags: BTreeMap<String, String>,
+    /// A stopped instance still needs its backups (Audit Manager skips it; this report does not).
+    pub stopped: bool,
+}
+
+/// One completed backup (a recovery point) of a resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupRecord {
+    pub resource_arn: String,
+    pub completed_at: DateTime<Utc>,
+}
+
+/// One completed copy of a resource's backup into a vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyRecord {
+    pub resource_arn: String,
+    pub destination_vault_arn: String,
+    pub completed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultLock {
+    pub vault_arn: String,
+    pub found: bool,
+    pub locked: bool,
+    pub min_retention_days: Option<i64>,
+    pub max_retention_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inventory {
+    pub resources: Vec<Resource>,
+    pub backups: Vec<BackupRecord>,
+    pub copies: Vec<CopyRecord>,
+    pub vaults: Vec<VaultLock>,
+    /// Accounts and regions that could not be read, with the reason: the report says so.
+    pub unreadable: Vec<String>,
+}
+
+impl Inventory {
+    pub fn extend(&mut self, other: Inventory) {
+        self.resources.extend(other.resources);
+        self.backups.extend(other.backups);
+        self.copies.extend(other.copies);
+        self.vaults.extend(other.vaults);
+        self.unreadable.extend(other.unreadable);
+    }
+}
