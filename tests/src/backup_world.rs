@@ -57,24 +57,37 @@ pub async fn vault(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
 
 /// Starts an on-demand backup job (or one "started by" `plan`); returns the recovery point ARN.
 pub async fn backup(sdk: &SdkConfig, vault: &str, resource_arn: &str, plan: Option<&str>) -> String {
-    let mut request = aws_sdk_backup::Client::new(sdk)
+    let headers: Vec<(&'static str, String)> = plan.map(|p| ("x-emulator-plan", p.to_string())).into_iter().collect();
+    backup_with(sdk, vault, resource_arn, &headers)
+        .await
+        .expect("a completed backup has a recovery point")
+}
+
+/// A backup job steered by the emulator's headers (`x-emulator-time`, `x-emulator-plan`,
+/// `x-emulator-fail`); returns the recovery point, or `None` when the job failed.
+pub async fn backup_with(
+    sdk: &SdkConfig,
+    vault: &str,
+    resource_arn: &str,
+    headers: &[(&'static str, String)],
+) -> Option<String> {
+    let headers = headers.to_vec();
+    aws_sdk_backup::Client::new(sdk)
         .start_backup_job()
         .backup_vault_name(vault)
         .resource_arn(resource_arn)
         .iam_role_arn(BACKUP_ROLE)
-        .customize();
-    if let Some(plan) = plan.map(str::to_string) {
-        request = request.mutate_request(move |req| {
-            req.headers_mut().insert("x-emulator-plan", plan.clone());
-        });
-    }
-    request
+        .customize()
+        .mutate_request(move |req| {
+            for (name, value) in &headers {
+                req.headers_mut().insert(*name, value.clone());
+            }
+        })
         .send()
         .await
         .expect("start backup job")
         .recovery_point_arn()
-        .expect("recovery point")
-        .to_string()
+        .map(str::to_string)
 }
 
 /// A queue receiving the AWS Backup events about one resource from the default bus.
