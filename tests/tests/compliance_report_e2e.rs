@@ -295,7 +295,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     let dom = render_in_chromium(&page, &screenshot);
     assert!(dom.contains("<span id=\"overall\" class=\"pct\">50.0%</span>"), "{dom}");
     assert!(
-        dom.contains("<tr data-plan=\"production\">") && dom.contains(">50.0%</span>"),
+        dom.contains("<tr data-plan=\"production\">") && dom.contains(">33.3%</span>"),
         "{dom}"
     );
     assert!(dom.contains("never backed up (stopped)"), "{dom}");
