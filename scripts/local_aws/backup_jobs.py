@@ -94,7 +94,7 @@ class RecoveryPoint:
     resource_arn: str
     resource_type: str
     created: float
-    encryption_key_arn: str
+    encryption_key_arn: str | None
     iam_role_arn: str
     lifecycle: dict[str, Any] = field(default_factory=dict)
     created_by: dict[str, str] | None = None
@@ -128,14 +128,15 @@ class RecoveryPoint:
             "CreationDate": self.created,
             "CompletionDate": self.created,
             "BackupSizeInBytes": self.size,
-            "EncryptionKeyArn": self.encryption_key_arn,
-            "IsEncrypted": True,
+            "IsEncrypted": self.encryption_key_arn is not None,
             "StorageClass": self.storage_class,
             "Lifecycle": self.lifecycle,
             "CalculatedLifecycle": self.calculated_lifecycle(),
             "IsParent": False,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.encryption_key_arn:
+            out["EncryptionKeyArn"] = self.encryption_key_arn
         if self.created_by:
             out["CreatedBy"] = self.created_by
         if self.source_vault_arn:
@@ -143,16 +144,18 @@ class RecoveryPoint:
         return out
 
     def by_resource(self) -> dict[str, Any]:
-        return {
+        out = {
             "RecoveryPointArn": self.arn,
             "CreationDate": self.created,
             "Status": self.status,
-            "EncryptionKeyArn": self.encryption_key_arn,
             "BackupSizeBytes": self.size,
             "BackupVaultName": self.vault_name,
             "IsParent": False,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.encryption_key_arn:
+            out["EncryptionKeyArn"] = self.encryption_key_arn
+        return out
 
 
 @dataclass
@@ -318,20 +321,27 @@ class BackupJobs:
             kms.create_alias(key.id, default_alias)
         return kms.describe_key(default_alias).arn
 
-    def resource_key(self, account: str, region: str, resource_arn: str, kind: str, vault) -> str:
-        """Snapshots keep the resource's own key; other types take the vault's."""
+    def resource_key(self, account: str, region: str, resource_arn: str, kind: str, vault) -> str | None:
+        """Snapshots keep the resource's own key (none when it is unencrypted); other types take
+        the vault's."""
         name = re.split("[:/]", resource_arn.split(":", 5)[5], maxsplit=1)[-1]
+        ec2 = ec2_backends[account][region]
+
+        def snapshot_key(encrypted: bool, key_id: str | None, alias: str) -> str | None:
+            return self.key_arn(account, region, key_id, alias) if encrypted else None
+
         if kind == "EBS":
-            volume = ec2_backends[account][region].volumes.get(name)
-            return self.key_arn(account, region, getattr(volume, "kms_key_id", None), "alias/aws/ebs")
+            volume = ec2.volumes.get(name)
+            return snapshot_key(bool(getattr(volume, "encrypted", False)), getattr(volume, "kms_key_id", None), "alias/aws/ebs")
         if kind == "EC2":
-            instance = ec2_backends[account][region].get_instance(name)
-            keys = [d.kms_key_id for d in instance.block_device_mapping.values() if getattr(d, "kms_key_id", None)]
-            return self.key_arn(account, region, keys[0] if keys else None, "alias/aws/ebs")
+            instance = ec2.get_instance(name)
+            volumes = [ec2.volumes.get(d.volume_id) for d in instance.block_device_mapping.values() if d.volume_id]
+            encrypted = [v for v in volumes if v is not None and v.encrypted]
+            return snapshot_key(bool(encrypted), encrypted[0].kms_key_id if encrypted else None, "alias/aws/ebs")
         if kind in ("RDS", "Aurora"):
             rds = rds_backends[account][region]
             source = rds.databases.get(name) if kind == "RDS" else rds.clusters.get(name)
-            return self.key_arn(account, region, getattr(source, "kms_key_id", None), "alias/aws/rds")
+            return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
 
     def key_is_aws_managed(self, key_arn: str) -> bool:
@@ -460,7 +470,7 @@ class BackupJobs:
             except ApiError as e:
                 dest_vault, job.state, job.status_message = None, "FAILED", e.message
             if dest_vault is not None and dest_account != account and point.resource_type in SNAPSHOT_TYPES \
-                    and self.key_is_aws_managed(point.encryption_key_arn):
+                    and point.encryption_key_arn and self.key_is_aws_managed(point.encryption_key_arn):
                 job.state = "FAILED"
                 job.status_message = (f"Copy job failed: the recovery point is encrypted with an AWS managed key "
                                       f"({point.encryption_key_arn}), which cannot be shared with account {dest_account}")

@@ -17,14 +17,23 @@ const COMPLETED: &str = "COMPLETED";
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// The function whose deliveries the ledger records: the functions share one table and
+    /// receive some of the same events (job-alerts and cross-account-copy both take a completed
+    /// backup), so one function's "handled" must never read as another's.
+    function: String,
 }
 
 impl DynamoStore {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, function: impl Into<String>) -> DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            function: function.into(),
         }
+    }
+
+    fn delivery_key(&self, key: &str) -> String {
+        format!("delivery#{}#{key}", self.function)
     }
 
     fn error(&self, e: impl std::error::Error) -> StoreError {
@@ -92,7 +101,7 @@ fn is_condition_failure(e: &SdkError<PutItemError>) -> bool {
 #[async_trait]
 impl DeliveryLedger for DynamoStore {
     async fn claim(&self, key: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Claim, StoreError> {
-        let pk = format!("delivery#{key}");
+        let pk = self.delivery_key(key);
         let put = self
             .client
             .put_item()
@@ -128,7 +137,7 @@ impl DeliveryLedger for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(&format!("delivery#{key}")))
+            .item("pk", s(&self.delivery_key(key)))
             .item("status", s(COMPLETED))
             .item("expires_at", n(expires_at.timestamp()))
             .send()
@@ -138,7 +147,7 @@ impl DeliveryLedger for DynamoStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.delete(&format!("delivery#{key}")).await
+        self.delete(&self.delivery_key(key)).await
     }
 }
 
@@ -205,13 +214,13 @@ mod tests {
             .match_requests(|req| {
                 let item = req.item().unwrap();
                 req.table_name() == Some("state")
-                    && item["pk"].as_s().unwrap() == "delivery#evt-1"
+                    && item["pk"].as_s().unwrap() == "delivery#job-alerts#evt-1"
                     && item["status"].as_s().unwrap() == IN_PROGRESS
                     && item["lease_until"].as_n().unwrap() == "1300"
                     && req.condition_expression().unwrap().contains("attribute_not_exists(pk)")
             })
             .then_output(|| PutItemOutput::builder().build());
-        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state");
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
 
         assert_eq!(store.claim("evt-1", at(1000), at(1300)).await.unwrap(), Claim::Acquired);
         assert_eq!(rule.num_calls(), 1);
@@ -228,12 +237,25 @@ mod tests {
         let store = DynamoStore::new(
             mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]),
             "state",
+            "job-alerts",
         );
 
         assert_eq!(
             store.claim("evt-1", at(1000), at(1300)).await.unwrap(),
             Claim::AlreadyDone
         );
+    }
+
+    #[tokio::test]
+    async fn functions_sharing_the_table_keep_separate_ledgers() {
+        let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| req.item().unwrap()["pk"].as_s().unwrap() == "delivery#cross-account-copy#evt-1")
+            .then_output(|| PutItemOutput::builder().build());
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "cross-account-copy");
+
+        // job-alerts handling evt-1 wrote delivery#job-alerts#evt-1: this claim is another item.
+        assert_eq!(store.claim("evt-1", at(1000), at(1300)).await.unwrap(), Claim::Acquired);
+        assert_eq!(rule.num_calls(), 1);
     }
 
     #[tokio::test]
@@ -246,6 +268,7 @@ mod tests {
         let store = DynamoStore::new(
             mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get]),
             "state",
+            "job-alerts",
         );
 
         assert_eq!(
@@ -262,7 +285,7 @@ mod tests {
                 .item("expires_at", n(999))
                 .build()
         });
-        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&get]), "state");
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&get]), "state", "job-alerts");
 
         assert_eq!(store.open_incident("k", at(1000)).await.unwrap(), None);
     }

@@ -90,8 +90,22 @@ pub async fn backup_with(
         .map(str::to_string)
 }
 
+/// A queue receiving every AWS Backup job event from the config's account and region.
+pub async fn backup_events_inbox_all(sdk: &SdkConfig, name: &str) -> String {
+    inbox_for(sdk, name, json!({"source": ["aws.backup"]})).await
+}
+
 /// A queue receiving the AWS Backup events about one resource from the default bus.
 pub async fn backup_events_inbox(sdk: &SdkConfig, name: &str, resource_arn: &str) -> String {
+    inbox_for(
+        sdk,
+        name,
+        json!({"source": ["aws.backup"], "detail": {"resourceArn": [resource_arn]}}),
+    )
+    .await
+}
+
+async fn inbox_for(sdk: &SdkConfig, name: &str, pattern: Value) -> String {
     let events = aws_sdk_eventbridge::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue_url = sqs
@@ -115,7 +129,7 @@ pub async fn backup_events_inbox(sdk: &SdkConfig, name: &str, resource_arn: &str
     events
         .put_rule()
         .name(name)
-        .event_pattern(json!({"source": ["aws.backup"], "detail": {"resourceArn": [resource_arn]}}).to_string())
+        .event_pattern(pattern.to_string())
         .send()
         .await
         .expect("rule");

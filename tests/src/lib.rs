@@ -5,6 +5,7 @@ pub mod backup_world;
 pub mod function;
 pub mod local_aws;
 pub mod runtime_api;
+pub mod story;
 
 use std::path::PathBuf;
 

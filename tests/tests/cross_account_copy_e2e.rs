@@ -481,3 +481,32 @@ async fn the_emulator_answers_an_unknown_vault_in_aws_own_error_shape() {
             .is_some_and(|m| m.contains("no-such-vault"))
     );
 }
+
+#[tokio::test]
+async fn job_alerts_seeing_the_same_event_first_does_not_stop_the_copy() {
+    // Both functions take a completed backup and share the stack's state table: each keeps its
+    // own ledger of handled events.
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let table = unique("shared-state");
+    local_aws::create_state_table(&sdk, &table).await;
+    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.dr], json!({}))]});
+    let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &table)]).await;
+    let job_alerts_api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.push(("ALERT_TOPIC_ARN", harness.topic.topic_arn.clone()));
+    env.push(("STATE_TABLE_NAME", table.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _job_alerts = FunctionProcess::spawn(binary("job-alerts"), &job_alerts_api.address(), &env);
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("shared-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    let alerts_answer = job_alerts_api.invoke(&completed, WAIT).await;
+    let answer = harness.invoke(&completed).await;
+
+    assert!(matches!(alerts_answer, Ok(Answer::Response(_))), "{alerts_answer:?}");
+    assert_eq!(answer["status"], "handled", "{answer}");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 1);
+}

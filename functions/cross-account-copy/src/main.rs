@@ -88,7 +88,7 @@ async fn main() -> Result<(), Error> {
     let store = config
         .state_table
         .as_ref()
-        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table, "cross-account-copy"));
     let accounts = AccountConfigs::new(
         sdk.clone(),
         &home_account,

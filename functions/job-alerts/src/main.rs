@@ -40,7 +40,7 @@ impl App {
         let store = config
             .state_table
             .as_ref()
-            .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+            .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table, "job-alerts"));
         App {
             config,
             publisher,

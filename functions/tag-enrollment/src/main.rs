@@ -73,7 +73,7 @@ async fn main() -> Result<(), Error> {
     let store = config
         .state_table
         .as_ref()
-        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table, "tag-enrollment"));
     let tagging = AccountTagging::new(sdk, &home_account, config.member_role_name.clone());
     let app = App {
         config,

@@ -1,7 +1,8 @@
 //! `make demo`: plays a night of AWS Backup events through job-alerts (the real binary, through
 //! the Lambda Runtime API) against the local AWS emulator, and prints the alerts that arrived on
 //! the SNS topic, read back from its SQS subscription; then new resources through tag-enrollment,
-//! completed backups through cross-account-copy, and finally the compliance report over it all.
+//! completed backups through cross-account-copy; and finally the seed scenario end to end, ending
+//! in compliance-report's summary (`rearguard_e2e::story`).
 
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table};
@@ -182,7 +183,7 @@ async fn main() {
 
     enrollment_scene(&sdk, &topic).await;
     copy_scene(&sdk, &topic).await;
-    compliance_scene(&sdk, &topic).await;
+    rearguard_e2e::story::run(&sdk).await;
 }
 
 const ENROLLMENT_POLICY: &str = r#"{"plans": ["production", "staging"],
@@ -471,177 +472,6 @@ async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
             println!("      reason      {}", refusal["reason"].as_str().unwrap_or(""));
             println!("      what to do  {}", refusal["hint"].as_str().unwrap_or(""));
         }
-    }
-    drop(function);
-}
-
-/// compliance-report: the resources the earlier scenes created, some backed up recently, some
-/// not; the report written to the local S3 and its summary read back from the topic.
-async fn compliance_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
-    use rearguard_e2e::backup_world::backup_with;
-
-    println!("\n=== compliance-report: is every resource backed up within its plan's RPO? ===\n");
-    let ec2 = aws_sdk_ec2::Client::new(sdk);
-    let reservations = ec2
-        .describe_instances()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:backup-plan")
-                .values("production")
-                .values("staging")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("instances");
-    let mut planned: Vec<(String, String)> = reservations
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .map(|i| {
-            let plan = i
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some("backup-plan"))
-                .and_then(|t| t.value())
-                .unwrap_or("");
-            (
-                format!(
-                    "arn:aws:ec2:eu-west-1:123456789012:instance/{}",
-                    i.instance_id().unwrap_or("")
-                ),
-                plan.to_string(),
-            )
-        })
-        .collect();
-    planned.sort();
-    let now = chrono::Utc::now().timestamp();
-    let mut production_seen = 0;
-    for (arn, plan) in &planned {
-        let hours = match plan.as_str() {
-            "production" => {
-                production_seen += 1;
-                // The third production server's backups stopped a day ago.
-                if production_seen == 3 { 30 } else { 2 }
-            }
-            _ => 72,
-        };
-        backup_with(
-            sdk,
-            "rearguard-production",
-            arn,
-            &[("x-emulator-time", (now - hours * 3600).to_string())],
-        )
-        .await;
-        println!("backup  {:<20} {plan:<10} last backup {hours}h ago", short_id(arn));
-    }
-    aws_sdk_rds::Client::new(sdk)
-        .add_tags_to_resource()
-        .resource_name("arn:aws:rds:eu-west-1:123456789012:db:prod-orders")
-        .tags(
-            aws_sdk_rds::types::Tag::builder()
-                .key("backup-plan")
-                .value("production")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("tag db");
-    println!(
-        "backup  {:<20} {:<10} last backup just now (the copy scene)",
-        "prod-orders", "production"
-    );
-
-    let s3 = aws_sdk_s3::Client::new(sdk);
-    s3.create_bucket()
-        .bucket("rearguard-reports")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
-    let policy = json!({
-        "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
-        "resource_types": ["EC2", "RDS"],
-        "plans": {
-            "production": {"rpo_hours": 24,
-                "copy": {"destination_vault_arns": ["arn:aws:backup:us-west-2:123456789012:backup-vault:rearguard-dr"], "rpo_hours": 48}},
-            "staging": {"rpo_hours": 168},
-            "compliance": {"rpo_hours": 744}
-        }
-    });
-    let api = RuntimeApi::start().await;
-    let mut env: Vec<(&str, String)> = local_aws::function_env();
-    env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-    env.push(("COMPLIANCE_POLICY", policy.to_string()));
-    env.push(("REPORT_BUCKET", "rearguard-reports".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let function = FunctionProcess::spawn(binary("compliance-report"), &api.address(), &env);
-    let tick = json!({"version": "0", "id": "daily-report", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": "2026-11-26T06:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
-    let answer = match api.invoke(&tick, WAIT).await {
-        Ok(Answer::Response(v)) => v,
-        other => panic!("{other:?}\n{}", function.logs().join("\n")),
-    };
-    let key = answer["reportKey"].as_str().unwrap_or("").to_string();
-    println!(
-        "\nevent  Scheduled Event (the daily report)\n       -> report written to s3://rearguard-reports/{key}.json and .html"
-    );
-
-    let summary = topic.receive(1, WAIT).await;
-    let Some(summary) = summary.first() else {
-        panic!("no summary arrived\n{}", function.logs().join("\n"))
-    };
-    let doc = &summary.document;
-    println!("\n  {}", summary.subject);
-    for plan in doc["plans"].as_array().into_iter().flatten() {
-        let copies = plan["copiesMissing"]
-            .as_u64()
-            .map(|m| format!(", {m} without a copy within 48h"))
-            .unwrap_or_default();
-        println!(
-            "      {:<11} {:>5.1}%  {}/{} within RPO, {} stale, {} never backed up{copies}",
-            plan["plan"].as_str().unwrap_or(""),
-            plan["coveragePercent"].as_f64().unwrap_or(0.0),
-            plan["protected"],
-            plan["expected"],
-            plan["stale"],
-            plan["neverBackedUp"]
-        );
-    }
-    println!(
-        "      untagged {}   unknown plan {}   opted out {}",
-        doc["untagged"], doc["unknownPlan"], doc["optedOut"]
-    );
-    let report = s3
-        .get_object()
-        .bucket("rearguard-reports")
-        .key(format!("{key}.json"))
-        .send()
-        .await
-        .expect("report");
-    let report: Value = serde_json::from_slice(&report.body.collect().await.expect("body").into_bytes()).expect("json");
-    println!("\n  worst offenders (from the report in S3):");
-    for plan in report["plans"].as_array().into_iter().flatten() {
-        for stale in plan["stale"].as_array().into_iter().flatten() {
-            println!(
-                "      {:<20} {} last backup {:.0}h ago, RPO {}h",
-                short_id(stale["resource"]["arn"].as_str().unwrap_or("")),
-                plan["plan"].as_str().unwrap_or(""),
-                stale["ageHours"].as_f64().unwrap_or(0.0),
-                plan["rpoHours"]
-            );
-        }
-    }
-    for flagged in report["unknownPlan"].as_array().into_iter().flatten() {
-        println!(
-            "      {:<20} unknown plan {:?}",
-            short_id(flagged["resource"]["arn"].as_str().unwrap_or("")),
-            flagged["value"].as_str().unwrap_or("")
-        );
     }
     drop(function);
 }
