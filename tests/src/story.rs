@@ -541,7 +541,30 @@ pub async fn run(sdk: &SdkConfig) {
         );
     }
     println!(
-        "      untagged {} (the legacy file systems)   unknown plan {}   opted out {}",
+        "      untagged {}   unknown plan {}   opted out {}",
         doc["untagged"], doc["unknownPlan"], doc["optedOut"]
     );
+    let object = s3
+        .get_object()
+        .bucket("rearguard-story-reports")
+        .key(format!("{}.json", answer["reportKey"].as_str().unwrap_or("")))
+        .send()
+        .await
+        .expect("report");
+    let full: Value =
+        serde_json::from_slice(&object.body.collect().await.expect("body").into_bytes()).expect("report JSON");
+    println!("\n  resources without a backup tag (from the report in S3: nothing selects them):");
+    for resource in full["untagged"].as_array().into_iter().flatten() {
+        println!(
+            "      {} ({}, {})",
+            resource["arn"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit([':', '/'])
+                .next()
+                .unwrap_or(""),
+            resource["resourceType"].as_str().unwrap_or(""),
+            resource["account"].as_str().unwrap_or("")
+        );
+    }
 }

@@ -276,7 +276,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     assert_eq!(summary.len(), 1);
     assert_eq!(
         summary[0].subject,
-        format!("[ERROR] Backup compliance 50.0%: 2/4 protected within RPO ({ACCOUNT} in {REGION})")
+        format!("[ERROR] Backup compliance 50.0%: 2/4 within RPO, 2 without a copy ({ACCOUNT} in {REGION})")
     );
     let events = local_aws::drain_queue(&sdk, &inbox, Duration::from_secs(5)).await;
     assert_eq!(events.len(), 1);

@@ -222,7 +222,10 @@ async fn report_once(
         "inventory read"
     );
     let report = aggregate(&inventory, &policy, now);
-    let scope = format!("{} in {}", accounts.join(", "), regions.join(", "));
+    let scope = match accounts.as_slice() {
+        [one] => format!("{one} in {}", regions.join(", ")),
+        many => format!("{} accounts in {}", many.len(), regions.join(", ")),
+    };
     let key = format!(
         "reports/{}/compliance-{}",
         now.format("%Y/%m/%d"),

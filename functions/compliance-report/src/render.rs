@@ -67,8 +67,18 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
     } else {
         Severity::Error
     };
+    let copies_missing: usize = report
+        .plans
+        .iter()
+        .filter_map(|p| p.copy.as_ref())
+        .map(|c| c.missing.len())
+        .sum();
+    let copies = match copies_missing {
+        0 => String::new(),
+        n => format!(", {n} without a copy"),
+    };
     let subject = format!(
-        "[{severity}] Backup compliance {:.1}%: {}/{} protected within RPO ({scope})",
+        "[{severity}] Backup compliance {:.1}%: {}/{} within RPO{copies} ({scope})",
         report.overall.percent, report.overall.protected, report.overall.expected
     );
     let mut text = format!(
@@ -309,7 +319,7 @@ mod tests {
         let alert = summary(&report(), "111122223333 eu-west-1", Some("reports/2026/11/26/x"));
         assert_eq!(
             alert.subject,
-            "[ERROR] Backup compliance 33.3%: 1/3 protected within RPO (111122223333 eu-west-1)"
+            "[ERROR] Backup compliance 33.3%: 1/3 within RPO (111122223333 eu-west-1)"
         );
         assert!(
             alert
