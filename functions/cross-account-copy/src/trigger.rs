@@ -157,6 +157,38 @@ mod tests {
     }
 
     #[test]
+    fn every_sample_in_events_is_an_arrival_exactly_when_it_is_a_completed_backup_or_copy() {
+        let dir = format!("{}/../../events", env!("CARGO_MANIFEST_DIR"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(event) = JobEvent::decode_str(&text) else {
+                continue;
+            };
+            seen += 1;
+            let completed =
+                *event.state() == JobState::Completed && event.kind() != rearguard::backup_events::JobKind::Restore;
+            match arrival(&event) {
+                Ok(a) => {
+                    assert!(completed, "{}", path.display());
+                    assert!(
+                        !a.recovery_point_arn.is_empty() && a.vault_arn.contains(":backup-vault:"),
+                        "{}",
+                        path.display()
+                    );
+                }
+                Err(reason) => assert!(
+                    !completed || matches!(reason, NotAnArrival::Missing(_)),
+                    "{}: {reason}",
+                    path.display()
+                ),
+            }
+        }
+        assert!(seen >= 15, "only {seen} job samples decoded");
+    }
+
+    #[test]
     fn other_states_and_restores_are_not_arrivals() {
         assert!(matches!(
             arrival(&sample("backup-failed-rds.json")),
