@@ -35,7 +35,6 @@ fn type_filters(types: &[String]) -> Vec<String> {
             "Aurora" => vec!["rds:cluster"],
             "DynamoDB" => vec!["dynamodb:table"],
             "EFS" => vec!["elasticfilesystem:file-system"],
-            "S3" => vec!["s3"],
             _ => vec![],
         });
     }
