@@ -493,6 +493,7 @@ pub async fn run(sdk: &SdkConfig) {
             home.clone(),
             &[
                 ("COMPLIANCE_POLICY", compliance_policy.to_string()),
+                ("ENROLLMENT_POLICY", policy.to_string()),
                 ("REPORT_BUCKET", "rearguard-story-reports".into()),
                 ("REPORT_ACCOUNTS", format!("{PLATFORM},{WORKLOADS}")),
                 ("REPORT_REGIONS", REGION.into()),

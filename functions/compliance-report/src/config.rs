@@ -10,6 +10,7 @@ pub struct Config {
     pub topic_arn: String,
     /// `COMPLIANCE_POLICY` (required): RPO and requirements per plan, JSON.
     pub policy: Policy,
+    /// `ENROLLMENT_POLICY` (optional): tag-enrollment's policy, which must name the same plans.
     /// `REPORT_BUCKET` (required): the JSON and HTML reports are written here.
     pub bucket: String,
     /// `REPORT_ACCOUNTS`: comma-separated account ids; default the function's own.
@@ -49,6 +50,16 @@ impl Config {
             value: format!("{} bytes of JSON", raw.len()),
             reason: e.to_string(),
         })?;
+        // One definition of the plans: tag-enrollment's must agree with this one.
+        if let Some(enrollment) = settings.optional("ENROLLMENT_POLICY") {
+            policy
+                .check_agrees_with_enrollment(&enrollment)
+                .map_err(|e| ConfigError::Invalid {
+                    name: "COMPLIANCE_POLICY".into(),
+                    value: format!("{} bytes of JSON", raw.len()),
+                    reason: format!("disagrees with ENROLLMENT_POLICY: {e}"),
+                })?;
+        }
         let accounts = list(settings, "REPORT_ACCOUNTS");
         if let Some(bad) = accounts
             .iter()
@@ -91,6 +102,24 @@ mod tests {
         ]);
         let e = Config::from_settings(&settings).unwrap_err().to_string();
         assert!(e.contains("REPORT_ACCOUNTS") && e.contains("4444"), "{e}");
+    }
+
+    #[test]
+    fn a_policy_that_disagrees_with_enrollment_stops_start_up() {
+        let settings = Settings::from_pairs(&[
+            ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
+            ("COMPLIANCE_POLICY", r#"{"plans": {"production": {"rpo_hours": 24}}}"#),
+            (
+                "ENROLLMENT_POLICY",
+                r#"{"plans": ["production", "staging"], "mode": "enforce"}"#,
+            ),
+            ("REPORT_BUCKET", "reports"),
+        ]);
+        let e = Config::from_settings(&settings).unwrap_err().to_string();
+        assert!(
+            e.contains("COMPLIANCE_POLICY") && e.contains("ENROLLMENT_POLICY") && e.contains("staging"),
+            "{e}"
+        );
     }
 
     #[test]

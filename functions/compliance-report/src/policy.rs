@@ -66,7 +66,66 @@ pub struct PolicyError {
     pub message: String,
 }
 
+/// The part of tag-enrollment's policy (`ENROLLMENT_POLICY`) that names plans: the plans a
+/// resource can be enrolled in must be exactly the plans this report holds to an RPO.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnrollmentPlans {
+    #[serde(default = "default_tag_key")]
+    tag_key: String,
+    plans: Vec<String>,
+    opt_out: Option<EnrollmentOptOut>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnrollmentOptOut {
+    value: String,
+    reason_tag_key: String,
+}
+
 impl Policy {
+    /// Fails when tag-enrollment's policy and this one disagree on the tag, the plans or the
+    /// opt-out, so the two documents cannot drift apart unnoticed.
+    pub fn check_agrees_with_enrollment(&self, raw: &str) -> Result<(), PolicyError> {
+        let enrollment: EnrollmentPlans = serde_json::from_str(raw).map_err(|e| PolicyError {
+            path: "ENROLLMENT_POLICY".into(),
+            message: e.to_string(),
+        })?;
+        let fail = |path: &str, message: String| PolicyError {
+            path: path.into(),
+            message,
+        };
+        if enrollment.tag_key != self.tag_key {
+            return Err(fail(
+                "tag_key",
+                format!("is {:?} but tag-enrollment tags {:?}", self.tag_key, enrollment.tag_key),
+            ));
+        }
+        let enrolled: std::collections::BTreeSet<&str> = enrollment.plans.iter().map(String::as_str).collect();
+        let reported: std::collections::BTreeSet<&str> = self.plans.keys().map(String::as_str).collect();
+        if enrolled != reported {
+            return Err(fail(
+                "plans",
+                format!(
+                    "tag-enrollment enrols in {enrolled:?} but this policy has RPOs for {reported:?}; every plan needs both"
+                ),
+            ));
+        }
+        let theirs = enrollment.opt_out.map(|o| (o.value, o.reason_tag_key));
+        let ours = self
+            .opt_out
+            .as_ref()
+            .map(|o| (o.value.clone(), o.reason_tag_key.clone()));
+        if theirs != ours {
+            return Err(fail(
+                "opt_out",
+                format!("is {ours:?} but tag-enrollment's is {theirs:?}"),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn parse(raw: &str) -> Result<Policy, PolicyError> {
         let policy: Policy =
             serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw)).map_err(|e| {
@@ -125,6 +184,42 @@ mod tests {
         assert_eq!(policy.plans.len(), 3);
         assert_eq!(policy.tag_key, "backup-plan");
         assert!(policy.resource_types.contains(&"RDS".to_string()));
+    }
+
+    #[test]
+    fn the_plans_must_be_the_ones_tag_enrollment_enrols_in() {
+        let policy = Policy::parse(
+            r#"{"opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
+                "plans": {"production": {"rpo_hours": 24}, "staging": {"rpo_hours": 168}}}"#,
+        )
+        .unwrap();
+        let enrollment = |plans: &str, opt_out: &str| {
+            format!(
+                r#"{{"plans": {plans}, "optOut": {opt_out}, "fallbackPlan": "staging", "mode": "enforce", "defaults": []}}"#
+            )
+        };
+        let same_opt_out = r#"{"value": "none", "reasonTagKey": "backup-opt-out-reason"}"#;
+        assert!(
+            policy
+                .check_agrees_with_enrollment(&enrollment(r#"["staging", "production"]"#, same_opt_out))
+                .is_ok()
+        );
+        let e = policy
+            .check_agrees_with_enrollment(&enrollment(r#"["production", "staging", "compliance"]"#, same_opt_out))
+            .unwrap_err();
+        assert_eq!(e.path, "plans");
+        assert!(e.message.contains("compliance"), "{e}");
+        let e = policy
+            .check_agrees_with_enrollment(&enrollment(
+                r#"["production", "staging"]"#,
+                r#"{"value": "skip", "reasonTagKey": "why"}"#,
+            ))
+            .unwrap_err();
+        assert_eq!(e.path, "opt_out");
+        let e = policy
+            .check_agrees_with_enrollment(r#"{"tagKey": "plan", "plans": ["production", "staging"]}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "tag_key");
     }
 
     #[test]
