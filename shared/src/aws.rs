@@ -19,3 +19,16 @@ pub async fn load_sdk_config() -> SdkConfig {
         .load()
         .await
 }
+
+/// The account the function runs in (STS GetCallerIdentity): it decides which events need an
+/// assumed role. Logged and returned as an init error when it cannot be read.
+pub async fn home_account(sdk: &SdkConfig) -> Result<String, aws_sdk_sts::Error> {
+    let identity = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %aws_sdk_sts::error::DisplayErrorContext(e), "cannot read the function's own account");
+        })?;
+    Ok(identity.account().unwrap_or_default().to_string())
+}

@@ -64,6 +64,27 @@ pub enum Delivery<T> {
     InProgress,
 }
 
+impl Delivery<serde_json::Value> {
+    /// What the handler answers: its result, `{"status": "duplicate"}` for a delivery already
+    /// handled (logged and counted), or `None` when another invocation holds the claim and the
+    /// delivery must be retried later.
+    pub fn into_answer(self, event_id: &str, metrics: &mut crate::metrics::Metrics) -> Option<serde_json::Value> {
+        match self {
+            Delivery::Handled(result) => Some(result),
+            Delivery::Duplicate => {
+                tracing::info!(
+                    event_id,
+                    decision = "duplicate",
+                    "event already handled by an earlier delivery"
+                );
+                metrics.count("Duplicates", &[]);
+                Some(serde_json::json!({"status": "duplicate"}))
+            }
+            Delivery::InProgress => None,
+        }
+    }
+}
+
 /// Runs `work` for `key` at most once across deliveries: claims the key in the ledger (when
 /// there is one), records success, and gives the claim back on failure so a retry proceeds.
 pub async fn exactly_once<T, E, Fut>(

@@ -106,47 +106,7 @@ pub async fn backup_events_inbox(sdk: &SdkConfig, name: &str, resource_arn: &str
 }
 
 async fn inbox_for(sdk: &SdkConfig, name: &str, pattern: Value) -> String {
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn");
-    events
-        .put_rule()
-        .name(name)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .expect("rule");
-    events
-        .put_targets()
-        .rule(name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("inbox")
-                .arn(queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("targets");
-    queue_url
+    crate::local_aws::rule_to_queue(sdk, None, name, &pattern).await
 }
 
 /// The next events in an inbox of the given detail-type.

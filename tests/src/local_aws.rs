@@ -174,12 +174,30 @@ fn unwrap_sns(body: &str) -> Received {
 /// A custom EventBridge bus with a rule that sends everything from `source` to a new queue, so
 /// events put on the bus can be read back. Returns the bus name and the queue URL.
 pub async fn bus_with_inbox(sdk: &SdkConfig, name: &str, source: &str) -> (String, String) {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .create_event_bus()
+        .name(name)
+        .send()
+        .await
+        .expect("create bus");
+    let queue_url = rule_to_queue(
+        sdk,
+        Some(name),
+        &format!("{name}-all"),
+        &serde_json::json!({"source": [source]}),
+    )
+    .await;
+    (name.to_string(), queue_url)
+}
+
+/// A new queue (`<rule>-inbox`) receiving what the rule matches on `bus` (the default bus when
+/// `None`); returns the queue URL.
+pub async fn rule_to_queue(sdk: &SdkConfig, bus: Option<&str>, rule: &str, pattern: &Value) -> String {
     let events = aws_sdk_eventbridge::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    events.create_event_bus().name(name).send().await.expect("create bus");
     let queue_url = sqs
         .create_queue()
-        .queue_name(format!("{name}-inbox"))
+        .queue_name(format!("{rule}-inbox"))
         .send()
         .await
         .expect("queue")
@@ -197,16 +215,16 @@ pub async fn bus_with_inbox(sdk: &SdkConfig, name: &str, source: &str) -> (Strin
         .expect("queue arn");
     events
         .put_rule()
-        .name(format!("{name}-all"))
-        .event_bus_name(name)
-        .event_pattern(serde_json::json!({"source": [source]}).to_string())
+        .name(rule)
+        .set_event_bus_name(bus.map(str::to_string))
+        .event_pattern(pattern.to_string())
         .send()
         .await
         .expect("put rule");
     events
         .put_targets()
-        .rule(format!("{name}-all"))
-        .event_bus_name(name)
+        .rule(rule)
+        .set_event_bus_name(bus.map(str::to_string))
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("inbox")
@@ -217,7 +235,7 @@ pub async fn bus_with_inbox(sdk: &SdkConfig, name: &str, source: &str) -> (Strin
         .send()
         .await
         .expect("put targets");
-    (name.to_string(), queue_url)
+    queue_url
 }
 
 /// Raw message bodies waiting in a queue (up to `timeout` for at least one).

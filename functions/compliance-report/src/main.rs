@@ -50,10 +50,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = rearguard::config::load(Config::from_settings)?;
     let sdk = rearguard::aws::load_sdk_config().await;
-    let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.inspect_err(|e| {
-        tracing::error!(error = %aws_sdk_sts::error::DisplayErrorContext(e), "cannot read the function's own account");
-    })?;
-    let home_account = identity.account().unwrap_or_default().to_string();
+    let home_account = rearguard::aws::home_account(&sdk).await?;
     let default_accounts = if config.accounts.is_empty() {
         vec![home_account.clone()]
     } else {

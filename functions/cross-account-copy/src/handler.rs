@@ -6,7 +6,7 @@ use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{Delivery, DeliveryLedger, StoreError, exactly_once};
+use rearguard::store::{DeliveryLedger, StoreError, exactly_once};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -79,19 +79,9 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
         || handle_arrival(&arrival, deps, metrics),
     )
     .await?;
-    match outcome {
-        Delivery::Handled(result) => Ok(result),
-        Delivery::Duplicate => {
-            info!(
-                event_id,
-                decision = "duplicate",
-                "event already handled by an earlier delivery"
-            );
-            metrics.count("Duplicates", &[]);
-            Ok(json!({"status": "duplicate"}))
-        }
-        Delivery::InProgress => Err(HandleError::InProgress(event_id)),
-    }
+    outcome
+        .into_answer(&event_id, metrics)
+        .ok_or(HandleError::InProgress(event_id))
 }
 
 fn transient(e: ApiError) -> HandleError {

@@ -78,10 +78,7 @@ async fn main() -> Result<(), Error> {
     let config = rearguard::config::load(Config::from_settings)?;
     let sdk = rearguard::aws::load_sdk_config().await;
     // Copies start from recovery points in the function's own account.
-    let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.inspect_err(|e| {
-        tracing::error!(error = %aws_sdk_sts::error::DisplayErrorContext(e), "cannot read the function's own account");
-    })?;
-    let home_account = identity.account().unwrap_or_default().to_string();
+    let home_account = rearguard::aws::home_account(&sdk).await?;
     tracing::info!(home_account = %home_account, routes = config.routes.routes.len(), dry_run = config.dry_run, "cross-account-copy starting");
     let publisher = rearguard::sns::publisher(config.dry_run, &sdk, &config.topic_arn);
     let events = rearguard::event_bus::forwarder(config.dry_run, &sdk, Some(&config.event_bus), render::SOURCE);
