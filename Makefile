@@ -25,7 +25,7 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: job-alerts against the local AWS emulator, printing the alerts that arrive on the topic.
+## Run it: the four functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
