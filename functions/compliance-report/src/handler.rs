@@ -289,6 +289,25 @@ async fn deliver(
 mod tests {
     use super::*;
 
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(name)
+    }
+
+    #[test]
+    fn the_samples_in_events_are_a_tick_a_request_and_a_mistake() {
+        assert_eq!(
+            requests(&sample("scheduled-event.json")).unwrap(),
+            vec![Request::default()]
+        );
+        let request = &requests(&sample("compliance-report-requested.json")).unwrap()[0];
+        assert_eq!(request.accounts, ["444455556666"]);
+        assert_eq!(request.regions, ["eu-west-1", "us-west-2"]);
+        assert_eq!(request.plans, ["production"]);
+        let mistake = requests(&sample("compliance-report-request-misspelt.json")).unwrap_err();
+        assert!(mistake.contains("acounts"), "{mistake}");
+    }
+
     #[test]
     fn a_schedule_tick_means_everything() {
         let tick = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
