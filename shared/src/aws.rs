@@ -32,3 +32,35 @@ pub async fn home_account(sdk: &SdkConfig) -> Result<String, aws_sdk_sts::Error>
         })?;
     Ok(identity.account().unwrap_or_default().to_string())
 }
+
+/// The partition of a Region (*AWS Regions and partitions*: China and GovCloud Regions are
+/// partitions of their own), so ARNs are never written as `arn:aws:` where they are not.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else {
+        "aws"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_belong_to_their_partition() {
+        assert_eq!(partition_of("eu-west-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
+    }
+}

@@ -18,6 +18,7 @@ pub mod dynamo_store;
 pub mod event_bus;
 pub mod lenient;
 pub mod metrics;
+pub mod policy;
 pub mod sns;
 pub mod store;
 pub mod tagging;

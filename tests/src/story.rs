@@ -290,12 +290,11 @@ pub async fn run(sdk: &SdkConfig) {
         Some(&customer_key(&acting_in(sdk, Some(ISOLATED), REGION).await).await),
     )
     .await;
-    let mut dr_vaults = Vec::new();
     for (config, account) in [(&platform, None), (&workloads, Some(WORKLOADS))] {
         vault(config, "rearguard-production", None).await;
         vault(config, "rearguard-staging", None).await;
         let west = acting_in(sdk, account, "us-west-2").await;
-        dr_vaults.push(vault(&west, "rearguard-story-dr", Some(&customer_key(&west).await)).await);
+        vault(&west, "rearguard-story-dr", Some(&customer_key(&west).await)).await;
     }
 
     // The resources: 6/4 split of 50 EC2, 10 RDS, 5 EFS (one of them legacy) and 20 DynamoDB.
@@ -323,18 +322,45 @@ pub async fn run(sdk: &SdkConfig) {
         env
     };
 
+    // One policy for the whole stack, read by every function: the plans, the copies production
+    // needs (to the isolated account, and to the DR vault in us-west-2 of each backup's own
+    // account), and how new resources are enrolled.
+    let policy = json!({
+        "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
+        "resource_types": ["EC2", "RDS", "DynamoDB", "EFS"],
+        "vaults": {
+            "rearguard-production": {},
+            "rearguard-story-dr": {"region": "us-west-2"},
+            "rearguard-isolated": {"arn": isolated_vault}
+        },
+        "plans": {
+            "production": {"vault": "rearguard-production", "rpo_hours": 24, "copies": [
+                {"vault": "rearguard-isolated", "rpo_hours": 48, "lifecycle": {"delete_after_days": 35}},
+                {"vault": "rearguard-story-dr", "rpo_hours": 48, "lifecycle": {"delete_after_days": 35}}
+            ]},
+            "staging": {"rpo_hours": 168},
+            "compliance": {"rpo_hours": 744}
+        },
+        "enrollment": {
+            "mode": "enforce",
+            "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}, {"when": {"Environment": "Staging"}, "plan": "staging"}],
+            "fallback_plan": "staging"
+        }
+    })
+    .to_string();
+    let copy_role = (
+        "COPY_ROLE_ARN",
+        "arn:aws:iam::123456789012:role/rearguard-backup-copy".to_string(),
+    );
+
     // tag-enrollment, in the platform account; the workload account's events arrive forwarded.
-    let policy = r#"{"plans": ["production", "staging", "compliance"],
-      "optOut": {"value": "none", "reasonTagKey": "backup-opt-out-reason"},
-      "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}, {"when": {"Environment": "Staging"}, "plan": "staging"}],
-      "fallbackPlan": "staging", "mode": "enforce"}"#;
     let enrollment = Running::start(
         "tag-enrollment",
         with(
             &topic,
             home.clone(),
             &[
-                ("ENROLLMENT_POLICY", policy.into()),
+                ("REARGUARD_POLICY", policy.clone()),
                 ("MEMBER_ROLE_NAME", MEMBER_ROLE.into()),
             ],
         ),
@@ -366,15 +392,13 @@ pub async fn run(sdk: &SdkConfig) {
     );
 
     // cross-account-copy in each workload account; job-alerts in the platform account.
-    let routes = |dr: &str| {
-        json!({"routes": [{"name": "production-offsite", "source_vaults": ["rearguard-production"],
-            "destinations": [isolated_vault, dr], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-backup-copy",
-            "lifecycle": {"delete_after_days": 35}}]})
-        .to_string()
-    };
     let copies_a = Running::start(
         "cross-account-copy",
-        with(&topic, home.clone(), &[("COPY_ROUTES", routes(&dr_vaults[0]))]),
+        with(
+            &topic,
+            home.clone(),
+            &[("REARGUARD_POLICY", policy.clone()), copy_role.clone()],
+        ),
     )
     .await;
     let copies_b = Running::start(
@@ -382,7 +406,7 @@ pub async fn run(sdk: &SdkConfig) {
         with(
             &topic_b,
             env_in(sdk, WORKLOADS).await,
-            &[("COPY_ROUTES", routes(&dr_vaults[1]))],
+            &[("REARGUARD_POLICY", policy.clone()), copy_role.clone()],
         ),
     )
     .await;
@@ -477,23 +501,13 @@ pub async fn run(sdk: &SdkConfig) {
         .send()
         .await
         .expect("bucket");
-    let compliance_policy = json!({
-        "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
-        "resource_types": ["EC2", "RDS", "DynamoDB", "EFS"],
-        "plans": {
-            "production": {"rpo_hours": 24, "copy": {"destination_vault_arns": [isolated_vault], "rpo_hours": 48}},
-            "staging": {"rpo_hours": 168},
-            "compliance": {"rpo_hours": 744}
-        }
-    });
     let report = Running::start(
         "compliance-report",
         with(
             &topic,
             home.clone(),
             &[
-                ("COMPLIANCE_POLICY", compliance_policy.to_string()),
-                ("ENROLLMENT_POLICY", policy.to_string()),
+                ("REARGUARD_POLICY", policy.clone()),
                 ("REPORT_BUCKET", "rearguard-story-reports".into()),
                 ("REPORT_ACCOUNTS", format!("{PLATFORM},{WORKLOADS}")),
                 ("REPORT_REGIONS", REGION.into()),

@@ -199,20 +199,23 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     let topic = AlertsTopic::create(&sdk, &unique("compliance")).await;
     let (bus, inbox) =
         local_aws::bus_with_inbox(&sdk, &unique("compliance-events"), "rearguard.compliance-report").await;
+    // The compliance vault is named, so it is looked up in the account and Region reported on.
+    assert!(compliance.ends_with(":backup-vault:compliance"));
     let policy = json!({
         "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
         "resource_types": ["EC2", "DynamoDB"],
+        "vaults": {"dr": {"arn": dr}, "compliance": {}},
         "plans": {
-            "production": {"rpo_hours": 24, "copy": {"destination_vault_arns": [dr], "rpo_hours": 48}},
+            "production": {"rpo_hours": 24, "copies": [{"vault": "dr", "rpo_hours": 48}]},
             "staging": {"rpo_hours": 168},
-            "compliance": {"rpo_hours": 744, "locked_vault": compliance}
+            "compliance": {"rpo_hours": 744, "vault": "compliance", "vault_lock": {"mode": "compliance"}}
         }
     });
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();
     env.extend([
         ("ALERT_TOPIC_ARN", topic.topic_arn.clone()),
-        ("COMPLIANCE_POLICY", policy.to_string()),
+        ("REARGUARD_POLICY", policy.to_string()),
         ("REPORT_BUCKET", bucket.clone()),
         ("REPORT_ACCOUNTS", ACCOUNT.to_string()),
         ("REPORT_REGIONS", REGION.to_string()),

@@ -74,7 +74,7 @@ impl Harness {
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-        env.push(("COPY_ROUTES", routes.to_string()));
+        env.push(("REARGUARD_POLICY", routes.to_string()));
         env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
         env.push(("EVENT_BUS_NAME", bus));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
@@ -108,6 +108,40 @@ impl Harness {
     fn logs(&self) -> String {
         self.function.logs().join("\n")
     }
+}
+
+/// A policy document whose `copy_routes` are `routes`, in which vaults may be written inline (a
+/// destination by ARN, a source or re-encrypting vault by name): each becomes an entry of the
+/// document's `vaults` and the route names it by its key.
+fn policy(routes: Value) -> Value {
+    let mut vaults = serde_json::Map::new();
+    let mut key_of = |vault: &str| -> String {
+        if vault == "*" {
+            return vault.to_string();
+        }
+        let key = vault.replace(':', "-");
+        let entry = if vault.starts_with("arn:") {
+            json!({"arn": vault})
+        } else {
+            json!({"name": vault})
+        };
+        vaults.insert(key.clone(), entry);
+        key
+    };
+    let mut routes = routes;
+    for route in routes.as_array_mut().unwrap() {
+        for field in ["source_vaults", "destinations"] {
+            if let Some(list) = route.get_mut(field).and_then(Value::as_array_mut) {
+                for vault in list.iter_mut() {
+                    *vault = json!(key_of(vault.as_str().unwrap()));
+                }
+            }
+        }
+        if let Some(vault) = route.pointer_mut("/reencrypt/vault") {
+            *vault = json!(key_of(vault.as_str().unwrap()));
+        }
+    }
+    json!({"plans": {"production": {"rpo_hours": 24}}, "vaults": vaults, "copy_routes": routes})
 }
 
 fn route(name: &str, source_vault: &str, destinations: &[&str], extra: Value) -> Value {
@@ -166,8 +200,12 @@ async fn the_event(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Value {
 async fn a_completed_ebs_backup_is_copied_to_another_account_and_region_once_each() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
-        json!({"lifecycle": {"delete_after_days": 35}}))]});
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}})
+    )]));
     let harness = Harness::start(routes, &[]).await;
     let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
     let inbox = backup_events_inbox(&sdk, &unique("ebs-events"), &volume).await;
@@ -218,8 +256,12 @@ async fn a_completed_ebs_backup_is_copied_to_another_account_and_region_once_eac
 async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
-        json!({"reencrypt": {"vault": vaults.reencrypt, "keep_days": 3}, "lifecycle": {"delete_after_days": 90}}))]});
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"reencrypt": {"vault": vaults.reencrypt, "keep_days": 3}, "lifecycle": {"delete_after_days": 90}})
+    )]));
     let harness = Harness::start(routes, &[]).await;
     let database = database_with_aws_managed_key(&sdk).await;
     let inbox = backup_events_inbox(&sdk, &unique("rds-events"), &database).await;
@@ -265,7 +307,12 @@ async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_
 async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_alert() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated], json!({}))]});
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated],
+        json!({})
+    )]));
     let state_table = unique("copy-state");
     local_aws::create_state_table(&sdk, &state_table).await;
     let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &state_table)]).await;
@@ -305,10 +352,15 @@ async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_ale
 async fn on_demand_and_plan_jobs_take_their_own_routes() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [
+    let routes = policy(json!([
         route("plans", &vaults.production, &[&vaults.dr], json!({"jobs": "plan"})),
-        route("on-demand", &vaults.production, &[&vaults.isolated], json!({"jobs": "on_demand", "lifecycle": {"delete_after_days": 14}})),
-    ]});
+        route(
+            "on-demand",
+            &vaults.production,
+            &[&vaults.isolated],
+            json!({"jobs": "on_demand", "lifecycle": {"delete_after_days": 14}})
+        ),
+    ]));
     let harness = Harness::start(routes, &[]).await;
     let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
     let inbox = backup_events_inbox(&sdk, &unique("on-demand-events"), &volume).await;
@@ -337,7 +389,12 @@ async fn an_unknown_destination_vault_is_refused_before_copying() {
         "arn:aws:backup:eu-west-1:{ISOLATED_ACCOUNT}:backup-vault:{}",
         unique("missing")
     );
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&missing, &vaults.dr], json!({}))]});
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&missing, &vaults.dr],
+        json!({})
+    )]));
     let harness = Harness::start(routes, &[]).await;
     let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
     let inbox = backup_events_inbox(&sdk, &unique("missing-events"), &volume).await;
@@ -364,8 +421,12 @@ async fn an_unknown_destination_vault_is_refused_before_copying() {
 async fn the_source_is_shortened_once_every_copy_completed() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.isolated, &vaults.dr],
-        json!({"lifecycle": {"delete_after_days": 35}, "shorten_source_to_days": 7}))]});
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}, "shorten_source_to_days": 7})
+    )]));
     let harness = Harness::start(routes, &[]).await;
     let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
     let inbox = backup_events_inbox(&sdk, &unique("shorten-events"), &volume).await;
@@ -399,7 +460,7 @@ async fn the_source_is_shortened_once_every_copy_completed() {
 async fn dry_run_logs_the_exact_copy_and_starts_none() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.dr], json!({}))]});
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
     let harness = Harness::start(routes, &[("DRY_RUN", "true")]).await;
     let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
     let inbox = backup_events_inbox(&sdk, &unique("dry-events"), &volume).await;
@@ -424,7 +485,7 @@ async fn dry_run_logs_the_exact_copy_and_starts_none() {
 async fn malformed_and_unrelated_events_change_nothing() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
-    let routes = json!({"routes": [route("offsite", "*", &[&vaults.dr], json!({}))]});
+    let routes = policy(json!([route("offsite", "*", &[&vaults.dr], json!({}))]));
     let harness = Harness::start(routes, &[]).await;
 
     for (event, status) in [
@@ -446,7 +507,8 @@ async fn malformed_and_unrelated_events_change_nothing() {
 
 #[tokio::test]
 async fn a_bad_route_stops_the_function_at_start_naming_it() {
-    let routes = json!({"routes": [{"name": "x", "source_vaults": ["v"], "destinations": ["nope"], "copy_role_arn": COPY_ROLE}]});
+    let routes = json!({"plans": {"p": {"rpo_hours": 24}},
+        "copy_routes": [{"name": "x", "source_vaults": ["*"], "destinations": ["nope"], "copy_role_arn": COPY_ROLE}]});
     let mut harness = Harness::start(routes, &[]).await;
 
     let status = tokio::time::timeout(WAIT, harness.function.child.wait())
@@ -458,7 +520,10 @@ async fn a_bad_route_stops_the_function_at_start_naming_it() {
     assert_ne!(status.code(), Some(0));
     let logs = harness.logs();
     assert!(
-        logs.contains("COPY_ROUTES") && logs.contains("routes[0] (x)") && logs.contains("not a backup vault ARN"),
+        logs.contains("REARGUARD_POLICY")
+            && logs.contains("copy_routes[0].destinations[0]")
+            && logs.contains("nope")
+            && logs.contains("is not one of the vaults"),
         "{logs}"
     );
 }
@@ -490,7 +555,7 @@ async fn job_alerts_seeing_the_same_event_first_does_not_stop_the_copy() {
     let vaults = Vaults::create(&sdk).await;
     let table = unique("shared-state");
     local_aws::create_state_table(&sdk, &table).await;
-    let routes = json!({"routes": [route("offsite", &vaults.production, &[&vaults.dr], json!({}))]});
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
     let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &table)]).await;
     let job_alerts_api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();

@@ -19,12 +19,15 @@ const ROLE: &str = "rearguard-tag-enrollment";
 
 fn policy(mode: &str) -> String {
     json!({
-        "plans": ["production", "staging"],
-        "optOut": {"value": "none", "reasonTagKey": "backup-opt-out-reason"},
-        "defaults": [{"when": {"Environment": "Production"}, "plan": "production"},
-                     {"when": {"Environment": "Staging"}, "plan": "staging"}],
-        "fallbackPlan": "staging",
-        "mode": mode
+        "plans": {"production": {"rpo_hours": 24}, "staging": {"rpo_hours": 168}},
+        "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
+        "resource_types": ["EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune", "DynamoDB", "EFS", "S3"],
+        "enrollment": {
+            "defaults": [{"when": {"Environment": "Production"}, "plan": "production"},
+                         {"when": {"Environment": "Staging"}, "plan": "staging"}],
+            "fallback_plan": "staging",
+            "mode": mode
+        }
     })
     .to_string()
 }
@@ -47,7 +50,7 @@ impl Harness {
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-        env.push(("ENROLLMENT_POLICY", policy.to_string()));
+        env.push(("REARGUARD_POLICY", policy.to_string()));
         env.push(("MEMBER_ROLE_NAME", ROLE.to_string()));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -609,7 +612,7 @@ async fn a_bad_policy_stops_start_up_naming_the_setting_and_the_path() {
     assert_ne!(status.code(), Some(0));
     let logs = harness.function.logs().join("\n");
     assert!(
-        logs.contains("ENROLLMENT_POLICY") && logs.contains("defaults[1].plan") && logs.contains("stagin"),
+        logs.contains("REARGUARD_POLICY") && logs.contains("enrollment.defaults[1].plan") && logs.contains("stagin"),
         "{logs}"
     );
 }

@@ -214,19 +214,28 @@ fn plan_report(
     never_backed_up.sort_by(|a, b| a.arn.cmp(&b.arn));
 
     let copy = rule.copy.as_ref().map(|copy| {
-        let copy_rpo = chrono::Duration::hours(copy.rpo_hours);
         let mut missing = Vec::new();
         for resource in members {
-            let newest = copy
-                .destination_vault_arns
+            let partition = rearguard::arn::Arn::parse(&resource.arn).map_or("aws", |a| a.partition);
+            // Each required copy, in the vault it names for this resource's account and Region.
+            let newest: Vec<Option<DateTime<Utc>>> = copy
+                .required
                 .iter()
-                .filter_map(|vault| last_copy.get(&(resource.arn.as_str(), vault.as_str())))
-                .max()
-                .copied();
-            if newest.is_none_or(|at| now - at > copy_rpo) {
+                .map(|(vault, _)| {
+                    let arn = vault.arn_for(partition, &resource.account, &resource.region);
+                    last_copy.get(&(resource.arn.as_str(), arn.as_str())).copied()
+                })
+                .collect();
+            let late = copy
+                .required
+                .iter()
+                .zip(&newest)
+                .any(|((_, rpo_hours), at)| at.is_none_or(|at| now - at > chrono::Duration::hours(*rpo_hours)));
+            if late {
                 missing.push(MissingCopy {
                     resource: (*resource).clone(),
-                    last_copy: newest,
+                    // The oldest of the newest copies: the one that is late.
+                    last_copy: newest.iter().copied().min().flatten(),
                 });
             }
         }
@@ -236,24 +245,25 @@ fn plan_report(
                 .then_with(|| a.resource.arn.cmp(&b.resource.arn))
         });
         CopyStatus {
-            rpo_hours: copy.rpo_hours,
-            destinations: copy.destination_vault_arns.clone(),
+            rpo_hours: copy.rpo_hours(),
+            destinations: copy.required.iter().map(|(vault, _)| vault.key.clone()).collect(),
             within_rpo: members.len() - missing.len(),
             missing,
         }
     });
-    let vault_lock = rule.locked_vault.as_ref().map(|arn| LockStatus {
-        vault: vaults
-            .iter()
-            .find(|v| &v.vault_arn == arn)
-            .cloned()
-            .unwrap_or(VaultLock {
-                vault_arn: arn.clone(),
+    let vault_lock = rule.locked_vault.as_ref().map(|rule| {
+        // The plan's vault in every account and Region read; the report is as good as the worst.
+        let mut seen: Vec<&VaultLock> = vaults.iter().filter(|v| rule.vault.is_at(&v.vault_arn)).collect();
+        seen.sort_by_key(|v| (v.found, v.locked));
+        LockStatus {
+            vault: seen.first().map(|v| (*v).clone()).unwrap_or(VaultLock {
+                vault_arn: rule.vault.name().to_string(),
                 found: false,
                 locked: false,
                 min_retention_days: None,
                 max_retention_days: None,
             }),
+        }
     });
     PlanReport {
         plan: name.to_string(),
@@ -276,13 +286,14 @@ mod tests {
     const LOCKED: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:compliance";
 
     fn policy() -> Policy {
-        Policy::parse(&format!(
-            r#"{{"opt_out": {{"value": "none", "reason_tag_key": "backup-opt-out-reason"}},
-                "plans": {{
-                  "production": {{"rpo_hours": 24, "copy": {{"destination_vault_arns": ["{DR}"], "rpo_hours": 48}}}},
-                  "staging": {{"rpo_hours": 168}},
-                  "compliance": {{"rpo_hours": 744, "locked_vault": "{LOCKED}"}}}}}}"#
-        ))
+        Policy::parse(
+            r#"{"opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
+                "vaults": {"dr": {"region": "us-west-2"}, "compliance": {}},
+                "plans": {
+                  "production": {"rpo_hours": 24, "copies": [{"vault": "dr", "rpo_hours": 48}]},
+                  "staging": {"rpo_hours": 168},
+                  "compliance": {"rpo_hours": 744, "vault": "compliance", "vault_lock": {"mode": "compliance"}}}}"#,
+        )
         .unwrap()
     }
 

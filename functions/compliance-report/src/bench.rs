@@ -58,7 +58,8 @@ fn peak_rss_mib() -> f64 {
 
 fn main() {
     let policy = Policy::parse(&format!(
-        r#"{{"plans": {{"production": {{"rpo_hours": 24, "copy": {{"destination_vault_arns": ["{DR}"], "rpo_hours": 48}}}},
+        r#"{{"vaults": {{"dr": {{"arn": "{DR}"}}}},
+            "plans": {{"production": {{"rpo_hours": 24, "copies": [{{"vault": "dr", "rpo_hours": 48}}]}},
             "staging": {{"rpo_hours": 168}}, "compliance": {{"rpo_hours": 744}}}}}}"#
     ))
     .expect("policy");

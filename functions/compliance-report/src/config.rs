@@ -8,9 +8,9 @@ use crate::policy::Policy;
 pub struct Config {
     /// `ALERT_TOPIC_ARN` (required): the summary goes here.
     pub topic_arn: String,
-    /// `COMPLIANCE_POLICY` (required): RPO and requirements per plan, JSON.
+    /// `REARGUARD_POLICY` (required): the policy document, JSON; this function holds each plan
+    /// to its RPO, copies and vault lock.
     pub policy: Policy,
-    /// `ENROLLMENT_POLICY` (optional): tag-enrollment's policy, which must name the same plans.
     /// `REPORT_BUCKET` (required): the JSON and HTML reports are written here.
     pub bucket: String,
     /// `REPORT_ACCOUNTS`: comma-separated account ids; default the function's own.
@@ -44,22 +44,8 @@ fn list(settings: &Settings, name: &str) -> Vec<String> {
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
-        let raw = settings.required("COMPLIANCE_POLICY")?;
-        let policy = Policy::parse(&raw).map_err(|e| ConfigError::Invalid {
-            name: "COMPLIANCE_POLICY".into(),
-            value: format!("{} bytes of JSON", raw.len()),
-            reason: e.to_string(),
-        })?;
-        // One definition of the plans: tag-enrollment's must agree with this one.
-        if let Some(enrollment) = settings.optional("ENROLLMENT_POLICY") {
-            policy
-                .check_agrees_with_enrollment(&enrollment)
-                .map_err(|e| ConfigError::Invalid {
-                    name: "COMPLIANCE_POLICY".into(),
-                    value: format!("{} bytes of JSON", raw.len()),
-                    reason: format!("disagrees with ENROLLMENT_POLICY: {e}"),
-                })?;
-        }
+        let raw = settings.required(rearguard::policy::SETTING)?;
+        let policy = Policy::parse(&raw).map_err(|e| rearguard::policy::invalid(&raw, e))?;
         let accounts = list(settings, "REPORT_ACCOUNTS");
         if let Some(bad) = accounts
             .iter()
@@ -92,11 +78,13 @@ impl Config {
 mod tests {
     use super::*;
 
+    const POLICY: &str = r#"{"plans": {"production": {"rpo_hours": 24}}}"#;
+
     #[test]
     fn a_bad_account_list_is_named() {
         let settings = Settings::from_pairs(&[
             ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
-            ("COMPLIANCE_POLICY", r#"{"plans": {"production": {"rpo_hours": 24}}}"#),
+            ("REARGUARD_POLICY", POLICY),
             ("REPORT_BUCKET", "reports"),
             ("REPORT_ACCOUNTS", "111122223333, 4444"),
         ]);
@@ -105,34 +93,30 @@ mod tests {
     }
 
     #[test]
-    fn a_policy_that_disagrees_with_enrollment_stops_start_up() {
+    fn a_bad_policy_is_named_with_its_path() {
         let settings = Settings::from_pairs(&[
             ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
-            ("COMPLIANCE_POLICY", r#"{"plans": {"production": {"rpo_hours": 24}}}"#),
-            (
-                "ENROLLMENT_POLICY",
-                r#"{"plans": ["production", "staging"], "mode": "enforce"}"#,
-            ),
+            ("REARGUARD_POLICY", r#"{"plans": {"production": {"rpo_hours": -1}}}"#),
             ("REPORT_BUCKET", "reports"),
         ]);
         let e = Config::from_settings(&settings).unwrap_err().to_string();
         assert!(
-            e.contains("COMPLIANCE_POLICY") && e.contains("ENROLLMENT_POLICY") && e.contains("staging"),
+            e.contains("REARGUARD_POLICY") && e.contains("plans.production.rpo_hours"),
             "{e}"
         );
     }
 
     #[test]
-    fn a_bad_policy_is_named_with_its_path() {
+    fn a_type_only_this_function_cannot_handle_is_named() {
         let settings = Settings::from_pairs(&[
             ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
-            ("COMPLIANCE_POLICY", r#"{"plans": {"production": {"rpo_hours": -1}}}"#),
+            (
+                "REARGUARD_POLICY",
+                r#"{"plans": {"production": {"rpo_hours": 24}}, "resource_types": ["S3"]}"#,
+            ),
             ("REPORT_BUCKET", "reports"),
         ]);
         let e = Config::from_settings(&settings).unwrap_err().to_string();
-        assert!(
-            e.contains("COMPLIANCE_POLICY") && e.contains("plans.production.rpo_hours"),
-            "{e}"
-        );
+        assert!(e.contains("REARGUARD_POLICY") && e.contains("resource_types[0]"), "{e}");
     }
 }

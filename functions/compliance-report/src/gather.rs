@@ -240,7 +240,7 @@ impl Reader<'_> {
         let Some(window) = policy
             .plans
             .values()
-            .filter_map(|p| p.copy.as_ref().map(|c| c.rpo_hours))
+            .filter_map(|p| p.copy.as_ref().map(|c| c.window_hours()))
             .max()
         else {
             return Ok(Vec::new());
@@ -273,16 +273,20 @@ impl Reader<'_> {
     }
 
     async fn vault_locks(&self, policy: &Policy) -> Result<Vec<VaultLock>, GatherError> {
-        let prefix = format!("arn:aws:backup:{}:{}:backup-vault:", self.region, self.account);
+        let partition = rearguard::aws::partition_of(self.region);
         let backup = aws_sdk_backup::Client::new(self.config);
         let mut locks = Vec::new();
-        for arn in policy.plans.values().filter_map(|p| p.locked_vault.as_ref()) {
-            let Some(name) = arn.strip_prefix(&prefix) else {
+        for rule in policy.plans.values().filter_map(|p| p.locked_vault.as_ref()) {
+            // The plan's vault as it is named in this account and Region; a vault pinned to
+            // another account or Region is read there.
+            let arn = rule.vault.arn_for(partition, self.account, self.region);
+            if !rule.vault.is_at(&arn) || !arn.contains(&format!(":{}:{}:", self.region, self.account)) {
                 continue;
-            };
+            }
+            let name = rule.vault.name();
             match backup.describe_backup_vault().backup_vault_name(name).send().await {
                 Ok(vault) => locks.push(VaultLock {
-                    vault_arn: arn.clone(),
+                    vault_arn: arn,
                     found: true,
                     locked: vault.locked().unwrap_or(false),
                     min_retention_days: vault.min_retention_days(),
@@ -293,7 +297,7 @@ impl Reader<'_> {
                         .is_some_and(|s| s.is_resource_not_found_exception()) =>
                 {
                     locks.push(VaultLock {
-                        vault_arn: arn.clone(),
+                        vault_arn: arn,
                         found: false,
                         locked: false,
                         min_retention_days: None,

@@ -152,7 +152,7 @@ fn narrowed(policy: &Policy, plans: &[String]) -> Policy {
     let mut policy = policy.clone();
     if !plans.is_empty() {
         for unknown in plans.iter().filter(|p| !policy.plans.contains_key(*p)) {
-            warn!(plan = %unknown, "requested plan is not in COMPLIANCE_POLICY");
+            warn!(plan = %unknown, "requested plan is not in the policy");
         }
         policy.plans.retain(|name, _| plans.contains(name));
     }

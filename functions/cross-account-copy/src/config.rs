@@ -2,13 +2,16 @@
 
 use rearguard::config::{ConfigError, Settings};
 
-use crate::routes::Routes;
+use rearguard::policy::Document;
+
+use crate::routes::{Home, Routes};
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `ALERT_TOPIC_ARN` (required): refusals and rejected copies are alerted here.
     pub topic_arn: String,
-    /// `COPY_ROUTES` (required): the routes document, JSON.
+    /// `REARGUARD_POLICY` (required): the policy document, JSON; this function makes the copies
+    /// its plans ask Rearguard for, and its `copy_routes`.
     pub routes: Routes,
     /// `COPY_ROLE_ARN` (optional): the copy role of routes that name none.
     /// `DESTINATION_ROLE_NAME`: a read-only role in destination accounts, assumed to confirm a
@@ -25,15 +28,18 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
+    /// Reads the settings; named vaults in the policy resolve in `home` (the function's own
+    /// account and Region, where the backups it copies are).
+    pub fn from_settings(settings: &Settings, home: Home<'_>) -> Result<Config, ConfigError> {
         let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
-        let raw = settings.required("COPY_ROUTES")?;
+        let document = Document::from_settings(settings)?;
         let default_role = settings.arn("COPY_ROLE_ARN", "iam")?;
-        let routes = Routes::parse(&raw, default_role.as_deref()).map_err(|e| ConfigError::Invalid {
-            name: "COPY_ROUTES".into(),
-            value: format!("{} bytes of JSON", raw.len()),
-            reason: e.to_string(),
-        })?;
+        let routes =
+            Routes::from_document(&document, default_role.as_deref(), home).map_err(|e| ConfigError::Invalid {
+                name: rearguard::policy::SETTING.into(),
+                value: "the copies it asks for".into(),
+                reason: e.to_string(),
+            })?;
         Ok(Config {
             topic_arn,
             routes,
@@ -53,31 +59,37 @@ mod tests {
     use super::*;
 
     const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:t";
+    const HOME: Home<'static> = Home {
+        partition: "aws",
+        account: "111122223333",
+        region: "eu-west-1",
+    };
 
     #[test]
-    fn a_bad_route_fails_naming_the_setting_and_the_route() {
+    fn a_bad_route_fails_naming_the_setting_and_the_path() {
         let settings = Settings::from_pairs(&[
             ("ALERT_TOPIC_ARN", TOPIC),
             (
-                "COPY_ROUTES",
-                r#"{"routes": [{"name": "offsite", "source_vaults": ["v"], "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"], "copy_role_arn": "not-a-role"}]}"#,
+                "REARGUARD_POLICY",
+                r#"{"plans": {"p": {"rpo_hours": 24}}, "vaults": {"x": {"account": "444455556666"}},
+                    "copy_routes": [{"name": "offsite", "source_vaults": ["*"], "destinations": ["x"], "copy_role_arn": "not-a-role"}]}"#,
             ),
         ]);
-        let e = Config::from_settings(&settings).unwrap_err().to_string();
+        let e = Config::from_settings(&settings, HOME).unwrap_err().to_string();
         assert!(
-            e.contains("COPY_ROUTES") && e.contains("routes[0] (offsite)") && e.contains("copy_role_arn"),
+            e.contains("REARGUARD_POLICY") && e.contains("copy_routes[0].copy_role_arn"),
             "{e}"
         );
     }
 
     #[test]
-    fn missing_routes_are_named() {
+    fn a_missing_policy_is_named() {
         let settings = Settings::from_pairs(&[("ALERT_TOPIC_ARN", TOPIC)]);
         assert!(
-            Config::from_settings(&settings)
+            Config::from_settings(&settings, HOME)
                 .unwrap_err()
                 .to_string()
-                .contains("COPY_ROUTES")
+                .contains("REARGUARD_POLICY")
         );
     }
 }

@@ -3,7 +3,6 @@
 mod backup;
 mod config;
 mod handler;
-mod lifecycle;
 mod plan;
 mod render;
 mod routes;
@@ -19,6 +18,8 @@ use rearguard::sns::PublishAlert;
 use rearguard::tagging::{AccountTagging, ResourceTagging};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+pub(crate) use rearguard::policy::lifecycle;
 
 use crate::backup::AwsBackup;
 use crate::config::Config;
@@ -75,11 +76,24 @@ impl App {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = rearguard::config::load(Config::from_settings)?;
     let sdk = rearguard::aws::load_sdk_config().await;
-    // Copies start from recovery points in the function's own account.
+    // Copies start from recovery points in the function's own account and Region, where the
+    // policy's named vaults resolve.
     let home_account = rearguard::aws::home_account(&sdk).await?;
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let home = routes::Home {
+        partition: rearguard::aws::partition_of(&region),
+        account: &home_account,
+        region: &region,
+    };
+    let config = rearguard::config::load(|settings| Config::from_settings(settings, home))?;
     tracing::info!(home_account = %home_account, routes = config.routes.routes.len(), dry_run = config.dry_run, "cross-account-copy starting");
+    if config.routes.routes.is_empty() {
+        // A valid policy whose copies the plans' own copy rules make: nothing for this function.
+        tracing::warn!(
+            "the policy asks Rearguard for no copies (no made_by rearguard copy, no copy_routes): every backup is left as it is"
+        );
+    }
     let publisher = rearguard::sns::publisher(config.dry_run, &sdk, &config.topic_arn);
     let events = rearguard::event_bus::forwarder(config.dry_run, &sdk, Some(&config.event_bus), render::SOURCE);
     let store = config

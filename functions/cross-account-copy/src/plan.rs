@@ -242,7 +242,7 @@ fn shorten_after_copy(inputs: &Inputs<'_>, source_vault_arn: &str, source: &Cand
                 region: source_vault.region.to_string(),
                 resource_arn: arrival.resource_arn.clone(),
                 days: route.shorten_source_to_days?,
-                destinations: route.destinations.clone(),
+                destinations: route.shorten_after.clone(),
             })
         })
         .collect()
@@ -359,15 +359,11 @@ mod tests {
     const PRODUCTION: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production";
 
     fn routes(extra: &str) -> Routes {
-        Routes::parse(
-            &format!(
-                r#"{{"routes": [{{"name": "offsite", "source_vaults": ["rearguard-production"],
-                "destinations": ["{ISOLATED}", "{DR}"],
-                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy" {extra}}}]}}"#
-            ),
-            None,
-        )
-        .unwrap()
+        Routes::for_test(&format!(
+            r#"[{{"name": "offsite", "source_vaults": ["rearguard-production"],
+                "destinations": ["isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy" {extra}}}]"#
+        ))
     }
 
     fn backup(resource_type: &str, point: &str) -> Arrival {
@@ -433,14 +429,13 @@ mod tests {
 
     #[test]
     fn two_routes_to_one_destination_copy_once() {
-        let routes = Routes::parse(&format!(
-            r#"{{"routes": [
-              {{"name": "a", "source_vaults": ["*"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c",
-                "lifecycle": {{"delete_after_days": 90}}}},
-              {{"name": "b", "source_vaults": ["rearguard-production"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}
-            ]}}"#
-        ), None)
-        .unwrap();
+        let routes = Routes::for_test(
+            r#"[
+              {"name": "a", "source_vaults": ["*"], "destinations": ["dr"], "copy_role_arn": "arn:aws:iam::111122223333:role/c",
+                "lifecycle": {"delete_after_days": 90}},
+              {"name": "b", "source_vaults": ["rearguard-production"], "destinations": ["dr"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}
+            ]"#,
+        );
         let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
         assert_eq!(plan.copies().count(), 1);
         assert_eq!(plan.copies().next().unwrap().route, "a");
@@ -583,10 +578,9 @@ mod tests {
 
     #[test]
     fn nothing_goes_on_from_another_account() {
-        let routes = Routes::parse(&format!(
-            r#"{{"routes": [{{"name": "any", "source_vaults": ["*"], "destinations": ["{DR}"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}}]}}"#
-        ), None)
-        .unwrap();
+        let routes = Routes::for_test(
+            r#"[{"name": "any", "source_vaults": ["*"], "destinations": ["dr"], "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        );
         let elsewhere = Arrival {
             account: "444455556666".into(),
             ..backup("EBS", SNAPSHOT)
@@ -596,12 +590,11 @@ mod tests {
 
     #[test]
     fn a_route_lifecycle_with_cold_storage_is_kept_for_a_type_that_has_it() {
-        let routes = Routes::parse(&format!(
-            r#"{{"routes": [{{"name": "cold", "source_vaults": ["*"], "resource_types": ["EBS"], "destinations": ["{DR}"],
+        let routes = Routes::for_test(
+            r#"[{"name": "cold", "source_vaults": ["*"], "resource_types": ["EBS"], "destinations": ["dr"],
                 "copy_role_arn": "arn:aws:iam::111122223333:role/c",
-                "lifecycle": {{"move_to_cold_storage_after_days": 30, "delete_after_days": 365}}}}]}}"#
-        ), None)
-        .unwrap();
+                "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 365}}]"#,
+        );
         let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(None));
         assert_eq!(
             plan.copies().next().unwrap().lifecycle.move_to_cold_storage_after_days,

@@ -1,94 +1,69 @@
-//! The copy routes: which completed backups go where, with which role and lifecycle. Parsed
-//! and checked at start-up from `COPY_ROUTES`; a mistake fails the function naming its path.
+//! The copy routes: which completed backups go where, with which role and lifecycle. Built at
+//! start-up from the Rearguard policy (`rearguard::policy`): one route per copy a plan asks
+//! Rearguard to make, plus the document's extra `copy_routes`. Named vaults are resolved to ARNs
+//! in the function's own account and Region, where the backups it copies are.
 
-use rearguard::arn::Arn;
-use serde::Deserialize;
+use rearguard::policy::{CopyMaker, Document, VaultRef};
 use std::collections::BTreeSet;
 
-use crate::lifecycle::{Lifecycle, LifecycleError, supports_cold_storage};
+use crate::lifecycle::Lifecycle;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+pub use rearguard::policy::Jobs;
+
+#[derive(Debug, Clone)]
 pub struct Routes {
     /// The tag whose value `backup_tag_values` matches (the one tag-enrollment writes).
-    #[serde(default = "default_tag_key")]
     pub backup_tag_key: String,
     pub routes: Vec<Route>,
 }
 
-fn default_tag_key() -> String {
-    "backup-plan".into()
-}
-
-/// Which jobs a route takes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Jobs {
-    #[default]
-    Any,
-    /// Jobs started by a backup plan (plans can copy on their own; routes add isolation).
-    Plan,
-    /// On-demand jobs, which backup-plan copy rules never copy.
-    OnDemand,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Route {
+    /// `PLAN:VAULT` for a plan's copy, the route's own name for an extra route.
     pub name: String,
     /// Vault names in the account and region where the backup lands; `*` for any.
     pub source_vaults: Vec<String>,
     /// AWS Backup resource types (`EBS`, `RDS`, ...); empty for any.
-    #[serde(default)]
     pub resource_types: Vec<String>,
     /// Values of the backup tag; empty for any.
-    #[serde(default)]
     pub backup_tag_values: Vec<String>,
-    #[serde(default)]
     pub jobs: Jobs,
     /// Destination vault ARNs: another account, another region, or both.
     pub destinations: Vec<String>,
-    /// The role AWS Backup uses for the copy (passed with `iam:PassRole`); without one, the
-    /// deployment's `COPY_ROLE_ARN`.
-    #[serde(default)]
+    /// The role AWS Backup uses for the copy (passed with `iam:PassRole`).
     pub copy_role_arn: String,
     /// The copies' lifecycle; without one, each copy takes its source recovery point's.
-    #[serde(default)]
     pub lifecycle: Option<Lifecycle>,
     /// A same-account vault with a customer managed key: snapshots under an AWS managed key are
     /// copied there first and go on to other accounts from there.
-    #[serde(default)]
     pub reencrypt: Option<Reencrypt>,
-    /// Once every destination holds its copy, shorten the source's retention to this many days.
-    #[serde(default)]
+    /// Once every vault in `shorten_after` holds its copy, shorten the source's retention.
     pub shorten_source_to_days: Option<i64>,
+    /// The destinations that must hold their copies before the source is shortened: the route's
+    /// own, or for a plan's copy every copy Rearguard makes of that plan.
+    pub shorten_after: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reencrypt {
+    /// A vault name in the source account and region.
     pub vault: String,
     /// How long the intermediate copy is kept (long enough to retry the next hop).
-    #[serde(default = "default_keep_days")]
     pub keep_days: i64,
 }
 
-fn default_keep_days() -> i64 {
-    7
+/// Where the function runs: named vaults resolve here.
+#[derive(Debug, Clone, Copy)]
+pub struct Home<'a> {
+    pub partition: &'a str,
+    pub account: &'a str,
+    pub region: &'a str,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RoutesError {
-    #[error("not valid JSON for the routes document at {path}: {message}")]
-    Json { path: String, message: String },
-    #[error("routes[{index}] ({name}): {message}")]
-    Route {
-        index: usize,
-        name: String,
-        message: String,
-    },
-    #[error("no routes: the document needs at least one")]
-    Empty,
+    #[error("{path}: {problem}")]
+    Route { path: String, problem: String },
 }
 
 /// The facts about a backup that routes match on.
@@ -102,32 +77,96 @@ pub struct Candidate<'a> {
 }
 
 impl Routes {
-    /// Parses and checks the document; routes without a `copy_role_arn` take `default_role`.
-    pub fn parse(raw: &str, default_role: Option<&str>) -> Result<Routes, RoutesError> {
-        let mut routes: Routes = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(raw))
-            .map_err(|e| RoutesError::Json {
-                path: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
-        if routes.routes.is_empty() {
-            return Err(RoutesError::Empty);
+    /// The routes of a checked policy document; copies without a `copy_role_arn` take
+    /// `default_role` (the deployment's `COPY_ROLE_ARN`).
+    pub fn from_document(
+        document: &Document,
+        default_role: Option<&str>,
+        home: Home<'_>,
+    ) -> Result<Routes, RoutesError> {
+        let arn = |vault: &VaultRef| vault.arn_for(home.partition, home.account, home.region);
+        let role = |path: String, own: &Option<String>| -> Result<String, RoutesError> {
+            own.as_deref()
+                .or(default_role)
+                .map(str::to_string)
+                .ok_or(RoutesError::Route {
+                    path,
+                    problem: "copy_role_arn is missing (and no COPY_ROLE_ARN is set for the deployment)".into(),
+                })
+        };
+        let reencrypt = |r: &rearguard::policy::Reencrypt| Reencrypt {
+            vault: document.vault(&r.vault).name().to_string(),
+            keep_days: r.keep_days,
+        };
+        let mut routes = Vec::new();
+        for (plan_name, plan) in &document.plans {
+            let ours: Vec<(usize, &rearguard::policy::Copy)> = plan
+                .copies
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.made_by == CopyMaker::Rearguard)
+                .collect();
+            let all: Vec<String> = ours.iter().map(|(_, c)| arn(&document.vault(&c.vault))).collect();
+            for (i, copy) in ours {
+                routes.push(Route {
+                    name: format!("{plan_name}:{}", copy.vault),
+                    source_vaults: vec![
+                        plan.vault
+                            .as_ref()
+                            .map_or("*".to_string(), |v| document.vault(v).name().to_string()),
+                    ],
+                    resource_types: Vec::new(),
+                    backup_tag_values: vec![plan_name.clone()],
+                    jobs: Jobs::Any,
+                    destinations: vec![arn(&document.vault(&copy.vault))],
+                    copy_role_arn: role(
+                        format!("plans.{plan_name}.copies[{i}].copy_role_arn"),
+                        &copy.copy_role_arn,
+                    )?,
+                    lifecycle: copy.lifecycle,
+                    reencrypt: copy.reencrypt.as_ref().map(reencrypt),
+                    shorten_source_to_days: plan.shorten_source_to_days,
+                    shorten_after: all.clone(),
+                });
+            }
         }
-        for route in routes.routes.iter_mut().filter(|r| r.copy_role_arn.is_empty()) {
-            route.copy_role_arn = default_role.unwrap_or_default().to_string();
+        for (i, route) in document.copy_routes.iter().enumerate() {
+            let destinations: Vec<String> = route.destinations.iter().map(|d| arn(&document.vault(d))).collect();
+            routes.push(Route {
+                name: route.name.clone(),
+                source_vaults: route
+                    .source_vaults
+                    .iter()
+                    .map(|v| {
+                        if v == "*" {
+                            v.clone()
+                        } else {
+                            document.vault(v).name().to_string()
+                        }
+                    })
+                    .collect(),
+                resource_types: route.resource_types.clone(),
+                backup_tag_values: route.plans.clone(),
+                jobs: route.jobs,
+                shorten_after: destinations.clone(),
+                destinations,
+                copy_role_arn: role(format!("copy_routes[{i}].copy_role_arn"), &route.copy_role_arn)?,
+                lifecycle: route.lifecycle,
+                reencrypt: route.reencrypt.as_ref().map(reencrypt),
+                shorten_source_to_days: route.shorten_source_to_days,
+            });
         }
         let mut names = BTreeSet::new();
-        for (index, route) in routes.routes.iter().enumerate() {
-            let fail = |message: String| RoutesError::Route {
-                index,
-                name: route.name.clone(),
-                message,
-            };
-            if !names.insert(route.name.as_str()) {
-                return Err(fail("the name is used by an earlier route".into()));
-            }
-            route.check().map_err(fail)?;
+        if let Some(twice) = routes.iter().find(|r| !names.insert(r.name.as_str())) {
+            return Err(RoutesError::Route {
+                path: "copy_routes".into(),
+                problem: format!("the name {:?} is also a plan's copy (PLAN:VAULT)", twice.name),
+            });
         }
-        Ok(routes)
+        Ok(Routes {
+            backup_tag_key: document.tag_key.clone(),
+            routes,
+        })
     }
 
     /// The routes that take this backup, in document order.
@@ -142,57 +181,6 @@ impl Routes {
 }
 
 impl Route {
-    fn check(&self) -> Result<(), String> {
-        if self.source_vaults.is_empty() {
-            return Err("source_vaults is empty (use [\"*\"] for any vault)".into());
-        }
-        if self.destinations.is_empty() {
-            return Err("destinations is empty".into());
-        }
-        for destination in &self.destinations {
-            if !is_vault_arn(destination) {
-                return Err(format!(
-                    "destination {destination:?} is not a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)"
-                ));
-            }
-        }
-        if self.copy_role_arn.is_empty() {
-            return Err("copy_role_arn is missing (and no COPY_ROLE_ARN is set for the deployment)".into());
-        }
-        match Arn::parse(&self.copy_role_arn) {
-            Some(arn) if arn.service == "iam" && arn.resource.starts_with("role/") => {}
-            _ => return Err(format!("copy_role_arn {:?} is not an IAM role ARN", self.copy_role_arn)),
-        }
-        if let Some(lifecycle) = &self.lifecycle {
-            lifecycle.validate().map_err(|e| format!("lifecycle: {e}"))?;
-            if lifecycle.move_to_cold_storage_after_days.is_some() {
-                if self.resource_types.is_empty() {
-                    return Err("lifecycle moves copies to cold storage, so resource_types must list only types that support it (EBS, EFS, DynamoDB, ...)".into());
-                }
-                if let Some(t) = self.resource_types.iter().find(|t| !supports_cold_storage(t)) {
-                    return Err(format!("lifecycle: {}", LifecycleError::NoColdStorage(t.clone())));
-                }
-            }
-        }
-        if let Some(reencrypt) = &self.reencrypt {
-            if reencrypt.vault.is_empty() || reencrypt.vault.contains(':') {
-                return Err("reencrypt.vault is a vault name in the source account and region".into());
-            }
-            if reencrypt.keep_days < 1 {
-                return Err("reencrypt.keep_days must be at least 1".into());
-            }
-            if self.shorten_source_to_days.is_some() {
-                return Err("shorten_source_to_days cannot be combined with reencrypt: the source would be shortened before the re-encrypted copy reaches the other account".into());
-            }
-        }
-        if let Some(days) = self.shorten_source_to_days
-            && days < 1
-        {
-            return Err("shorten_source_to_days must be at least 1".into());
-        }
-        Ok(())
-    }
-
     pub fn matches(&self, c: &Candidate<'_>) -> bool {
         let vault = self.source_vaults.iter().any(|v| v == "*" || v == c.vault_name);
         let kind = self.resource_types.is_empty() || self.resource_types.iter().any(|t| t == c.resource_type);
@@ -208,42 +196,64 @@ impl Route {
     }
 }
 
-pub fn is_vault_arn(arn: &str) -> bool {
-    Arn::parse(arn).is_some_and(|a| {
-        a.service == "backup"
-            && !a.region.is_empty()
-            && a.account.len() == 12
-            && a.resource.strip_prefix("backup-vault:").is_some_and(|n| !n.is_empty())
-    })
+impl Routes {
+    /// Routes from a JSON array of `copy_routes`, with the vaults `rearguard-production`,
+    /// `rearguard-reencrypt` (beside the backup), `isolated` and `dr` (by ARN), for tests.
+    #[cfg(test)]
+    pub fn for_test(copy_routes: &str) -> Routes {
+        let document = Document::parse(&format!(
+            r#"{{"plans": {{"production": {{"rpo_hours": 24}}}}, "vaults": {TEST_VAULTS}, "copy_routes": {copy_routes}}}"#
+        ))
+        .expect("a valid policy document");
+        Routes::from_document(&document, None, TEST_HOME).expect("valid routes")
+    }
 }
+
+#[cfg(test)]
+const TEST_VAULTS: &str = r#"{"rearguard-production": {}, "rearguard-reencrypt": {},
+    "isolated": {"arn": "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated"},
+    "dr": {"arn": "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"}}"#;
+
+#[cfg(test)]
+const TEST_HOME: Home<'static> = Home {
+    partition: "aws",
+    account: "111122223333",
+    region: "eu-west-1",
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ROUTES: &str = r#"{
-      "routes": [
-        {
-          "name": "production-offsite",
-          "source_vaults": ["rearguard-production"],
-          "backup_tag_values": ["production"],
-          "destinations": [
-            "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated",
-            "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"
-          ],
-          "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy",
-          "lifecycle": {"delete_after_days": 35}
+    const POLICY: &str = r#"{
+      "vaults": {
+        "rearguard-production": {},
+        "rearguard-dr": {"region": "us-west-2"},
+        "rearguard-isolated": {"account": "444455556666"}
+      },
+      "plans": {
+        "production": {
+          "vault": "rearguard-production", "rpo_hours": 24, "shorten_source_to_days": 7,
+          "copies": [
+            {"vault": "rearguard-dr", "rpo_hours": 48, "made_by": "backup_plan"},
+            {"vault": "rearguard-isolated", "rpo_hours": 48, "lifecycle": {"delete_after_days": 35}},
+            {"vault": "rearguard-dr", "rpo_hours": 48}
+          ]
         },
-        {
-          "name": "on-demand",
-          "source_vaults": ["*"],
-          "resource_types": ["EBS", "EFS"],
-          "jobs": "on_demand",
-          "destinations": ["arn:aws:backup:us-west-2:111122223333:backup-vault:dr"],
-          "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"
-        }
+        "staging": {"rpo_hours": 168}
+      },
+      "copy_routes": [
+        {"name": "on-demand", "source_vaults": ["*"], "resource_types": ["EBS", "EFS"], "jobs": "on_demand",
+         "destinations": ["rearguard-dr"], "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}
       ]
     }"#;
+    const ROLE: &str = "arn:aws:iam::111122223333:role/default-copy";
+    const ISOLATED: &str = "arn:aws:backup:eu-west-1:444455556666:backup-vault:rearguard-isolated";
+    const DR: &str = "arn:aws:backup:us-west-2:111122223333:backup-vault:rearguard-dr";
+
+    fn routes(policy: &str, role: Option<&str>) -> Result<Routes, RoutesError> {
+        Routes::from_document(&Document::parse(policy).unwrap(), role, TEST_HOME)
+    }
 
     fn candidate<'a>(vault: &'a str, kind: &'a str, tag: Option<&'a str>, on_demand: Option<bool>) -> Candidate<'a> {
         Candidate {
@@ -259,21 +269,49 @@ mod tests {
     }
 
     #[test]
+    fn each_copy_rearguard_makes_for_a_plan_is_a_route_in_the_home_account_and_region() {
+        let routes = routes(POLICY, Some(ROLE)).unwrap();
+        let names: Vec<&str> = routes.routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["production:rearguard-isolated", "production:rearguard-dr", "on-demand"],
+            "the plan's own copy rule (made_by backup_plan) is not Rearguard's to start"
+        );
+        let isolated = &routes.routes[0];
+        assert_eq!(isolated.destinations, [ISOLATED]);
+        assert_eq!(isolated.source_vaults, ["rearguard-production"]);
+        assert_eq!(isolated.backup_tag_values, ["production"]);
+        assert_eq!(isolated.copy_role_arn, ROLE, "the deployment's default role");
+        assert_eq!(isolated.lifecycle, Some(Lifecycle::delete_after(35)));
+        assert_eq!(isolated.shorten_source_to_days, Some(7));
+        assert_eq!(
+            isolated.shorten_after,
+            [ISOLATED, DR],
+            "every copy Rearguard makes of the plan"
+        );
+        assert_eq!(
+            routes.routes[2].copy_role_arn,
+            "arn:aws:iam::111122223333:role/rearguard-copy"
+        );
+        assert_eq!(routes.routes[2].shorten_after, [DR]);
+    }
+
+    #[test]
     fn routes_match_on_vault_type_tag_and_job_origin() {
-        let routes = Routes::parse(ROUTES, None).unwrap();
+        let routes = routes(POLICY, Some(ROLE)).unwrap();
         assert_eq!(
             names(
                 &routes,
                 candidate("rearguard-production", "RDS", Some("production"), Some(false))
             ),
-            ["production-offsite"]
+            ["production:rearguard-isolated", "production:rearguard-dr"]
         );
         assert_eq!(
             names(
                 &routes,
                 candidate("rearguard-production", "EBS", Some("production"), Some(true))
             ),
-            ["production-offsite", "on-demand"]
+            ["production:rearguard-isolated", "production:rearguard-dr", "on-demand"]
         );
         assert!(
             names(
@@ -283,7 +321,7 @@ mod tests {
             .is_empty()
         );
         assert!(names(&routes, candidate("rearguard-production", "RDS", None, Some(false))).is_empty());
-        assert!(names(&routes, candidate("other", "EBS", None, Some(false))).is_empty());
+        assert!(names(&routes, candidate("other", "EBS", Some("production"), Some(false))).is_empty());
         assert_eq!(
             names(&routes, candidate("other", "EFS", None, None)),
             ["on-demand"],
@@ -292,57 +330,28 @@ mod tests {
         assert!(routes.reads_tags());
     }
 
-    fn error_of(raw: &str) -> String {
-        Routes::parse(raw, None).unwrap_err().to_string()
-    }
-
-    fn one_route(extra: &str) -> String {
-        format!(
-            r#"{{"routes": [{{"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::111122223333:role/c",
-                "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated"] {extra}}}]}}"#
-        )
-    }
-
     #[test]
-    fn mistakes_are_named_with_their_route() {
-        assert!(error_of(&one_route(r#", "jobs": "sometimes""#)).contains("routes[0].jobs"));
-        assert!(error_of(&one_route(r#", "colour": "red""#)).contains("colour"));
-        let e = error_of(&one_route(
-            r#", "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 60}"#,
-        ));
-        assert!(e.contains("routes[0] (r)") && e.contains("120"), "{e}");
-        let e = error_of(&one_route(
-            r#", "resource_types": ["RDS"], "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 365}"#,
-        ));
-        assert!(e.contains("RDS recovery points cannot move to cold storage"), "{e}");
-        let e = error_of(&one_route(
-            r#", "lifecycle": {"move_to_cold_storage_after_days": 30, "delete_after_days": 365}"#,
-        ));
-        assert!(e.contains("resource_types must list"), "{e}");
-        let e = error_of(&one_route(
-            r#", "reencrypt": {"vault": "hop"}, "shorten_source_to_days": 7"#,
-        ));
-        assert!(e.contains("cannot be combined"), "{e}");
-        let e = error_of(
-            r#"{"routes": [{"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::111122223333:role/c",
-                "destinations": ["arn:aws:s3:::bucket"]}]}"#,
-        );
-        assert!(e.contains("not a backup vault ARN"), "{e}");
-        assert!(error_of(r#"{"routes": []}"#).contains("at least one"));
-        let twice = r#"{"routes": [
-            {"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::1:role/c", "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]},
-            {"name": "r", "source_vaults": ["v"], "copy_role_arn": "arn:aws:iam::1:role/c", "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]}]}"#;
-        assert!(error_of(twice).contains("used by an earlier route"));
-    }
-
-    #[test]
-    fn a_route_without_a_role_takes_the_deployment_default() {
-        let raw = r#"{"routes": [{"name": "r", "source_vaults": ["v"], "destinations": ["arn:aws:backup:eu-west-1:444455556666:backup-vault:x"]}]}"#;
-        let routes = Routes::parse(raw, Some("arn:aws:iam::111122223333:role/rearguard-copy")).unwrap();
+    fn a_copy_without_a_role_is_named_when_the_deployment_has_none() {
+        let e = routes(POLICY, None).unwrap_err();
         assert_eq!(
-            routes.routes[0].copy_role_arn,
-            "arn:aws:iam::111122223333:role/rearguard-copy"
+            e,
+            RoutesError::Route {
+                path: "plans.production.copies[1].copy_role_arn".into(),
+                problem: "copy_role_arn is missing (and no COPY_ROLE_ARN is set for the deployment)".into(),
+            }
         );
-        assert!(error_of(raw).contains("copy_role_arn is missing"));
+    }
+
+    #[test]
+    fn a_policy_whose_copies_the_plans_make_gives_no_routes() {
+        let plans_only = r#"{"vaults": {"dr": {"region": "us-west-2"}}, "plans": {"production": {"rpo_hours": 24,
+            "copies": [{"vault": "dr", "rpo_hours": 48, "made_by": "backup_plan"}]}}}"#;
+        assert!(routes(plans_only, None).unwrap().routes.is_empty());
+    }
+
+    #[test]
+    fn a_route_named_like_a_plans_copy_is_refused() {
+        let clash = POLICY.replace(r#""name": "on-demand""#, r#""name": "production:rearguard-dr""#);
+        assert!(matches!(routes(&clash, Some(ROLE)), Err(RoutesError::Route { path, .. }) if path == "copy_routes"));
     }
 }

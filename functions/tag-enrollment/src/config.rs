@@ -2,13 +2,16 @@
 
 use rearguard::config::{ConfigError, Settings};
 
+use rearguard::policy::Document;
+
 use crate::policy::Policy;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `ALERT_TOPIC_ARN` (required).
     pub topic_arn: String,
-    /// `ENROLLMENT_POLICY` (required): the policy document, JSON.
+    /// `REARGUARD_POLICY` (required): the policy document, JSON; this function reads its
+    /// backup tag, plans, opt-out and enrollment sections.
     pub policy: Policy,
     /// `MEMBER_ROLE_NAME`: the role assumed in other accounts for events forwarded from them.
     pub member_role_name: Option<String>,
@@ -27,12 +30,7 @@ pub struct Config {
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
-        let raw = settings.required("ENROLLMENT_POLICY")?;
-        let policy = Policy::parse(&raw).map_err(|e| ConfigError::Invalid {
-            name: "ENROLLMENT_POLICY".into(),
-            value: format!("{} bytes of JSON", raw.len()),
-            reason: e.to_string(),
-        })?;
+        let policy = Policy::from_document(&Document::from_settings(settings)?);
         Ok(Config {
             topic_arn,
             policy,
@@ -56,10 +54,13 @@ mod tests {
     fn a_bad_policy_fails_naming_the_setting_and_the_path() {
         let settings = Settings::from_pairs(&[
             ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
-            ("ENROLLMENT_POLICY", r#"{"plans": ["production"], "mode": "sometimes"}"#),
+            (
+                "REARGUARD_POLICY",
+                r#"{"plans": {"production": {"rpo_hours": 24}}, "enrollment": {"mode": "sometimes"}}"#,
+            ),
         ]);
         let e = Config::from_settings(&settings).unwrap_err().to_string();
-        assert!(e.contains("ENROLLMENT_POLICY") && e.contains("mode"), "{e}");
+        assert!(e.contains("REARGUARD_POLICY") && e.contains("enrollment.mode"), "{e}");
     }
 
     #[test]
@@ -69,7 +70,7 @@ mod tests {
             Config::from_settings(&settings)
                 .unwrap_err()
                 .to_string()
-                .contains("ENROLLMENT_POLICY")
+                .contains("REARGUARD_POLICY")
         );
     }
 }

@@ -66,13 +66,14 @@ mod tests {
     use super::*;
 
     fn policy(mode: &str, fallback: bool) -> Policy {
-        let fallback = if fallback { r#""fallbackPlan": "staging","# } else { "" };
+        let fallback = if fallback { r#""fallback_plan": "staging","# } else { "" };
         Policy::parse(&format!(
-            r#"{{"plans": ["production", "staging"], "optOut": {{"value": "none", "reasonTagKey": "backup-opt-out-reason"}},
-                "defaults": [{{"when": {{"Environment": "Production"}}, "plan": "production"}}], {fallback}
-                "resourceTypes": ["EC2", "RDS", "S3"], "mode": "{mode}"}}"#
+            r#"{{"plans": {{"production": {{"rpo_hours": 24}}, "staging": {{"rpo_hours": 168}}}},
+                "opt_out": {{"value": "none", "reason_tag_key": "backup-opt-out-reason"}},
+                "resource_types": ["EC2", "RDS", "S3"],
+                "enrollment": {{"defaults": [{{"when": {{"Environment": "Production"}}, "plan": "production"}}], {fallback}
+                  "mode": "{mode}"}}}}"#
         ))
-        .unwrap()
     }
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

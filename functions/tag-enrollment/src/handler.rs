@@ -254,9 +254,9 @@ mod tests {
 
     #[test]
     fn only_changes_touching_the_backup_tags_matter() {
-        let policy =
-            Policy::parse(r#"{"plans": ["p"], "optOut": {"value": "none", "reasonTagKey": "why"}, "mode": "enforce"}"#)
-                .unwrap();
+        let policy = Policy::parse(
+            r#"{"plans": {"p": {"rpo_hours": 24}}, "opt_out": {"value": "none", "reason_tag_key": "why"}, "enrollment": {"mode": "enforce"}}"#,
+        );
         let change = |keys: &[&str], tags: &[(&str, &str)]| TagChange {
             changed_tag_keys: keys.iter().map(|k| k.to_string()).collect(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

@@ -199,7 +199,8 @@ mod tests {
 
     #[test]
     fn a_digest_lists_every_resource_and_takes_the_worst_severity() {
-        let policy = Policy::parse(r#"{"plans": ["production"], "mode": "enforce"}"#).unwrap();
+        let policy =
+            Policy::parse(r#"{"plans": {"production": {"rpo_hours": 24}}, "enrollment": {"mode": "enforce"}}"#);
         let arns: Vec<String> = (0..12).map(target).collect();
         let mut messages: Vec<Alert> = arns
             .iter()

@@ -186,10 +186,11 @@ async fn main() {
     rearguard_e2e::story::run(&sdk).await;
 }
 
-const ENROLLMENT_POLICY: &str = r#"{"plans": ["production", "staging"],
-  "optOut": {"value": "none", "reasonTagKey": "backup-opt-out-reason"},
-  "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}],
-  "fallbackPlan": "staging", "mode": "enforce"}"#;
+/// The policy of the enrolment scene (the copy scene adds its vaults and copies).
+const POLICY: &str = r#"{"plans": {"production": {"rpo_hours": 24}, "staging": {"rpo_hours": 168}},
+  "opt_out": {"value": "none", "reason_tag_key": "backup-opt-out-reason"},
+  "enrollment": {"mode": "enforce", "fallback_plan": "staging",
+    "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}]}}"#;
 
 /// What happens, the instances' tags, how many.
 type Launch = (&'static str, Vec<(&'static str, &'static str)>, i32);
@@ -239,7 +240,7 @@ async fn enrollment_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();
     env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-    env.push(("ENROLLMENT_POLICY", ENROLLMENT_POLICY.to_string()));
+    env.push(("REARGUARD_POLICY", POLICY.to_string()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let function = FunctionProcess::spawn(binary("tag-enrollment"), &api.address(), &env);
     let tagging = aws_sdk_resourcegroupstagging::Client::new(sdk);
@@ -336,17 +337,19 @@ async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     let dr = vault(&west, "rearguard-dr", Some(&customer_key(&west).await)).await;
     let vault_in_isolated = vault(&isolated, "rearguard-isolated", Some(&customer_key(&isolated).await)).await;
     println!("vaults  rearguard-production (123456789012 eu-west-1), {dr}, {vault_in_isolated}");
-    let routes = json!({"routes": [
+    let mut policy: serde_json::Value = serde_json::from_str(POLICY).expect("the demo's policy");
+    policy["vaults"] = json!({"rearguard-production": {}, "isolated": {"arn": vault_in_isolated}, "dr": {"arn": dr}});
+    policy["copy_routes"] = json!([
         {"name": "offsite", "source_vaults": ["rearguard-production"], "resource_types": ["EBS", "EFS", "DynamoDB"],
-         "destinations": [vault_in_isolated, dr], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy",
+         "destinations": ["isolated", "dr"], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy",
          "lifecycle": {"delete_after_days": 35}},
         {"name": "databases", "source_vaults": ["rearguard-production"], "resource_types": ["RDS"],
-         "destinations": [vault_in_isolated], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy"}
-    ]});
+         "destinations": ["isolated"], "copy_role_arn": "arn:aws:iam::123456789012:role/rearguard-copy"}
+    ]);
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();
     env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-    env.push(("COPY_ROUTES", routes.to_string()));
+    env.push(("REARGUARD_POLICY", policy.to_string()));
     env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
     env.push(("STATE_TABLE_NAME", "rearguard-state".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -1,6 +1,7 @@
 //! AWS Backup's lifecycle rules for a copy: cold storage only for the resource types that
 //! support it, at least 90 days there, and never unbounded retention by accident.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Days a recovery point must stay in cold storage before it may be deleted.
@@ -23,7 +24,7 @@ pub fn supports_cold_storage(resource_type: &str) -> bool {
 }
 
 /// A recovery point's lifecycle in days from its creation; `None` means never.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lifecycle {
     pub move_to_cold_storage_after_days: Option<i64>,
