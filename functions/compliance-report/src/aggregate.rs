@@ -108,6 +108,22 @@ pub struct LockStatus {
     pub vault: VaultLock,
 }
 
+impl Report {
+    /// Only the requested plans' rows (every row when none is asked for). Resources are
+    /// classified against the whole policy first, so a narrowed report does not count another
+    /// plan's members as "unknown plan"; the overall figure covers the rows kept.
+    pub fn narrowed_to(mut self, plans: &[String]) -> Report {
+        if plans.is_empty() {
+            return self;
+        }
+        self.plans.retain(|p| plans.contains(&p.plan));
+        let expected = self.plans.iter().map(|p| p.coverage.expected).sum();
+        let protected = self.plans.iter().map(|p| p.coverage.protected).sum();
+        self.overall = Coverage::of(expected, protected);
+        self
+    }
+}
+
 /// Hours from `then` to `now`, to the minute.
 fn age_hours(now: DateTime<Utc>, then: DateTime<Utc>) -> f64 {
     ((now - then).num_seconds() as f64 / 3600.0 * 60.0).round() / 60.0
@@ -487,5 +503,29 @@ mod tests {
         assert_eq!(Coverage::of(2000, 1999).percent, 99.9);
         assert_eq!(Coverage::of(3, 1).percent, 33.3);
         assert_eq!(Coverage::of(0, 0).percent, 100.0);
+    }
+
+    #[test]
+    fn a_narrowed_report_keeps_the_requested_plans_and_counts_no_other_plan_as_unknown() {
+        let now = at(26, 6, 0);
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-prod", &[("backup-plan", "production")]),
+                resource("i-stage", &[("backup-plan", "staging")]),
+                resource("i-comp", &[("backup-plan", "compliance")]),
+            ],
+            backups: vec![BackupRecord {
+                resource_arn: resource("i-prod", &[]).arn,
+                completed_at: at(26, 3, 0),
+            }],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now).narrowed_to(&["production".to_string()]);
+        assert_eq!(
+            report.plans.iter().map(|p| p.plan.as_str()).collect::<Vec<_>>(),
+            ["production"]
+        );
+        assert!(report.unknown_plan.is_empty(), "{:?}", report.unknown_plan);
+        assert_eq!((report.overall.expected, report.overall.protected), (1, 1));
     }
 }

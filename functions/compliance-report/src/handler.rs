@@ -147,16 +147,11 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
     })
 }
 
-/// The policy narrowed to the requested plans (unknown names are logged and left out).
-fn narrowed(policy: &Policy, plans: &[String]) -> Policy {
-    let mut policy = policy.clone();
-    if !plans.is_empty() {
-        for unknown in plans.iter().filter(|p| !policy.plans.contains_key(*p)) {
-            warn!(plan = %unknown, "requested plan is not in the policy");
-        }
-        policy.plans.retain(|name, _| plans.contains(name));
+/// Requested plans the policy does not have are logged (and report nothing).
+fn warn_unknown_plans(policy: &Policy, plans: &[String]) {
+    for unknown in plans.iter().filter(|p| !policy.plans.contains_key(*p)) {
+        warn!(plan = %unknown, "requested plan is not in the policy");
     }
-    policy
 }
 
 async fn report_once(
@@ -174,38 +169,36 @@ async fn report_once(
     };
     let accounts = pick(&request.accounts, deps.default_accounts);
     let regions = pick(&request.regions, deps.default_regions);
-    let policy = narrowed(deps.policy, &request.plans);
+    warn_unknown_plans(deps.policy, &request.plans);
+    let policy = deps.policy;
     let pairs: Vec<(String, String)> = accounts
         .iter()
         .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
         .collect();
     let started = std::time::Instant::now();
     let inventories: Vec<Inventory> = futures::stream::iter(pairs)
-        .map(|(account, region)| {
-            let policy = &policy;
-            async move {
-                let config = match deps.accounts.config(&account, &region).await {
-                    Ok(config) => config,
-                    Err(e) => {
-                        return Inventory {
-                            unreadable: vec![e.to_string()],
-                            ..Inventory::default()
-                        };
-                    }
-                };
-                let reader = Reader {
-                    config: &config,
-                    account: &account,
-                    region: &region,
-                };
-                reader.inventory(policy, now).await.unwrap_or_else(|e| {
-                    warn!(error = %e, "account and region not read");
-                    Inventory {
+        .map(|(account, region)| async move {
+            let config = match deps.accounts.config(&account, &region).await {
+                Ok(config) => config,
+                Err(e) => {
+                    return Inventory {
                         unreadable: vec![e.to_string()],
                         ..Inventory::default()
-                    }
-                })
-            }
+                    };
+                }
+            };
+            let reader = Reader {
+                config: &config,
+                account: &account,
+                region: &region,
+            };
+            reader.inventory(policy, now).await.unwrap_or_else(|e| {
+                warn!(error = %e, "account and region not read");
+                Inventory {
+                    unreadable: vec![e.to_string()],
+                    ..Inventory::default()
+                }
+            })
         })
         .buffer_unordered(deps.concurrency)
         .collect()
@@ -221,7 +214,7 @@ async fn report_once(
         read_ms = started.elapsed().as_millis() as u64,
         "inventory read"
     );
-    let report = aggregate(&inventory, &policy, now);
+    let report = aggregate(&inventory, policy, now).narrowed_to(&request.plans);
     let scope = match accounts.as_slice() {
         [one] => format!("{one} in {}", regions.join(", ")),
         many => format!("{} accounts in {}", many.len(), regions.join(", ")),
