@@ -219,12 +219,23 @@ async fn report_once(
         [one] => format!("{one} in {}", regions.join(", ")),
         many => format!("{} accounts in {}", many.len(), regions.join(", ")),
     };
-    let key = format!(
-        "reports/{}/compliance-{}",
-        now.format("%Y/%m/%d"),
-        now.format("%H%M%SZ")
-    );
+    let key = report_key(now, &accounts, &regions, &request.plans);
     deliver(&report, &scope, &key, deps, metrics).await
+}
+
+/// Where a report goes: its time, and a short id of its scope, so reports of one fan-out that
+/// run in the same second (one per account) do not overwrite each other.
+pub fn report_key(now: DateTime<Utc>, accounts: &[String], regions: &[String], plans: &[String]) -> String {
+    let scope = format!("{}|{}|{}", accounts.join(","), regions.join(","), plans.join(","));
+    let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, scope.as_bytes())
+        .simple()
+        .to_string();
+    format!(
+        "reports/{}/compliance-{}-{}",
+        now.format("%Y/%m/%d"),
+        now.format("%H%M%SZ"),
+        &id[..8]
+    )
 }
 
 async fn deliver(
@@ -317,5 +328,22 @@ mod tests {
         let batch = json!({"Records": [{"body": "{\"accounts\": [\"111122223333\"]}"}, {"body": "{\"accounts\": [\"444455556666\"]}"}]});
         assert_eq!(requests(&batch).unwrap().len(), 2);
         assert!(requests(&json!({"acounts": []})).unwrap_err().contains("acounts"));
+    }
+
+    #[test]
+    fn reports_of_different_scopes_at_the_same_second_get_their_own_keys() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 6, 0, 0).unwrap();
+        let regions = ["eu-west-1".to_string()];
+        let keys: std::collections::BTreeSet<String> = (0..5)
+            .map(|i| report_key(now, &[format!("11112222333{i}")], &regions, &[]))
+            .collect();
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        let key = report_key(now, &["111122223330".to_string()], &regions, &[]);
+        assert!(key.starts_with("reports/2026/11/26/compliance-060000Z-"), "{key}");
+        assert_eq!(
+            key,
+            report_key(now, &["111122223330".to_string()], &regions, &[]),
+            "stable"
+        );
     }
 }
