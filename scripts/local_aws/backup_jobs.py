@@ -50,7 +50,7 @@ from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
-import vault_policy
+import resource_policy
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
 
@@ -87,6 +87,9 @@ class ApiError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
+
+
 def not_found(message: str) -> ApiError:
     return ApiError("ResourceNotFoundException", message)
 
@@ -114,6 +117,7 @@ class RecoveryPoint:
     status: str = "COMPLETED"
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
+    multi_az_cluster: bool = False
 
     @property
     def vault_arn(self) -> str:
@@ -354,6 +358,15 @@ class BackupJobs:
             return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
 
+    @staticmethod
+    def is_multi_az_cluster(account: str, region: str, resource_arn: str, kind: str) -> bool:
+        """An RDS DB cluster whose engine is not Aurora is a Multi-AZ DB cluster ("Multi-AZ DB
+        cluster deployments for Amazon RDS")."""
+        if kind != "Aurora":
+            return False
+        cluster = rds_backends[account][region].clusters.get(resource_arn.rsplit(":", 1)[-1])
+        return cluster is not None and not str(getattr(cluster, "engine", "aurora")).startswith("aurora")
+
     def key_is_aws_managed(self, key_arn: str) -> bool:
         account, region = key_arn.split(":")[4], key_arn.split(":")[3]
         return kms_backends[account][region].describe_key(key_arn).key_manager == "AWS"
@@ -425,6 +438,7 @@ class BackupJobs:
                     resource_type=kind, created=created, iam_role_arn=role,
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
                     lifecycle=lifecycle, created_by=created_by,
+                    multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
                 )
                 self.points[point.arn] = point
                 vault.num_of_recovery_points += 1
@@ -489,13 +503,9 @@ class BackupJobs:
                 dest_vault = self.vault(dest_account, dest_region, dest_vault_name)
             except ApiError as e:
                 dest_vault, job.state, job.status_message = None, "FAILED", e.message
-            if dest_vault is not None and dest_account != account and point.resource_type in SNAPSHOT_TYPES \
-                    and point.encryption_key_arn and self.key_is_aws_managed(point.encryption_key_arn):
-                job.state = "FAILED"
-                job.status_message = (f"Copy job failed: the recovery point is encrypted with an AWS managed key "
-                                      f"({point.encryption_key_arn}), which cannot be shared with account {dest_account}")
-            if dest_vault is not None and job.state == "COMPLETED":
-                refusal = lock_refusal("Copy", dest_vault, lifecycle)
+            if dest_vault is not None:
+                refusal = (self.copy_refusal(account, region, point, dest_account, dest_region, dest_vault)
+                           or lock_refusal("Copy", dest_vault, lifecycle))
                 if refusal:
                     job.state, job.status_message = "FAILED", refusal
             if dest_vault is not None and job.state == "COMPLETED":
@@ -518,6 +528,45 @@ class BackupJobs:
 
         job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
         return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
+
+    def copy_refusal(self, account: str, region: str, point: RecoveryPoint, dest_account: str, dest_region: str,
+                     dest_vault) -> str | None:
+        """Why AWS Backup would fail this copy, or None."""
+        # "Limitations of Multi-AZ DB clusters for Amazon RDS" and "Copy a backup": copying a
+        # Multi-AZ DB cluster snapshot is not supported.
+        if point.multi_az_cluster:
+            return "Copy job failed: copying a Multi-AZ DB cluster snapshot is not supported"
+        # "Vault access policies": an explicit deny of backup:CopyFromBackupVault on the source
+        # vault stops copies out of it.
+        if resource_policy.decision(self.access_policies.get((account, region, point.vault_name)),
+                                    "backup:CopyFromBackupVault", account) == "Deny":
+            return ACCESS_DENIED
+        if dest_account == account:
+            return None
+        # "Creating backup copies across AWS accounts": the destination vault's access policy
+        # must allow backup:CopyIntoBackupVault to the source account; without it the copy fails
+        # with "Access Denied trying to call AWS Backup service" (AWS re:Post knowledge center,
+        # "resolve the Access Denied ... error when trying to create a cross-account copy").
+        dest_policy = self.access_policies.get((dest_account, dest_region, dest_vault.backup_vault_name))
+        if resource_policy.decision(dest_policy, "backup:CopyIntoBackupVault", account) != "Allow":
+            return ACCESS_DENIED
+        # "Encryption for a backup copy to a different account or AWS Region": snapshots keep the
+        # source's key, so an AWS managed key (which cannot be shared) fails the copy, and a
+        # customer managed key must be shared with the destination account through its key policy.
+        key = point.encryption_key_arn
+        if point.resource_type in SNAPSHOT_TYPES and key:
+            if self.key_is_aws_managed(key):
+                return (f"Copy job failed: the recovery point is encrypted with an AWS managed key ({key}), "
+                        f"which cannot be shared with account {dest_account}")
+            if resource_policy.decision(self.key_policy(key), "kms:Decrypt", dest_account, wildcards=True) != "Allow":
+                return (f"Copy job failed: the customer managed key {key} of the recovery point is not shared "
+                        f"with destination account {dest_account} (its key policy does not allow it)")
+        return None
+
+    @staticmethod
+    def key_policy(key_arn: str) -> str | None:
+        account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+        return kms_backends[account][region].describe_key(key_arn).policy
 
     def update_lifecycle(self, account: str, region: str, vault_name: str, arn: str, body: dict) -> dict:
         point = self.point_in(account, region, vault_name, arn)
@@ -569,7 +618,7 @@ class BackupJobs:
         point = self.point_in(account, region, vault_name, arn)
         vault = self.vault(account, region, vault_name)
         # "Vault access policies": a Deny on backup:DeleteRecoveryPoint stops everyone it names.
-        if vault_policy.decision(self.access_policies.get((account, region, vault_name)),
+        if resource_policy.decision(self.access_policies.get((account, region, vault_name)),
                                  "backup:DeleteRecoveryPoint", account) == "Deny":
             raise ApiError(
                 "AccessDeniedException",
@@ -591,7 +640,7 @@ class BackupJobs:
         self.vault(account, region, vault_name)
         policy = body.get("Policy") or ""
         try:
-            vault_policy.validate(policy)
+            resource_policy.validate(policy)
         except (ValueError, TypeError) as e:
             raise invalid(f"Invalid backup vault access policy: {e}") from None
         self.access_policies[(account, region, vault_name)] = policy

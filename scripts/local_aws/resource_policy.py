@@ -1,9 +1,11 @@
-"""Backup vault access policies (moto stores none) and the part of IAM policy evaluation AWS
-Backup applies to them.
+"""The part of resource-based policy evaluation the emulator needs: backup vault access policies
+(moto stores none) and KMS key policies.
 
 "Vault access policies" (AWS Backup Developer Guide): a resource-based policy on a vault; AWS
 Backup access policies do not support a wildcard in the `Action` key, and cross-account access
 for any action other than backup:CopyIntoBackupVault is rejected whatever the policy says.
+
+A KMS key policy may use wildcards in Action ("kms:*"); "Key policies in AWS KMS".
 
 Evaluated here: Effect, Principal ("*", {"AWS": "*" | account id | arn:...:<account>:...}),
 Action (exact names), and the condition operators StringEquals / StringNotEquals on
@@ -13,6 +15,7 @@ keeps a Deny from matching and an Allow from granting: the conservative reading 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -46,14 +49,21 @@ def _conditions_hold(condition: dict, account: str) -> bool | None:
     return True
 
 
-def decision(policy_text: str | None, action: str, account: str) -> str:
+def _action_matches(patterns: Any, action: str, wildcards: bool) -> bool:
+    for pattern in _as_list(patterns):
+        if pattern == action or (wildcards and fnmatch.fnmatchcase(action.lower(), str(pattern).lower())):
+            return True
+    return False
+
+
+def decision(policy_text: str | None, action: str, account: str, wildcards: bool = False) -> str:
     """"Deny" (an explicit deny), "Allow" (an allow and no deny) or "None" for `account` calling
-    `action` under the vault's policy."""
+    `action` under the policy; `wildcards` for policies whose Action may hold them (KMS)."""
     if not policy_text:
         return "None"
     allowed = False
     for statement in _as_list(json.loads(policy_text).get("Statement", [])):
-        if action not in _as_list(statement.get("Action", [])):
+        if not _action_matches(statement.get("Action", []), action, wildcards):
             continue
         if not _principal_matches(statement.get("Principal"), account):
             continue
