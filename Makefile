@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup chromium build demo test lint cfn-lint release-arm64 bench bench-report sam-build checkov clean
+.PHONY: setup chromium build demo test emulator-test lint cfn-lint release-arm64 bench bench-report sam-build checkov clean
 
 setup: $(VENV)/.installed
 
@@ -29,10 +29,15 @@ build:
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
-## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template lint.
-test: setup chromium lint build
+## Test it: format and lint, the local AWS emulator's own tests, unit and SDK tests, end-to-end
+## tests against the local AWS, template lint.
+test: setup chromium lint build emulator-test
 	scripts/with-local-aws.sh cargo test --workspace
 	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+
+## The local AWS emulator's own tests (each starts its emulator on loopback).
+emulator-test: setup
+	$(VENV)/bin/pytest -q scripts/local_aws/tests
 
 lint:
 	cargo fmt --all -- --check

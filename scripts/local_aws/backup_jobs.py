@@ -12,7 +12,13 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   GET  /backup-vaults/{name}/recovery-points/{arn}        DescribeRecoveryPoint
   POST /backup-vaults/{name}/recovery-points/{arn}        UpdateRecoveryPointLifecycle
   GET  /resources/{arn}/recovery-points/                  ListRecoveryPointsByResource
+  DELETE /backup-vaults/{name}/recovery-points/{arn}      DeleteRecoveryPoint
+  PUT/GET/DELETE /backup-vaults/{name}/access-policy      Put/Get/DeleteBackupVaultAccessPolicy
   GET  /resources/                                        ListProtectedResources
+
+and, unsigned, the emulator's own controls (nothing in AWS answers these):
+  GET  /_emulator/clock                                   the emulator's time
+  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (lifecycles expire)
 
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
@@ -31,7 +37,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -45,10 +50,15 @@ from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
+import resource_policy
+from clock import Clock
+from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
+
 DAY = 86_400
 
-# Resource types whose recovery points can move to cold storage (AWS Backup's "Feature
-# availability by resource" table). Kept in step with the function's own list.
+# Resource types whose recovery points can move to cold storage: the "Lifecycle to cold storage"
+# column of AWS Backup's "Feature availability by resource" table. For other types AWS Backup
+# ignores MoveToColdStorageAfterDays ("Lifecycle" in the API Reference).
 COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", "SAP HANA on Amazon EC2", "VirtualMachine"}
 # Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared.
 SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora"}
@@ -77,6 +87,9 @@ class ApiError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
+
+
 def not_found(message: str) -> ApiError:
     return ApiError("ResourceNotFoundException", message)
 
@@ -102,6 +115,9 @@ class RecoveryPoint:
     size: int = 1_073_741_824
     storage_class: str = "WARM"
     status: str = "COMPLETED"
+    # A copy keeps its source's creation date but completes when its copy job does.
+    completed: float | None = None
+    multi_az_cluster: bool = False
 
     @property
     def vault_arn(self) -> str:
@@ -109,7 +125,7 @@ class RecoveryPoint:
 
     def calculated_lifecycle(self) -> dict[str, float]:
         out = {}
-        if self.lifecycle.get("MoveToColdStorageAfterDays"):
+        if self.lifecycle.get("MoveToColdStorageAfterDays") and self.resource_type in COLD_STORAGE_TYPES:
             out["MoveToColdStorageAt"] = self.created + self.lifecycle["MoveToColdStorageAfterDays"] * DAY
         if self.lifecycle.get("DeleteAfterDays"):
             out["DeleteAt"] = self.created + self.lifecycle["DeleteAfterDays"] * DAY
@@ -126,7 +142,7 @@ class RecoveryPoint:
             "IamRoleArn": self.iam_role_arn,
             "Status": self.status,
             "CreationDate": self.created,
-            "CompletionDate": self.created,
+            "CompletionDate": self.completed if self.completed is not None else self.created,
             "BackupSizeInBytes": self.size,
             "IsEncrypted": self.encryption_key_arn is not None,
             "StorageClass": self.storage_class,
@@ -178,6 +194,7 @@ class Job:
     destination_vault_arn: str = ""
     destination_recovery_point_arn: str = ""
     size: int = 1_073_741_824
+    completed: float | None = None
 
     @property
     def vault_arn(self) -> str:
@@ -191,11 +208,12 @@ class Job:
             "ResourceName": self.resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
             "IamRoleArn": self.iam_role_arn,
             "CreationDate": self.created,
-            "CompletionDate": self.created,
             "State": self.state,
             "BackupSizeInBytes": self.size,
             "IsParent": False,
         }
+        if self.completed is not None:
+            common["CompletionDate"] = self.completed
         if self.status_message:
             common["StatusMessage"] = self.status_message
         if self.created_by:
@@ -225,7 +243,7 @@ class Job:
         detail: dict[str, Any] = {
             "state": self.state,
             "creationDate": iso(self.created),
-            "completionDate": iso(self.created),
+            "completionDate": iso(self.completed if self.completed is not None else self.created),
             "iamRoleArn": self.iam_role_arn,
             "resourceArn": self.resource_arn,
             "resourceType": self.resource_type,
@@ -262,13 +280,6 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def parse_time(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def resource_type_of(resource_arn: str) -> str:
     parts = resource_arn.split(":", 5)
     if len(parts) < 6:
@@ -297,6 +308,9 @@ class BackupJobs:
         self.points: dict[str, RecoveryPoint] = {}
         self.jobs: dict[str, Job] = {}
         self.tokens: dict[tuple[str, str, str, str], str] = {}
+        self.clock = Clock()
+        # moto keeps no vault access policies: (account, region, vault name) -> policy JSON.
+        self.access_policies: dict[tuple[str, str, str], str] = {}
 
     # --- moto state -------------------------------------------------------------------------
 
@@ -344,6 +358,15 @@ class BackupJobs:
             return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
 
+    @staticmethod
+    def is_multi_az_cluster(account: str, region: str, resource_arn: str, kind: str) -> bool:
+        """An RDS DB cluster whose engine is not Aurora is a Multi-AZ DB cluster ("Multi-AZ DB
+        cluster deployments for Amazon RDS")."""
+        if kind != "Aurora":
+            return False
+        cluster = rds_backends[account][region].clusters.get(resource_arn.rsplit(":", 1)[-1])
+        return cluster is not None and not str(getattr(cluster, "engine", "aurora")).startswith("aurora")
+
     def key_is_aws_managed(self, key_arn: str) -> bool:
         account, region = key_arn.split(":")[4], key_arn.split(":")[3]
         return kms_backends[account][region].describe_key(key_arn).key_manager == "AWS"
@@ -387,7 +410,8 @@ class BackupJobs:
             raise invalid("BackupVaultName, ResourceArn and IamRoleArn are required")
         vault = self.vault(account, region, vault_name)
         kind = resource_type_of(resource_arn)
-        created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else time.time()
+        created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
+        lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
         created_by = None
         if "x-emulator-plan" in headers:
             plan_id = headers["x-emulator-plan"]
@@ -401,16 +425,20 @@ class BackupJobs:
         def start() -> Job:
             job_id = str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4())
             job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "COMPLETED",
-                      created_by=created_by, vault_name=vault_name)
+                      created_by=created_by, vault_name=vault_name, completed=created)
+            refusal = lock_refusal("Backup", vault, lifecycle)
             if "x-emulator-fail" in headers:
                 job.state, job.status_message = "FAILED", headers["x-emulator-fail"]
+            elif refusal:
+                job.state, job.status_message = "FAILED", refusal
             else:
                 point = RecoveryPoint(
                     arn=self.new_point_arn(kind, account, region, job_id),
                     account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
                     resource_type=kind, created=created, iam_role_arn=role,
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
-                    lifecycle=check_lifecycle(kind, body.get("Lifecycle") or {}), created_by=created_by,
+                    lifecycle=lifecycle, created_by=created_by,
+                    multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
                 )
                 self.points[point.arn] = point
                 vault.num_of_recovery_points += 1
@@ -453,32 +481,39 @@ class BackupJobs:
         if not (source_vault and destination and role and body.get("RecoveryPointArn")):
             raise invalid("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required")
         point = self.point_in(account, region, source_vault, body["RecoveryPointArn"])
+        # "Backup and tag copy": backups in cold storage or archive tiers cannot be copied.
         if point.storage_class == "COLD":
             raise invalid(f"Recovery point {point.arn} is in cold storage and cannot be copied")
-        lifecycle = check_lifecycle(point.resource_type, body.get("Lifecycle") or {})
+        # A copy without a lifecycle of its own keeps its source's retention ("Backup and tag
+        # copy": copies retain their source configuration, including creation dates and
+        # retention period; the retention period can be overridden).
+        lifecycle = check_lifecycle(point.resource_type, body.get("Lifecycle") or dict(point.lifecycle))
         parts = destination.split(":")
         if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
             raise invalid(f"Invalid destination backup vault ARN: {destination}")
         dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
 
         def start() -> Job:
+            now = self.clock.now()
             job = Job("copy", str(uuid.uuid4()), account, region, point.resource_arn, point.resource_type, role,
-                      time.time(), "COMPLETED", created_by=point.created_by, vault_name=source_vault,
-                      recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size)
+                      now, "COMPLETED", created_by=point.created_by, vault_name=source_vault,
+                      recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
+                      completed=now)
             try:
                 dest_vault = self.vault(dest_account, dest_region, dest_vault_name)
             except ApiError as e:
                 dest_vault, job.state, job.status_message = None, "FAILED", e.message
-            if dest_vault is not None and dest_account != account and point.resource_type in SNAPSHOT_TYPES \
-                    and point.encryption_key_arn and self.key_is_aws_managed(point.encryption_key_arn):
-                job.state = "FAILED"
-                job.status_message = (f"Copy job failed: the recovery point is encrypted with an AWS managed key "
-                                      f"({point.encryption_key_arn}), which cannot be shared with account {dest_account}")
+            if dest_vault is not None:
+                refusal = (self.copy_refusal(account, region, point, dest_account, dest_region, dest_vault)
+                           or lock_refusal("Copy", dest_vault, lifecycle))
+                if refusal:
+                    job.state, job.status_message = "FAILED", refusal
             if dest_vault is not None and job.state == "COMPLETED":
                 copied = RecoveryPoint(
                     arn=self.new_point_arn(point.resource_type, dest_account, dest_region, job.id, copy=True),
                     account=dest_account, region=dest_region, vault_name=dest_vault_name,
-                    resource_arn=point.resource_arn, resource_type=point.resource_type, created=job.created,
+                    resource_arn=point.resource_arn, resource_type=point.resource_type,
+                    created=point.created, completed=job.completed,
                     iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
                     source_vault_arn=point.vault_arn, size=point.size,
                     encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
@@ -494,6 +529,45 @@ class BackupJobs:
         job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
         return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
 
+    def copy_refusal(self, account: str, region: str, point: RecoveryPoint, dest_account: str, dest_region: str,
+                     dest_vault) -> str | None:
+        """Why AWS Backup would fail this copy, or None."""
+        # "Limitations of Multi-AZ DB clusters for Amazon RDS" and "Copy a backup": copying a
+        # Multi-AZ DB cluster snapshot is not supported.
+        if point.multi_az_cluster:
+            return "Copy job failed: copying a Multi-AZ DB cluster snapshot is not supported"
+        # "Vault access policies": an explicit deny of backup:CopyFromBackupVault on the source
+        # vault stops copies out of it.
+        if resource_policy.decision(self.access_policies.get((account, region, point.vault_name)),
+                                    "backup:CopyFromBackupVault", account) == "Deny":
+            return ACCESS_DENIED
+        if dest_account == account:
+            return None
+        # "Creating backup copies across AWS accounts": the destination vault's access policy
+        # must allow backup:CopyIntoBackupVault to the source account; without it the copy fails
+        # with "Access Denied trying to call AWS Backup service" (AWS re:Post knowledge center,
+        # "resolve the Access Denied ... error when trying to create a cross-account copy").
+        dest_policy = self.access_policies.get((dest_account, dest_region, dest_vault.backup_vault_name))
+        if resource_policy.decision(dest_policy, "backup:CopyIntoBackupVault", account) != "Allow":
+            return ACCESS_DENIED
+        # "Encryption for a backup copy to a different account or AWS Region": snapshots keep the
+        # source's key, so an AWS managed key (which cannot be shared) fails the copy, and a
+        # customer managed key must be shared with the destination account through its key policy.
+        key = point.encryption_key_arn
+        if point.resource_type in SNAPSHOT_TYPES and key:
+            if self.key_is_aws_managed(key):
+                return (f"Copy job failed: the recovery point is encrypted with an AWS managed key ({key}), "
+                        f"which cannot be shared with account {dest_account}")
+            if resource_policy.decision(self.key_policy(key), "kms:Decrypt", dest_account, wildcards=True) != "Allow":
+                return (f"Copy job failed: the customer managed key {key} of the recovery point is not shared "
+                        f"with destination account {dest_account} (its key policy does not allow it)")
+        return None
+
+    @staticmethod
+    def key_policy(key_arn: str) -> str | None:
+        account, region = key_arn.split(":")[4], key_arn.split(":")[3]
+        return kms_backends[account][region].describe_key(key_arn).policy
+
     def update_lifecycle(self, account: str, region: str, vault_name: str, arn: str, body: dict) -> dict:
         point = self.point_in(account, region, vault_name, arn)
         point.lifecycle = check_lifecycle(point.resource_type, body.get("Lifecycle") or {})
@@ -504,34 +578,118 @@ class BackupJobs:
             "CalculatedLifecycle": point.calculated_lifecycle(),
         }
 
-    def list_jobs(self, account: str, region: str, kind: str, query: dict[str, str]) -> Iterable[Job]:
-        for job in sorted(self.jobs.values(), key=lambda j: j.created, reverse=True):
-            if job.kind != kind or (job.account, job.region) != (account, region):
-                continue
-            if "resourceArn" in query and job.resource_arn != query["resourceArn"]:
-                continue
-            if "state" in query and query["state"] not in ("ANY", job.state):
-                continue
-            if "resourceType" in query and job.resource_type != query["resourceType"]:
-                continue
-            if "backupVaultName" in query and job.vault_name != query["backupVaultName"]:
-                continue
-            if "destinationVaultArn" in query and job.destination_vault_arn != query["destinationVaultArn"]:
-                continue
-            if "createdAfter" in query and job.created <= parse_time(query["createdAfter"]):
-                continue
-            if "createdBefore" in query and job.created >= parse_time(query["createdBefore"]):
-                continue
-            yield job
+    def list_jobs(self, account: str, region: str, kind: str, query: dict[str, str]) -> list[Job]:
+        filters = parse_job_filters(kind, query)
+        now = self.clock.now()
+        return [
+            job for job in sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
+            if job.kind == kind and (job.account, job.region) == (account, region) and job_matches(job, filters, now)
+        ]
+
+    def list_points(self, account: str, region: str, vault_name: str, query: dict[str, str]) -> list[RecoveryPoint]:
+        self.vault(account, region, vault_name)
+        filters = parse_point_filters(query)
+        return [
+            p for p in sorted(self.points.values(), key=lambda p: p.created, reverse=True)
+            if (p.account, p.region, p.vault_name) == (account, region, vault_name) and point_matches(p, filters)
+        ]
+
+    # --- lifecycle, deletion, access policies -------------------------------------------------
+
+    def apply_lifecycles(self) -> None:
+        """What AWS Backup does on its own as time passes ("Lifecycle" in the API Reference):
+        a point moves to cold storage at MoveToColdStorageAt and is deleted at DeleteAt, after
+        which it is in no listing and no longer protects its resource."""
+        now = self.clock.now()
+        for point in list(self.points.values()):
+            due = point.calculated_lifecycle()
+            if "DeleteAt" in due and due["DeleteAt"] <= now:
+                self.remove_point(point)
+            elif "MoveToColdStorageAt" in due and due["MoveToColdStorageAt"] <= now:
+                point.storage_class = "COLD"
+
+    def remove_point(self, point: RecoveryPoint) -> None:
+        del self.points[point.arn]
+        vault = backup_backends[point.account][point.region].vaults.get(point.vault_name)
+        if vault is not None and vault.num_of_recovery_points > 0:
+            vault.num_of_recovery_points -= 1
+
+    def delete_recovery_point(self, account: str, region: str, vault_name: str, arn: str) -> dict:
+        point = self.point_in(account, region, vault_name, arn)
+        vault = self.vault(account, region, vault_name)
+        # "Vault access policies": a Deny on backup:DeleteRecoveryPoint stops everyone it names.
+        if resource_policy.decision(self.access_policies.get((account, region, vault_name)),
+                                 "backup:DeleteRecoveryPoint", account) == "Deny":
+            raise ApiError(
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{account}:root is not authorized to perform: backup:DeleteRecoveryPoint "
+                f"on resource: {vault.backup_vault_arn} with an explicit deny in a resource-based policy",
+                403,
+            )
+        # "PutBackupVaultLockConfiguration": Vault Lock prevents attempts to delete any recovery
+        # point stored in or created in the vault (governance and compliance mode alike).
+        if vault.locked:
+            raise ApiError(
+                "InvalidRequestException",
+                f"Recovery point {arn} cannot be deleted: backup vault {vault_name} is protected by Vault Lock",
+            )
+        self.remove_point(point)
+        return {}
+
+    def put_access_policy(self, account: str, region: str, vault_name: str, body: dict) -> dict:
+        self.vault(account, region, vault_name)
+        policy = body.get("Policy") or ""
+        try:
+            resource_policy.validate(policy)
+        except (ValueError, TypeError) as e:
+            raise invalid(f"Invalid backup vault access policy: {e}") from None
+        self.access_policies[(account, region, vault_name)] = policy
+        return {}
+
+    def get_access_policy(self, account: str, region: str, vault_name: str) -> dict:
+        vault = self.vault(account, region, vault_name)
+        policy = self.access_policies.get((account, region, vault_name))
+        if policy is None:
+            raise not_found(f"Backup vault {vault_name} has no access policy")
+        return {"BackupVaultName": vault_name, "BackupVaultArn": vault.backup_vault_arn, "Policy": policy}
+
+    def delete_access_policy(self, account: str, region: str, vault_name: str) -> dict:
+        self.vault(account, region, vault_name)
+        self.access_policies.pop((account, region, vault_name), None)
+        return {}
+
+
+def retention_days(lifecycle: dict) -> int | None:
+    """The retention a lifecycle asks for; None keeps the recovery point forever."""
+    days = lifecycle.get("DeleteAfterDays")
+    return days if days and days > 0 else None
+
+
+def lock_refusal(kind: str, vault, lifecycle: dict) -> str | None:
+    """"PutBackupVaultLockConfiguration": with MinRetentionDays set, a backup or copy job whose
+    retention is shorter fails; with MaxRetentionDays set, one whose retention is longer (or
+    unlimited) fails. Recovery points already in the vault are not affected. The status message
+    follows that page; AWS does not document its exact wording."""
+    minimum, maximum = vault.min_retention_days, vault.max_retention_days
+    if not vault.locked or (minimum is None and maximum is None):
+        return None
+    days = retention_days(lifecycle)
+    shown = f"{days} days" if days is not None else "no expiry"
+    if minimum is not None and days is not None and days < minimum:
+        return (f"{kind} job failed: the retention period of the recovery point ({shown}) is shorter than "
+                f"the minimum retention period ({minimum} days) of the Vault Lock on backup vault {vault.backup_vault_name}")
+    if maximum is not None and (days is None or days > maximum):
+        return (f"{kind} job failed: the retention period of the recovery point ({shown}) is longer than "
+                f"the maximum retention period ({maximum} days) of the Vault Lock on backup vault {vault.backup_vault_name}")
+    return None
 
 
 def check_lifecycle(resource_type: str, lifecycle: dict) -> dict:
-    """AWS Backup's lifecycle rules: cold storage only where supported, and 90 days there at least."""
+    """AWS Backup's lifecycle rule ("Lifecycle" in the API Reference): a point moved to cold
+    storage stays there 90 days at least. Types without cold storage ignore the setting."""
     cold = lifecycle.get("MoveToColdStorageAfterDays")
     delete = lifecycle.get("DeleteAfterDays")
-    if cold and resource_type not in COLD_STORAGE_TYPES:
-        raise invalid(f"Lifecycle: {resource_type} recovery points cannot be moved to cold storage")
-    if cold and delete and delete < cold + 90:
+    if cold and delete and resource_type in COLD_STORAGE_TYPES and delete < cold + 90:
         raise invalid(
             f"Invalid lifecycle. DeleteAfterDays ({delete}) must be at least 90 days greater than "
             f"MoveToColdStorageAfterDays ({cold})"
@@ -548,6 +706,16 @@ def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
     return out
 
 
+def respond(start_response: Callable, status: int, payload: dict, extra: list | None = None) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response(
+        f"{status} {'OK' if status == 200 else 'Error'}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+         ("x-amzn-RequestId", str(uuid.uuid4()))] + (extra or []),
+    )
+    return [data]
+
+
 AUTH = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 
 
@@ -559,6 +727,8 @@ class BackupJobsApp:
         self.state = BackupJobs()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith("/_emulator/"):
+            return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
         if not match or match.group(3) != "backup":
             return self.moto_app(environ, start_response)
@@ -576,18 +746,33 @@ class BackupJobsApp:
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         try:
             with self.state.lock:
+                self.state.apply_lifecycles()
                 status, payload = 200, handler(account, region, segments, query, body, headers)
             extra = []
+        except FilterError as e:
+            status, payload = 400, {"__type": e.code, "message": e.message, "Code": e.code}
+            extra = [("x-amzn-ErrorType", e.code)]
         except ApiError as e:
             status, payload = e.status, {"__type": e.code, "message": e.message, "Code": e.code}
             extra = [("x-amzn-ErrorType", e.code)]
-        data = json.dumps(payload).encode()
-        start_response(
-            f"{status} {'OK' if status == 200 else 'Error'}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-             ("x-amzn-RequestId", str(uuid.uuid4()))] + extra,
-        )
-        return [data]
+        return respond(start_response, status, payload, extra)
+
+    def control(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """The emulator's own controls, for its tests: the clock."""
+        path, method = environ["PATH_INFO"].rstrip("/"), environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            if path == "/_emulator/clock" and method == "GET":
+                return respond(start_response, 200, {"now": self.state.clock.now()})
+            if path == "/_emulator/clock" and method == "POST":
+                now = self.state.clock.advance(float(body.get("advance_seconds", 0)))
+                with self.state.lock:
+                    self.state.apply_lifecycles()
+                return respond(start_response, 200, {"now": now})
+        except (ValueError, TypeError) as e:
+            return respond(start_response, 400, {"message": str(e)})
+        return respond(start_response, 404, {"message": f"no emulator control {method} {path}"})
 
     def route(self, method: str, s: list[str], trailing: bool) -> Callable | None:
         st = self.state
@@ -601,16 +786,23 @@ class BackupJobsApp:
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page([j.describe() for j in st.list_jobs(a, r, kind, q)], q, key)
             return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
+        if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "access-policy":
+            if method == "PUT":
+                return lambda a, r, s, q, b, h: st.put_access_policy(a, r, s[1], b)
+            if method == "GET":
+                return lambda a, r, s, q, b, h: st.get_access_policy(a, r, s[1])
+            if method == "DELETE":
+                return lambda a, r, s, q, b, h: st.delete_access_policy(a, r, s[1])
         if len(s) >= 3 and s[0] == "backup-vaults" and s[2] == "recovery-points":
             if len(s) == 3 and method == "GET":
                 return lambda a, r, s, q, b, h: page(
-                    [p.describe() for p in st.points.values()
-                     if (p.account, p.region, p.vault_name) == (a, r, st.vault(a, r, s[1]).backup_vault_name)],
-                    q, "RecoveryPoints")
+                    [p.describe() for p in st.list_points(a, r, s[1], q)], q, "RecoveryPoints")
             if len(s) == 4 and method == "GET":
                 return lambda a, r, s, q, b, h: st.point_in(a, r, s[1], s[3]).describe()
             if len(s) == 4 and method == "POST":
                 return lambda a, r, s, q, b, h: st.update_lifecycle(a, r, s[1], s[3], b)
+            if len(s) == 4 and method == "DELETE":
+                return lambda a, r, s, q, b, h: st.delete_recovery_point(a, r, s[1], s[3])
         if s[0] == "resources" and method == "GET":
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page(self.protected(a, r), q, "Results")

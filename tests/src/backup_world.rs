@@ -41,6 +41,53 @@ pub async fn customer_key(sdk: &SdkConfig) -> String {
         .to_string()
 }
 
+/// Shares a customer managed key of the config's account with `account`, as a cross-account copy
+/// of a snapshot encrypted with it needs ("Encryption for a backup copy to a different account
+/// or AWS Region"): the key policy keeps its own account's administrators and lets `account` use it.
+pub async fn share_key_with(sdk: &SdkConfig, key_arn: &str, account: &str) {
+    let owner = key_arn.split(':').nth(4).expect("key ARN");
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{owner}:root")},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "CopyDestination", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+             "Resource": "*"}
+        ]
+    });
+    aws_sdk_kms::Client::new(sdk)
+        .put_key_policy()
+        .key_id(key_arn)
+        .policy_name("default")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put key policy");
+}
+
+/// Lets the source accounts copy into the vault, as templates/destination-account.yaml's vault
+/// access policy does for its SourceAccountIds.
+pub async fn allow_copies_from(sdk: &SdkConfig, vault_name: &str, source_accounts: &[&str]) {
+    let principals: Vec<String> = source_accounts
+        .iter()
+        .map(|account| format!("arn:aws:iam::{account}:root"))
+        .collect();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "SourceAccountsCopyIn", "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]
+    });
+    aws_sdk_backup::Client::new(sdk)
+        .put_backup_vault_access_policy()
+        .backup_vault_name(vault_name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put vault access policy");
+}
+
 /// Creates a vault (encrypted with `key` when given) and returns its ARN.
 pub async fn vault(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
     aws_sdk_backup::Client::new(sdk)

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::backup_world::{acting_in, backup_events_inbox_all, backup_with, customer_key, vault};
+use crate::backup_world::{
+    acting_in, allow_copies_from, backup_events_inbox_all, backup_with, customer_key, share_key_with, vault,
+};
 use crate::function::{FunctionProcess, binary};
 use crate::local_aws::{self, AlertsTopic, create_state_table, drain_queue};
 use crate::runtime_api::{Answer, RuntimeApi};
@@ -93,6 +95,8 @@ struct Created {
 async fn create_workloads(sdk: &SdkConfig, account: &str, scale: usize) -> Created {
     let config = acting_in(sdk, (account != PLATFORM).then_some(account), REGION).await;
     let key = customer_key(&config).await;
+    // Snapshots under this key are copied to the isolated account, which needs the key shared.
+    share_key_with(&config, &key, ISOLATED).await;
     let mut created = Created {
         arns: Vec::new(),
         events: Vec::new(),
@@ -288,6 +292,14 @@ pub async fn run(sdk: &SdkConfig) {
         &acting_in(sdk, Some(ISOLATED), REGION).await,
         "rearguard-isolated",
         Some(&customer_key(&acting_in(sdk, Some(ISOLATED), REGION).await).await),
+    )
+    .await;
+    // The isolated vault takes copies from both accounts (its access policy, as
+    // templates/destination-account.yaml writes it).
+    allow_copies_from(
+        &acting_in(sdk, Some(ISOLATED), REGION).await,
+        "rearguard-isolated",
+        &[PLATFORM, WORKLOADS],
     )
     .await;
     for (config, account) in [(&platform, None), (&workloads, Some(WORKLOADS))] {

@@ -5,7 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    acting_in, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in, vault,
+    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in,
+    share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -22,7 +23,9 @@ const BACKUP_JOB: &str = "Backup Job State Change";
 const COPY_JOB: &str = "Copy Job State Change";
 
 /// One test's vaults: production and a re-encrypting vault here, `dr` in us-west-2, `isolated`
-/// in the isolated account, each with a customer managed key; all names unique to the test.
+/// in the isolated account, each with a customer managed key; all names unique to the test. The
+/// isolated vault accepts copies from this account and the re-encrypting vault's key is shared
+/// with the isolated account, as cross-account copies need.
 struct Vaults {
     production: String,
     reencrypt: String,
@@ -43,9 +46,13 @@ impl Vaults {
         );
         vault(sdk, &production, None).await;
         vault(sdk, &reencrypt, Some(&home_key)).await;
+        share_key_with(sdk, &home_key, ISOLATED_ACCOUNT).await;
+        let isolated_name = unique("isolated");
+        let isolated_vault = vault(&isolated, &isolated_name, Some(&isolated_key)).await;
+        allow_copies_from(&isolated, &isolated_name, &[HOME]).await;
         Vaults {
             dr: vault(&west, &unique("dr"), Some(&west_key)).await,
-            isolated: vault(&isolated, &unique("isolated"), Some(&isolated_key)).await,
+            isolated: isolated_vault,
             production,
             reencrypt,
         }
@@ -158,7 +165,12 @@ fn route(name: &str, source_vault: &str, destinations: &[&str], extra: Value) ->
     route
 }
 
+/// An encrypted volume; a customer managed `key` is shared with the isolated account, so its
+/// snapshots can be copied there.
 async fn encrypted_volume(sdk: &SdkConfig, key: Option<&str>) -> String {
+    if let Some(key) = key {
+        share_key_with(sdk, key, ISOLATED_ACCOUNT).await;
+    }
     let volume = aws_sdk_ec2::Client::new(sdk)
         .create_volume()
         .availability_zone("eu-west-1a")

@@ -326,7 +326,8 @@ async fn enrollment_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
 /// completion events through the function, and the copies the emulator then holds.
 async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     use rearguard_e2e::backup_world::{
-        acting_in, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in, vault,
+        acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in,
+        share_key_with, vault,
     };
     const ISOLATED_ACCOUNT: &str = "444455556666";
 
@@ -336,6 +337,7 @@ async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     vault(sdk, "rearguard-production", None).await;
     let dr = vault(&west, "rearguard-dr", Some(&customer_key(&west).await)).await;
     let vault_in_isolated = vault(&isolated, "rearguard-isolated", Some(&customer_key(&isolated).await)).await;
+    allow_copies_from(&isolated, "rearguard-isolated", &["123456789012"]).await;
     println!("vaults  rearguard-production (123456789012 eu-west-1), {dr}, {vault_in_isolated}");
     let mut policy: serde_json::Value = serde_json::from_str(POLICY).expect("the demo's policy");
     policy["vaults"] = json!({"rearguard-production": {}, "isolated": {"arn": vault_in_isolated}, "dr": {"arn": dr}});
@@ -360,6 +362,7 @@ async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     );
 
     let key = customer_key(sdk).await;
+    share_key_with(sdk, &key, ISOLATED_ACCOUNT).await;
     let volume = aws_sdk_ec2::Client::new(sdk)
         .create_volume()
         .availability_zone("eu-west-1a")

@@ -1,0 +1,114 @@
+"""What a copy needs before AWS Backup makes it: the destination vault's access policy, a key
+the destination can use, a source vault that lets copies out, a copyable snapshot."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Aws, unique
+
+ISOLATED = "444455556666"
+DENIED = "Access Denied trying to call AWS Backup service"
+
+
+def copy_into(source: Aws, vault: str, point: str, destination_arn: str) -> dict:
+    job_id = source.backup.start_copy_job(RecoveryPointArn=point, SourceBackupVaultName=vault,
+                                          DestinationBackupVaultArn=destination_arn,
+                                          IamRoleArn=f"arn:aws:iam::{source.account}:role/copy")["CopyJobId"]
+    return source.backup.describe_copy_job(CopyJobId=job_id)["CopyJob"]
+
+
+def allow_copies_from(destination: Aws, vault: str, account: str) -> None:
+    destination.backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                       "Action": "backup:CopyIntoBackupVault", "Resource": "*"}],
+    }))
+
+
+def points_in(aws: Aws, vault: str) -> list:
+    return aws.backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"]
+
+
+def test_a_cross_account_copy_needs_the_destination_vault_to_allow_the_source_account(home, aws):
+    isolated = aws(ISOLATED)
+    source, _ = home.vault()
+    target, target_arn = isolated.vault()
+    point = home.backup_job(source, home.table_arn())["RecoveryPointArn"]
+
+    refused = copy_into(home, source, point, target_arn)
+    assert (refused["State"], refused["StatusMessage"]) == ("FAILED", DENIED)
+    allow_copies_from(isolated, target, "111122223333")
+    assert copy_into(home, source, point, target_arn)["StatusMessage"] == DENIED, "another account is allowed"
+    assert points_in(isolated, target) == []
+
+    allow_copies_from(isolated, target, home.account)
+    assert copy_into(home, source, point, target_arn)["State"] == "COMPLETED"
+    assert len(points_in(isolated, target)) == 1
+
+
+def test_a_snapshot_under_a_customer_managed_key_needs_the_key_shared_with_the_destination(home, aws):
+    isolated = aws(ISOLATED)
+    source, _ = home.vault()
+    target, target_arn = isolated.vault()
+    allow_copies_from(isolated, target, home.account)
+    kms = home.client("kms")
+    key = kms.create_key(Description="volume key")["KeyMetadata"]["Arn"]
+    volume = home.client("ec2").create_volume(AvailabilityZone="eu-west-1a", Size=10, Encrypted=True,
+                                              KmsKeyId=key)["VolumeId"]
+    point = home.backup_job(source, f"arn:aws:ec2:eu-west-1:{home.account}:volume/{volume}")["RecoveryPointArn"]
+
+    refused = copy_into(home, source, point, target_arn)
+    assert refused["State"] == "FAILED"
+    assert "not shared with destination account" in refused["StatusMessage"]
+
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{home.account}:root"}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ISOLATED}:root"},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"], "Resource": "*"},
+        ],
+    }))
+    assert copy_into(home, source, point, target_arn)["State"] == "COMPLETED"
+
+
+def test_a_snapshot_under_an_aws_managed_key_cannot_go_to_another_account(home, aws):
+    isolated = aws(ISOLATED)
+    source, _ = home.vault()
+    target, target_arn = isolated.vault()
+    allow_copies_from(isolated, target, home.account)
+    volume = home.client("ec2").create_volume(AvailabilityZone="eu-west-1a", Size=10, Encrypted=True)["VolumeId"]
+    point = home.backup_job(source, f"arn:aws:ec2:eu-west-1:{home.account}:volume/{volume}")["RecoveryPointArn"]
+    refused = copy_into(home, source, point, target_arn)
+    assert refused["State"] == "FAILED" and "AWS managed key" in refused["StatusMessage"]
+
+
+def test_a_source_vault_denying_copy_from_stops_copies_even_in_the_same_account(home):
+    source, _ = home.vault()
+    _, target_arn = home.vault()
+    point = home.backup_job(source, home.table_arn())["RecoveryPointArn"]
+    home.backup.put_backup_vault_access_policy(BackupVaultName=source, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "backup:CopyFromBackupVault", "Resource": "*"}],
+    }))
+    refused = copy_into(home, source, point, target_arn)
+    assert (refused["State"], refused["StatusMessage"]) == ("FAILED", DENIED)
+
+
+def test_a_multi_az_db_cluster_snapshot_cannot_be_copied(home):
+    source, _ = home.vault()
+    _, target_arn = home.vault()
+    name = unique("cluster")
+    home.client("rds").create_db_cluster(DBClusterIdentifier=name, Engine="postgres", DBClusterInstanceClass="db.m6gd.large",
+                                         AllocatedStorage=100, StorageType="io1", Iops=1000,
+                                         MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+    point = home.backup_job(source, f"arn:aws:rds:eu-west-1:{home.account}:cluster:{name}")["RecoveryPointArn"]
+    refused = copy_into(home, source, point, target_arn)
+    assert refused["State"] == "FAILED" and "Multi-AZ DB cluster" in refused["StatusMessage"]
+    aurora = unique("aurora")
+    home.client("rds").create_db_cluster(DBClusterIdentifier=aurora, Engine="aurora-postgresql",
+                                         MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+    point = home.backup_job(source, f"arn:aws:rds:eu-west-1:{home.account}:cluster:{aurora}")["RecoveryPointArn"]
+    assert copy_into(home, source, point, target_arn)["State"] == "COMPLETED"
