@@ -6,6 +6,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 use rearguard::alert::{Alert, Severity};
 use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
@@ -179,10 +180,14 @@ struct Decided {
 pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metrics: &mut Metrics) -> Outcome {
     let tally = Mutex::new(metrics);
     let groups = decode_and_group(records, &tally, clock.now);
-    let mut results: Vec<(Vec<Outgoing>, Decided)> = Vec::with_capacity(groups.len());
-    for (index, group) in groups.into_iter().enumerate() {
-        results.push(decide_group(index, group, deps, clock, &tally).await);
-    }
+    // Groups are independent (one incident key each), so their claims, reads and writes run
+    // side by side, a bounded number at a time; results keep the batch's order.
+    let limit = deps.config.concurrency;
+    let results: Vec<(Vec<Outgoing>, Decided)> = stream::iter(groups.into_iter().enumerate())
+        .map(|(index, group)| decide_group(index, group, deps, clock, &tally))
+        .buffered(limit)
+        .collect()
+        .await;
     let mut outgoing = Vec::new();
     let mut decided = Vec::with_capacity(results.len());
     for (messages, done) in results {
@@ -632,26 +637,29 @@ async fn send(alert: &Alert, kinds: &[&'static str], deps: &Deps<'_>, tally: &Ta
 /// when its incident record was written, puts it back and hands every job of the group back
 /// (their decisions built on each other); otherwise hands back only the unsent jobs.
 async fn settle(decided: Vec<Decided>, undelivered: &Undelivered, deps: &Deps<'_>, clock: Clock) -> Outcome {
-    let mut retried: Vec<Vec<String>> = Vec::with_capacity(decided.len());
-    for (index, done) in decided.into_iter().enumerate() {
-        let mut retry = done.retry;
-        let group_failed = undelivered.groups.contains(&index);
-        let written = done.written.is_some();
-        if group_failed
-            && let (Some(store), Some(key), Some((before, version))) = (deps.incidents, &done.key, done.written)
-        {
-            restore(store, key, before, version, clock).await;
-        }
-        for (record_id, event_id) in done.handled {
-            if group_failed && (written || undelivered.records.contains(&record_id)) {
-                release(deps, &event_id).await;
-                retry.push(record_id);
-            } else {
-                complete(deps, &event_id, clock.now).await;
+    let retried: Vec<Vec<String>> = stream::iter(decided.into_iter().enumerate())
+        .map(|(index, done)| async move {
+            let mut retry = done.retry;
+            let group_failed = undelivered.groups.contains(&index);
+            let written = done.written.is_some();
+            if group_failed
+                && let (Some(store), Some(key), Some((before, version))) = (deps.incidents, &done.key, done.written)
+            {
+                restore(store, key, before, version, clock).await;
             }
-        }
-        retried.push(retry);
-    }
+            for (record_id, event_id) in done.handled {
+                if group_failed && (written || undelivered.records.contains(&record_id)) {
+                    release(deps, &event_id).await;
+                    retry.push(record_id);
+                } else {
+                    complete(deps, &event_id, clock.now).await;
+                }
+            }
+            retry
+        })
+        .buffered(deps.config.concurrency)
+        .collect()
+        .await;
     Outcome {
         failed: retried.into_iter().flatten().collect(),
     }

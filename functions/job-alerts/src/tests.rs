@@ -176,6 +176,7 @@ fn config() -> Config {
         realert_after: Duration::from_secs(12 * 3600),
         dedupe_retention: Duration::from_secs(7 * 86_400),
         metrics_namespace: "Rearguard".into(),
+        concurrency: 4,
     }
 }
 
