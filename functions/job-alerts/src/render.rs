@@ -84,6 +84,8 @@ pub fn console_link(event: &JobEvent) -> String {
 
 fn plan_line(event: &JobEvent) -> String {
     match event.created_by() {
+        // Failed and aborted events often carry no `createdBy` even for plan jobs: say so.
+        None => "unknown (the event does not say)".to_string(),
         Some(by) if !event.is_on_demand() => {
             let plan = by
                 .backup_plan_arn
@@ -203,7 +205,8 @@ fn job_document(event: &JobEvent, kind: MessageKind, severity: Severity, summary
             "creationDate": event.creation_date(),
             "completionDate": event.completion_date(),
             "vaultArn": event.vault_arn(),
-            "onDemand": event.is_on_demand(),
+            // Unknown (null) when the event carries no `createdBy`.
+            "onDemand": created_by.map(|_| event.is_on_demand()),
             "backupPlanArn": created_by.and_then(|c| c.backup_plan_arn.as_deref()),
             "backupPlanRuleId": created_by.and_then(|c| c.backup_plan_rule_id.as_deref()),
             "consoleUrl": console_link(event),
@@ -400,7 +403,7 @@ pub fn restore_completed(event: &JobEvent) -> Alert {
     ));
     text.push_str(&footer(event));
     let document = job_document(event, MessageKind::RestoreCompleted, Severity::Info, &subject);
-    Alert::new(Severity::Info, &subject, text, document, attributes(event, "COMPLETED"))
+    Alert::new(Severity::Info, &subject, text, document, attributes(event, "RESTORED"))
 }
 
 /// A failure that happened before the resource's last success: for the record, not an
