@@ -106,9 +106,23 @@ impl From<String> for JobState {
 }
 
 impl<'de> Deserialize<'de> for JobState {
+    /// Lenient like every other field: a state that is not a string is kept as its JSON text
+    /// (an unknown state, logged and not alerted) instead of failing the whole event.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(JobState::from(String::deserialize(deserializer)?))
+        Ok(match Value::deserialize(deserializer)? {
+            Value::String(text) => JobState::from(text),
+            other => JobState::Unknown(other.to_string()),
+        })
     }
+}
+
+/// `createdBy` when it is an object; anything else (`null`, a string, a list) is taken as absent
+/// rather than failing the event.
+fn lenient_created_by<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<CreatedBy>, D::Error> {
+    Ok(match Value::deserialize(deserializer)? {
+        value @ Value::Object(_) => serde_json::from_value(value).ok(),
+        _ => None,
+    })
 }
 
 impl Serialize for JobState {
@@ -170,6 +184,7 @@ pub struct BackupJobDetail {
     pub percent_done: Option<f64>,
     #[serde(deserialize_with = "number_or_string")]
     pub retry_count: Option<u32>,
+    #[serde(deserialize_with = "lenient_created_by")]
     pub created_by: Option<CreatedBy>,
 }
 
@@ -201,6 +216,7 @@ pub struct CopyJobDetail {
     pub completion_date: Option<String>,
     #[serde(deserialize_with = "number_or_string")]
     pub backup_size_in_bytes: Option<u64>,
+    #[serde(deserialize_with = "lenient_created_by")]
     pub created_by: Option<CreatedBy>,
 }
 
@@ -450,6 +466,19 @@ mod tests {
         ));
         assert_eq!(created.unwrap().state(), &JobState::Created);
         assert_eq!(failed.unwrap().state(), &JobState::Failed);
+    }
+
+    #[test]
+    fn a_state_or_created_by_of_an_unexpected_type_does_not_fail_the_event() {
+        let event = JobEvent::decode(&envelope(
+            BACKUP_JOB,
+            json!({"backupJobId": "b-1", "state": 7, "createdBy": "plan-1"}),
+        ))
+        .unwrap();
+        assert_eq!(event.state(), &JobState::Unknown("7".into()));
+        assert_eq!(event.created_by(), None);
+        let copy = JobEvent::decode(&envelope(COPY_JOB, json!({"state": "FAILED", "createdBy": ["x"]}))).unwrap();
+        assert_eq!((copy.state(), copy.created_by()), (&JobState::Failed, None));
     }
 
     #[test]

@@ -4,12 +4,13 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use crate::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError};
+use crate::store::{Claim, DeliveryLedger, FailedJob, Incident, IncidentStore, StoreError, Versioned, Written};
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -87,10 +88,6 @@ fn read_n(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
         .unwrap_or_default()
 }
 
-fn read_time(item: &HashMap<String, AttributeValue>, name: &str) -> DateTime<Utc> {
-    Utc.timestamp_opt(read_n(item, name), 0).single().unwrap_or_default()
-}
-
 fn is_condition_failure(e: &SdkError<PutItemError>) -> bool {
     matches!(
         e.as_service_error(),
@@ -151,48 +148,138 @@ impl DeliveryLedger for DynamoStore {
     }
 }
 
+fn incident_pk(key: &str) -> String {
+    format!("incident#{key}")
+}
+
+fn millis(at: DateTime<Utc>) -> AttributeValue {
+    n(at.timestamp_millis())
+}
+
+fn read_millis(item: &HashMap<String, AttributeValue>, name: &str) -> Option<DateTime<Utc>> {
+    let value = item.get(name)?.as_n().ok()?.parse().ok()?;
+    DateTime::from_timestamp_millis(value)
+}
+
+fn read_incident(key: &str, item: &HashMap<String, AttributeValue>) -> Versioned<Incident> {
+    let failed = item
+        .get("failed")
+        .and_then(|v| v.as_l().ok())
+        .map(|list| {
+            list.iter()
+                .filter_map(|entry| {
+                    let entry = entry.as_m().ok()?;
+                    Some(FailedJob {
+                        job_id: read_s(entry, "job"),
+                        at: read_millis(entry, "at")?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Versioned {
+        value: Incident {
+            key: key.to_string(),
+            resource_arn: read_s(item, "resource_arn"),
+            job_type: read_s(item, "job_type"),
+            state: read_s(item, "state"),
+            failed,
+            last_success_at: read_millis(item, "last_success_at"),
+            last_alerted_at: read_millis(item, "last_alerted_at"),
+        },
+        version: read_n(item, "version").try_into().unwrap_or_default(),
+    }
+}
+
+fn is_live(item: &HashMap<String, AttributeValue>, now: DateTime<Utc>) -> bool {
+    read_n(item, "expires_at") > now.timestamp()
+}
+
 #[async_trait]
 impl IncidentStore for DynamoStore {
-    async fn open_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Incident>, StoreError> {
-        let Some(item) = self.get(&format!("incident#{key}")).await? else {
-            return Ok(None);
-        };
-        if read_n(&item, "expires_at") <= now.timestamp() {
-            return Ok(None);
-        }
-        Ok(Some(Incident {
-            key: key.to_string(),
-            resource_arn: read_s(&item, "resource_arn"),
-            job_type: read_s(&item, "job_type"),
-            state: read_s(&item, "state"),
-            opened_at: read_time(&item, "opened_at"),
-            last_alerted_at: read_time(&item, "last_alerted_at"),
-            failures: read_n(&item, "failures").try_into().unwrap_or(u32::MAX),
-            last_job_id: read_s(&item, "last_job_id"),
-        }))
+    async fn load_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned<Incident>>, StoreError> {
+        Ok(self
+            .get(&incident_pk(key))
+            .await?
+            .filter(|item| is_live(item, now))
+            .map(|item| read_incident(key, &item)))
     }
 
-    async fn save_incident(&self, incident: &Incident, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.client
+    async fn write_incident(
+        &self,
+        incident: &Incident,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Written, StoreError> {
+        let version = expected.unwrap_or(0) + 1;
+        let failed = incident
+            .failed
+            .iter()
+            .map(|f| {
+                AttributeValue::M(HashMap::from([
+                    ("job".to_string(), s(&f.job_id)),
+                    ("at".to_string(), millis(f.at)),
+                ]))
+            })
+            .collect();
+        let mut put = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(&format!("incident#{}", incident.key)))
+            .item("pk", s(&incident_pk(&incident.key)))
             .item("resource_arn", s(&incident.resource_arn))
             .item("job_type", s(&incident.job_type))
             .item("state", s(&incident.state))
-            .item("opened_at", n(incident.opened_at.timestamp()))
-            .item("last_alerted_at", n(incident.last_alerted_at.timestamp()))
-            .item("failures", n(incident.failures.into()))
-            .item("last_job_id", s(&incident.last_job_id))
-            .item("expires_at", n(expires_at.timestamp()))
-            .send()
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(())
+            .item("failed", AttributeValue::L(failed))
+            .item("version", n(version as i64))
+            .item("expires_at", n(expires_at.timestamp()));
+        if let Some(at) = incident.last_success_at {
+            put = put.item("last_success_at", millis(at));
+        }
+        if let Some(at) = incident.last_alerted_at {
+            put = put.item("last_alerted_at", millis(at));
+        }
+        // Two invocations deciding on one resource: only the one that read the current
+        // version writes; the other reads again and decides again (Amazon DynamoDB Developer
+        // Guide, "Optimistic locking with version number").
+        put = match expected {
+            Some(expected) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected as i64)),
+            None => put
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(now.timestamp())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Written::Done { version }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Conflict),
+            Err(e) => Err(self.error(e)),
+        }
     }
 
-    async fn close_incident(&self, key: &str) -> Result<(), StoreError> {
-        self.delete(&format!("incident#{key}")).await
+    async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&incident_pk(key)))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(expected as i64))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(Written::Done { version: 0 }),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(Written::Conflict)
+            }
+            Err(e) => Err(self.error(e)),
+        }
     }
 }
 
@@ -203,6 +290,8 @@ mod tests {
     use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use chrono::TimeZone;
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(secs, 0).unwrap()
@@ -287,6 +376,93 @@ mod tests {
         });
         let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&get]), "state", "job-alerts");
 
-        assert_eq!(store.open_incident("k", at(1000)).await.unwrap(), None);
+        assert_eq!(store.load_incident("k", at(1000)).await.unwrap(), None);
+    }
+
+    fn open_incident() -> Incident {
+        Incident {
+            key: "BACKUP#arn:aws:rds:eu-west-1:1:db:orders".into(),
+            resource_arn: "arn:aws:rds:eu-west-1:1:db:orders".into(),
+            job_type: "BACKUP".into(),
+            state: "FAILED".into(),
+            failed: vec![FailedJob {
+                job_id: "job-1".into(),
+                at: at(1000),
+            }],
+            last_success_at: Some(at(900)),
+            last_alerted_at: Some(at(1000)),
+        }
+    }
+
+    #[tokio::test]
+    async fn incident_write_is_conditional_on_the_version_read_and_bumps_it() {
+        let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                let item = req.item().unwrap();
+                req.condition_expression() == Some("version = :expected")
+                    && req.expression_attribute_values().unwrap()[":expected"].as_n().unwrap() == "3"
+                    && item["version"].as_n().unwrap() == "4"
+                    && item["last_success_at"].as_n().unwrap() == "900000"
+                    && item["failed"].as_l().unwrap()[0].as_m().unwrap()["job"].as_s().unwrap() == "job-1"
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
+
+        let written = store
+            .write_incident(&open_incident(), Some(3), at(2000), at(9000))
+            .await
+            .unwrap();
+
+        assert_eq!(written, Written::Done { version: 4 });
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_first_incident_write_requires_no_live_item_and_a_lost_race_is_a_conflict() {
+        let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| req.condition_expression() == Some("attribute_not_exists(pk) OR expires_at < :now"))
+            .then_error(|| {
+                PutItemError::ConditionalCheckFailedException(ConditionalCheckFailedException::builder().build())
+            });
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
+
+        let written = store
+            .write_incident(&open_incident(), None, at(2000), at(9000))
+            .await
+            .unwrap();
+
+        assert_eq!(written, Written::Conflict);
+    }
+
+    #[tokio::test]
+    async fn a_stored_incident_reads_back_with_its_version_and_failures() {
+        let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+            GetItemOutput::builder()
+                .item("pk", s("incident#k"))
+                .item("expires_at", n(5000))
+                .item("version", n(7))
+                .item("state", s("FAILED"))
+                .item(
+                    "failed",
+                    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+                        ("job".to_string(), s("job-1")),
+                        ("at".to_string(), n(1_000_000)),
+                    ]))]),
+                )
+                .build()
+        });
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&get]), "state", "job-alerts");
+
+        let record = store.load_incident("k", at(1000)).await.unwrap().unwrap();
+
+        assert_eq!(record.version, 7);
+        assert_eq!(
+            record.value.failed,
+            vec![FailedJob {
+                job_id: "job-1".into(),
+                at: at(1000)
+            }]
+        );
+        assert_eq!(record.value.last_success_at, None);
     }
 }

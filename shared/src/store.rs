@@ -33,24 +33,80 @@ pub trait DeliveryLedger: Send + Sync {
     async fn release(&self, key: &str) -> Result<(), StoreError>;
 }
 
-/// A resource whose jobs are failing and that was alerted on.
+/// One failed job counted in an incident, at its event time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedJob {
+    pub job_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What is known about the jobs of one resource (and destination vault, for copies), by the
+/// events' own times, not their arrival order: the newest success, and the failures newer than
+/// it. The incident is open while there are such failures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub key: String,
     pub resource_arn: String,
     pub job_type: String,
+    /// The state of the newest failure (FAILED, ABORTED, EXPIRED, PARTIAL).
     pub state: String,
-    pub opened_at: DateTime<Utc>,
-    pub last_alerted_at: DateTime<Utc>,
-    pub failures: u32,
-    pub last_job_id: String,
+    /// Failures newer than `last_success_at`, oldest first.
+    pub failed: Vec<FailedJob>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Event time of the failure last alerted on.
+    pub last_alerted_at: Option<DateTime<Utc>>,
+}
+
+impl Incident {
+    pub fn is_open(&self) -> bool {
+        !self.failed.is_empty()
+    }
+
+    /// When the open incident began: its oldest failure.
+    pub fn opened_at(&self) -> Option<DateTime<Utc>> {
+        self.failed.first().map(|f| f.at)
+    }
+
+    pub fn failures(&self) -> usize {
+        self.failed.len()
+    }
+
+    pub fn last_failure(&self) -> Option<&FailedJob> {
+        self.failed.last()
+    }
+}
+
+/// A stored item with the version a conditional write must find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Stored; the item now has this version.
+    Done { version: u64 },
+    /// Someone else changed the item since it was read: read again and decide again.
+    Conflict,
 }
 
 #[async_trait]
 pub trait IncidentStore: Send + Sync {
-    async fn open_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Incident>, StoreError>;
-    async fn save_incident(&self, incident: &Incident, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
-    async fn close_incident(&self, key: &str) -> Result<(), StoreError>;
+    /// The record of `key`, unless absent or expired.
+    async fn load_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned<Incident>>, StoreError>;
+    /// Writes `incident` if the stored item still has version `expected` (`None`: if there is no
+    /// live item).
+    async fn write_incident(
+        &self,
+        incident: &Incident,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Written, StoreError>;
+    /// Deletes the record of `key` if it still has version `expected`.
+    async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError>;
 }
 
 /// What became of a delivery handled through [`exactly_once`].

@@ -64,6 +64,7 @@ pub struct Received {
 }
 
 /// An SNS topic with an SQS subscription, so alerts can be read back.
+#[derive(Clone)]
 pub struct AlertsTopic {
     pub topic_arn: String,
     pub queue_url: String,

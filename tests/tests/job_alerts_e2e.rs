@@ -1,6 +1,7 @@
 //! job-alerts end to end: the built binary, driven through the Lambda Runtime API, publishing to
 //! SNS in the local AWS emulator; alerts are read back from an SQS subscription of the topic.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -14,6 +15,7 @@ struct Harness {
     api: RuntimeApi,
     function: FunctionProcess,
     topic: AlertsTopic,
+    table: Option<String>,
 }
 
 impl Harness {
@@ -21,20 +23,60 @@ impl Harness {
     async fn start(stateful: bool, extra_env: &[(&str, &str)]) -> Harness {
         let sdk = local_aws::sdk_config().await;
         let topic = AlertsTopic::create(&sdk, &unique("alerts")).await;
-        let table = unique("state");
-        if stateful {
-            create_state_table(&sdk, &table).await;
+        let table = stateful.then(|| unique("state"));
+        if let Some(table) = &table {
+            create_state_table(&sdk, table).await;
         }
+        Harness::run(topic, table, extra_env).await
+    }
+
+    /// The function running against an existing topic and table.
+    async fn run(topic: AlertsTopic, table: Option<String>, extra_env: &[(&str, &str)]) -> Harness {
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
-        if stateful {
+        if let Some(table) = &table {
             env.push(("STATE_TABLE_NAME", table.clone()));
         }
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let function = FunctionProcess::spawn(binary("job-alerts"), &api.address(), &env);
-        Harness { api, function, topic }
+        Harness {
+            api,
+            function,
+            topic,
+            table,
+        }
+    }
+
+    /// A second function process (another execution environment) on the same topic and table.
+    async fn another_process(&self) -> Harness {
+        Harness::run(self.topic.clone(), self.table.clone(), &[]).await
+    }
+
+    /// The incident record of `key` in the state table: its failed jobs and last success.
+    async fn record(&self, key: &str) -> Option<(Vec<String>, Option<String>)> {
+        let sdk = local_aws::sdk_config().await;
+        let item = aws_sdk_dynamodb::Client::new(&sdk)
+            .get_item()
+            .table_name(self.table.as_deref().expect("stateful harness"))
+            .key("pk", AttributeValue::S(format!("incident#{key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item?;
+        let failed = item
+            .get("failed")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|e| e.as_m().ok()?.get("job")?.as_s().ok().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let last_success = item.get("last_success_at").and_then(|v| v.as_n().ok()).cloned();
+        Some((failed, last_success))
     }
 
     async fn invoke(&self, payload: &Value) -> Answer {
@@ -334,4 +376,163 @@ async fn emf_metrics_are_printed_for_jobs_seen_and_alerts() {
             .any(|m| m["AlertsPublished"] == 1.0 && m["severity"] == "CRITICAL")
     );
     assert!(metrics.iter().any(|m| m["ColdStart"] == 1.0));
+}
+
+/// A backup event of `resource` (an RDS database) for job `job`, at 03:30 on `day` of November 2026.
+fn job_of(sample_name: &str, resource: &str, job: &str, day: u32) -> Value {
+    let mut event = sample(sample_name);
+    event["id"] = json!(format!("{resource}-{job}"));
+    event["time"] = json!(format!("2026-11-{day:02}T03:30:00Z"));
+    event["detail"]["backupJobId"] = json!(job);
+    event["detail"]["resourceArn"] = json!(format!("arn:aws:rds:eu-west-1:111122223333:db:{resource}"));
+    event
+}
+
+fn key_of(resource: &str) -> String {
+    format!("BACKUP#arn:aws:rds:eu-west-1:111122223333:db:{resource}")
+}
+
+#[tokio::test]
+async fn a_failure_after_a_recovery_alerts_even_when_events_arrive_out_of_order() {
+    let harness = Harness::start(true, &[]).await;
+    let day2_completed = job_of("backup-completed-rds", "orders-db", "s2", 2);
+    let day1_failed = job_of("backup-failed-rds", "orders-db", "f1", 1);
+    let day3_failed = job_of("backup-failed-rds", "orders-db", "f3", 3);
+
+    harness.invoke(&day2_completed).await;
+    harness.invoke(&day1_failed).await;
+    harness.invoke(&day3_failed).await;
+    let alerts = harness.alerts(2).await;
+
+    let subjects: Vec<&str> = alerts.iter().map(|a| a.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "[INFO] Late: Backup FAILED earlier: orders-db (RDS) 111122223333 eu-west-1",
+            "[CRITICAL] Backup FAILED: orders-db (RDS) 111122223333 eu-west-1",
+        ]
+    );
+    assert_eq!(alerts[0].attributes.get("late").map(String::as_str), Some("true"));
+    assert_eq!(alerts[0].document["kind"], "late_failure");
+    let (failed, _) = harness.record(&key_of("orders-db")).await.expect("record");
+    assert_eq!(failed, vec!["f3"]);
+}
+
+#[tokio::test]
+async fn the_same_three_events_in_every_order_leave_the_same_incident_record() {
+    let harness = Harness::start(true, &[]).await;
+    let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+
+    let mut records = Vec::new();
+    for (n, order) in orders.iter().enumerate() {
+        let resource = format!("orders-db-{n}");
+        let events = [
+            job_of("backup-failed-rds", &resource, "f1", 1),
+            job_of("backup-completed-rds", &resource, "s2", 2),
+            job_of("backup-failed-rds", &resource, "f3", 3),
+        ];
+        for &i in order {
+            harness.invoke(&events[i]).await;
+        }
+        records.push(harness.record(&key_of(&resource)).await.expect("record"));
+    }
+
+    for (order, record) in orders.iter().zip(&records) {
+        assert_eq!(record, &records[0], "order {order:?}");
+    }
+    let (failed, last_success) = &records[0];
+    assert_eq!(failed, &vec!["f3".to_string()], "open on day 3's failure");
+    assert_eq!(last_success.as_deref(), Some("1793590200000"), "day 2, 03:30 UTC in ms");
+}
+
+#[tokio::test]
+async fn two_processes_racing_on_one_resource_alert_once() {
+    let first = Harness::start(true, &[]).await;
+    let second = first.another_process().await;
+
+    for round in 0..5 {
+        let resource = format!("race-db-{round}");
+        let a = job_of("backup-failed-rds", &resource, "a", 1);
+        let b = job_of("backup-failed-rds", &resource, "b", 1);
+        tokio::join!(first.invoke(&a), second.invoke(&b));
+    }
+    let alerts = first.alerts(5).await;
+
+    let mut subjects: Vec<&str> = alerts.iter().map(|a| a.subject.as_str()).collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        (0..5)
+            .map(|round| format!("[CRITICAL] Backup FAILED: race-db-{round} (RDS) 111122223333 eu-west-1"))
+            .collect::<Vec<_>>()
+    );
+    for round in 0..5 {
+        let (failed, _) = first
+            .record(&key_of(&format!("race-db-{round}")))
+            .await
+            .expect("record");
+        assert_eq!(failed.len(), 2, "both failures counted: {failed:?}");
+    }
+}
+
+#[tokio::test]
+async fn two_failures_of_one_resource_in_one_batch_alert_once() {
+    let harness = Harness::start(true, &[]).await;
+
+    harness
+        .invoke(&sqs_batch(&[
+            job_of("backup-failed-rds", "orders-db", "f2", 1),
+            job_of("backup-failed-rds", "orders-db", "f1", 1),
+        ]))
+        .await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(
+        alerts.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(),
+        vec!["[CRITICAL] Backup FAILED: orders-db (RDS) 111122223333 eu-west-1"]
+    );
+}
+
+#[tokio::test]
+async fn with_the_state_table_unreachable_the_alert_still_goes_out_marked() {
+    let harness = Harness::start(false, &[("STATE_TABLE_NAME", "no-such-table")]).await;
+
+    let answer = harness
+        .invoke(&sqs_batch(&[
+            sample("backup-failed-rds"),
+            sample("backup-completed-ebs"),
+        ]))
+        .await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(
+        alerts.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(),
+        vec!["[CRITICAL] Backup FAILED: prod-orders (RDS) 111122223333 eu-west-1"]
+    );
+    assert_eq!(
+        alerts[0].attributes.get("dedupe").map(String::as_str),
+        Some("unavailable")
+    );
+    // The success only the table can record goes back to the queue.
+    assert_eq!(
+        answer,
+        Answer::Response(json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]}))
+    );
+    let logs = harness.function.logs().join("\n");
+    assert!(logs.contains("\"StoreUnavailable\""), "metric printed");
+}
+
+#[tokio::test]
+async fn a_batch_that_is_not_sqs_json_is_an_invocation_error() {
+    let harness = Harness::start(true, &[]).await;
+
+    let answer = harness
+        .invoke(&json!({"Records": [{"messageId": 7, "body": {"not": "a string"}}]}))
+        .await;
+
+    assert!(
+        matches!(&answer, Answer::Error(e) if e.to_string().contains("not an SQS batch")),
+        "{answer:?}"
+    );
+    assert!(harness.topic.receive(0, Duration::from_secs(2)).await.is_empty());
 }

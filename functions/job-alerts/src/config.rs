@@ -24,6 +24,9 @@ pub struct Config {
     pub dedupe_retention: Duration,
     /// `METRICS_NAMESPACE`: CloudWatch namespace of the EMF metrics.
     pub metrics_namespace: String,
+    /// `CONCURRENCY`: how many resources of a batch are decided at the same time (1: one after
+    /// another).
+    pub concurrency: usize,
 }
 
 impl Config {
@@ -41,6 +44,7 @@ impl Config {
             metrics_namespace: settings
                 .optional("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "Rearguard".into()),
+            concurrency: settings.number("CONCURRENCY", 16, 1, 64)? as usize,
         })
     }
 }
@@ -60,6 +64,7 @@ mod tests {
         assert_eq!(config.digest_threshold, 5);
         assert_eq!(config.realert_after, Duration::from_secs(720 * 60));
         assert_eq!(config.metrics_namespace, "Rearguard");
+        assert_eq!(config.concurrency, 16);
     }
 
     #[test]

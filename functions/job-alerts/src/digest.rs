@@ -18,6 +18,8 @@ pub struct GroupKey {
     pub kind: JobKind,
     /// The state, or a label such as COMPLETED_WITH_ISSUES or RECOVERED.
     pub label: String,
+    /// Decided without the state table: such messages carry `dedupe=unavailable`.
+    pub dedupe_unavailable: bool,
 }
 
 /// One job as a digest lists it.
@@ -150,6 +152,7 @@ mod tests {
             region: "eu-west-1".into(),
             kind: JobKind::Backup,
             label: "FAILED".into(),
+            dedupe_unavailable: false,
         }
     }
 

@@ -1,23 +1,27 @@
-//! The handler: decode a batch, drop duplicates, decide per job (pure), then carry the plan
-//! out: publish single alerts or digests, update incidents, and report the records whose
-//! messages could not be published so SQS redelivers them (and finally dead-letters them).
+//! The handler: decode a batch, drop duplicates, group the jobs by incident (resource, and
+//! destination for copies) and decide each group in event-time order against its stored record
+//! (pure, in `incidents`), store the result with a conditional write, then publish single alerts
+//! or digests. Records whose messages could not be published go back to SQS (and finally to the
+//! dead-letter queue), with their incident record put back as it was.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
 use rearguard::alert::{Alert, Severity};
 use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::PublishAlert;
-use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError};
+use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
 use tracing::{error, info, warn};
 
 use crate::classify::{Verdict, classify};
 use crate::config::Config;
 use crate::digest::{self, DigestEntry, GroupKey};
-use crate::incidents::{self, Step};
+use crate::incidents::{self, Observation, Outcome as JobOutcome, Step};
 use crate::render;
 
 /// What the handler needs; each capability maps onto one IAM permission in the template.
@@ -27,6 +31,17 @@ pub struct Deps<'a> {
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub ledger: Option<&'a dyn DeliveryLedger>,
     pub incidents: Option<&'a dyn IncidentStore>,
+}
+
+/// The times an invocation works with.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// When the invocation started (ledger and record expiry).
+    pub now: DateTime<Utc>,
+    /// How long a claim holds: a little past the invocation's deadline.
+    pub lease_until: DateTime<Utc>,
+    /// No record is claimed after this (wall clock); the rest go back to the queue.
+    pub stop_claiming_at: DateTime<Utc>,
 }
 
 /// One input record: an SQS message (id = messageId) or a directly invoked event.
@@ -42,35 +57,41 @@ pub enum Input {
     Direct(Record),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("{0} alert(s) could not be published; the event will be retried")]
+    DirectInvocationFailed(usize),
+    /// Acknowledging a batch we could not read would drop its messages: fail the invocation so
+    /// the whole batch is retried (and finally dead-lettered).
+    #[error("payload has Records but is not an SQS batch: {0}")]
+    NotAnSqsBatch(String),
+}
+
 impl Input {
     /// SQS batches carry `Records`; anything else is taken as one EventBridge event.
-    pub fn from_payload(payload: Value) -> Input {
+    pub fn from_payload(payload: Value) -> Result<Input, HandlerError> {
         if payload.get("Records").is_some() {
-            match serde_json::from_value::<SqsEvent>(payload) {
-                Ok(sqs) => Input::Sqs(
-                    sqs.records
-                        .into_iter()
-                        .map(|m| Record {
-                            id: m.message_id.unwrap_or_default(),
-                            body: m.body.unwrap_or_default(),
-                        })
-                        .collect(),
-                ),
-                Err(e) => {
-                    warn!(reason = %e, decision = "ignore", "payload has Records but is not an SQS batch");
-                    Input::Sqs(Vec::new())
-                }
-            }
+            let sqs =
+                serde_json::from_value::<SqsEvent>(payload).map_err(|e| HandlerError::NotAnSqsBatch(e.to_string()))?;
+            Ok(Input::Sqs(
+                sqs.records
+                    .into_iter()
+                    .map(|m| Record {
+                        id: m.message_id.unwrap_or_default(),
+                        body: m.body.unwrap_or_default(),
+                    })
+                    .collect(),
+            ))
         } else {
             let id = payload
                 .get("id")
                 .and_then(Value::as_str)
                 .unwrap_or("direct")
                 .to_string();
-            Input::Direct(Record {
+            Ok(Input::Direct(Record {
                 id,
                 body: payload.to_string(),
-            })
+            }))
         }
     }
 }
@@ -81,155 +102,362 @@ pub struct Outcome {
     pub failed: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0} alert(s) could not be published; the event will be retried")]
-pub struct DirectInvocationFailed(usize);
-
 /// Lambda entry point over a decoded payload.
 pub async fn handle(
     payload: Value,
     deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
+    clock: Clock,
     metrics: &mut Metrics,
-) -> Result<Value, DirectInvocationFailed> {
+) -> Result<Value, HandlerError> {
     match Input::from_payload(payload) {
-        Input::Sqs(records) => {
-            let outcome = process(records, deps, now, lease_until, metrics).await;
+        Ok(Input::Sqs(records)) => {
+            let outcome = process(records, deps, clock, metrics).await;
             let mut response = SqsBatchResponse::default();
             for id in outcome.failed {
                 response.add_failure(id);
             }
             Ok(serde_json::to_value(response).expect("batch response serializes"))
         }
-        Input::Direct(record) => {
-            let outcome = process(vec![record], deps, now, lease_until, metrics).await;
+        Ok(Input::Direct(record)) => {
+            let outcome = process(vec![record], deps, clock, metrics).await;
             if outcome.failed.is_empty() {
                 Ok(json!({"status": "ok"}))
             } else {
-                Err(DirectInvocationFailed(outcome.failed.len()))
+                Err(HandlerError::DirectInvocationFailed(outcome.failed.len()))
             }
+        }
+        Err(e) => {
+            error!(error = %e, decision = "retry", "invocation fails so the whole batch is retried");
+            metrics.count("BatchesRejected", &[]);
+            Err(e)
         }
     }
 }
 
-/// A message the plan wants sent, with what to do once it is out.
-struct Outgoing {
+/// Counters shared by the work on a batch; locked only between awaits.
+type Tally<'m> = Mutex<&'m mut Metrics>;
+
+fn count(tally: &Tally<'_>, name: &str, dimensions: &[(&str, &str)]) {
+    tally.lock().expect("metrics lock").count(name, dimensions);
+}
+
+/// One decoded job of the batch.
+struct Job {
     record_id: String,
-    event_id: String,
-    group: GroupKey,
+    event: JobEvent,
+    at: DateTime<Utc>,
+    verdict: Verdict,
+}
+
+/// The jobs of one incident key (or a job without one), decided together in event-time order.
+struct Group {
+    key: Option<String>,
+    jobs: Vec<Job>,
+}
+
+/// A message the plan wants sent.
+struct Outgoing {
+    group: usize,
+    record_id: String,
+    key: GroupKey,
     alert: Alert,
     entry: DigestEntry,
-    after: Effect,
     kind: &'static str,
 }
 
-enum Effect {
-    Nothing,
-    SaveIncident(Incident),
-    CloseIncident(String),
+/// What to do with a group once its messages are out (or not).
+#[derive(Default)]
+struct Decided {
+    key: Option<String>,
+    /// Claimed events (record id, event id) to complete when the group's messages are out.
+    handled: Vec<(String, String)>,
+    /// Records to redeliver whatever happens.
+    retry: Vec<String>,
+    /// The incident record before this batch's write, and the version written.
+    written: Option<(Option<Versioned<Incident>>, u64)>,
 }
 
-pub async fn process(
-    records: Vec<Record>,
-    deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    metrics: &mut Metrics,
-) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut seen = HashSet::new();
+pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metrics: &mut Metrics) -> Outcome {
+    let tally = Mutex::new(metrics);
+    let groups = decode_and_group(records, &tally, clock.now);
+    // Groups are independent (one incident key each), so their claims, reads and writes run
+    // side by side, a bounded number at a time; results keep the batch's order.
+    let limit = deps.config.concurrency;
+    let results: Vec<(Vec<Outgoing>, Decided)> = stream::iter(groups.into_iter().enumerate())
+        .map(|(index, group)| decide_group(index, group, deps, clock, &tally))
+        .buffered(limit)
+        .collect()
+        .await;
     let mut outgoing = Vec::new();
-    let mut quiet = Vec::new();
+    let mut decided = Vec::with_capacity(results.len());
+    for (messages, done) in results {
+        outgoing.extend(messages);
+        decided.push(done);
+    }
+    let undelivered = deliver(outgoing, deps, &tally).await;
+    settle(decided, &undelivered, deps, clock).await
+}
 
+/// Decodes every record (logging and dropping what is not a job event or repeats an event id
+/// of the batch) and groups the jobs by incident key, each group in event-time order.
+fn decode_and_group(records: Vec<Record>, tally: &Tally<'_>, now: DateTime<Utc>) -> Vec<Group> {
+    let mut seen = HashSet::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
     for record in records {
         let event = match JobEvent::decode_str(&record.body) {
             Ok(event) => event,
             Err(reason) => {
                 warn!(record_id = %record.id, event_id = %event_id_of(&record.body), %reason, decision = "ignore", "event not handled");
-                metrics.count("EventsIgnored", &[]);
+                count(tally, "EventsIgnored", &[]);
                 continue;
             }
         };
         if !event.event_id.is_empty() && !seen.insert(event.event_id.clone()) {
             info!(record_id = %record.id, event_id = %event.event_id, decision = "duplicate", "same event twice in one batch");
-            metrics.count("Duplicates", &[]);
+            count(tally, "Duplicates", &[]);
             continue;
         }
-        metrics.count(
+        count(
+            tally,
             "JobsSeen",
             &[("jobType", event.kind().as_str()), ("state", event.state().as_str())],
         );
-        match claim(deps, &event, now, lease_until).await {
-            Ok(Claim::Acquired) => {}
-            Ok(Claim::AlreadyDone) => {
-                info!(event_id = %event.event_id, decision = "duplicate", "event already handled by an earlier delivery");
-                metrics.count("Duplicates", &[]);
-                continue;
-            }
-            Ok(Claim::InProgress) => {
-                info!(event_id = %event.event_id, decision = "retry", "event is being handled by another invocation");
-                outcome.failed.push(record.id);
-                continue;
-            }
-            Err(e) => {
-                error!(event_id = %event.event_id, error = %e, decision = "retry", "could not claim event");
-                outcome.failed.push(record.id);
-                continue;
-            }
-        }
-        match plan(&event, deps, now, metrics).await {
-            Ok(Some(mut message)) => {
-                message.record_id = record.id;
-                outgoing.push(message);
-            }
-            Ok(None) => quiet.push(event.event_id.clone()),
-            Err(e) => {
-                error!(event_id = %event.event_id, error = %e, decision = "retry", "could not read incident state");
-                release(deps, &event.event_id).await;
-                outcome.failed.push(record.id);
-            }
+        let key = incidents::incident_key(&event);
+        let job = Job {
+            record_id: record.id,
+            at: incidents::event_time(&event, now),
+            verdict: classify(&event),
+            event,
+        };
+        match key {
+            Some(key) => match by_key.get(&key) {
+                Some(&index) => groups[index].jobs.push(job),
+                None => {
+                    by_key.insert(key.clone(), groups.len());
+                    groups.push(Group {
+                        key: Some(key),
+                        jobs: vec![job],
+                    });
+                }
+            },
+            None => groups.push(Group {
+                key: None,
+                jobs: vec![job],
+            }),
         }
     }
-
-    for event_id in quiet {
-        complete(deps, &event_id, now).await;
+    for group in &mut groups {
+        group.jobs.sort_by_key(|job| job.at);
     }
-    deliver(outgoing, deps, now, metrics, &mut outcome).await;
-    outcome
+    groups
 }
 
-/// Decides what to say about one job, consulting (and for suppressed repeats, updating) the
-/// open incident of its resource.
-async fn plan(
-    event: &JobEvent,
+/// How a claim went for one job.
+enum Claimed {
+    Yes,
+    /// The ledger could not be reached: handled anyway, without cross-delivery dedupe.
+    Unavailable,
+}
+
+/// Claims the group's events, decides them against the incident record (stored with a
+/// conditional write), and renders the messages.
+async fn decide_group(
+    index: usize,
+    group: Group,
     deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    metrics: &mut Metrics,
-) -> Result<Option<Outgoing>, StoreError> {
-    let verdict = classify(event);
-    let key = incidents::incident_key(event);
-    let open = match (deps.incidents, &key, verdict) {
-        (Some(store), Some(key), Verdict::Failed { .. } | Verdict::Succeeded | Verdict::CompletedWithIssues) => {
-            store.open_incident(key, now).await?
+    clock: Clock,
+    tally: &Tally<'_>,
+) -> (Vec<Outgoing>, Decided) {
+    let mut done = Decided {
+        key: group.key.clone(),
+        ..Decided::default()
+    };
+    if Utc::now() >= clock.stop_claiming_at {
+        for job in group.jobs {
+            info!(event_id = %job.event.event_id, decision = "retry", "too little time left in this invocation; left for the redelivery");
+            count(tally, "DeferredAtDeadline", &[]);
+            done.retry.push(job.record_id);
+        }
+        return (Vec::new(), done);
+    }
+
+    let mut jobs = Vec::with_capacity(group.jobs.len());
+    let mut degraded = false;
+    for job in group.jobs {
+        match claim(deps, &job.event, clock).await {
+            Ok(Claim::Acquired) => jobs.push((job, Claimed::Yes)),
+            Ok(Claim::AlreadyDone) => {
+                info!(event_id = %job.event.event_id, decision = "duplicate", "event already handled by an earlier delivery");
+                count(tally, "Duplicates", &[]);
+            }
+            Ok(Claim::InProgress) => {
+                info!(event_id = %job.event.event_id, decision = "retry", "event is being handled by another invocation");
+                done.retry.push(job.record_id);
+            }
+            Err(e) => {
+                error!(event_id = %job.event.event_id, error = %e, decision = "fail_open", "state table unavailable: handled without dedupe");
+                count(tally, "StoreUnavailable", &[]);
+                degraded = true;
+                jobs.push((job, Claimed::Unavailable));
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return (Vec::new(), done);
+    }
+
+    let steps = match (deps.incidents, &group.key) {
+        (Some(store), Some(key)) if !degraded => {
+            match decide_with_record(store, key, &jobs, deps, clock, tally).await {
+                Ok(Some((steps, written))) => {
+                    done.written = written;
+                    Some(steps)
+                }
+                Ok(None) => {
+                    // Lost the race for the record five times over: let the redelivery decide.
+                    for (job, claimed) in jobs {
+                        if matches!(claimed, Claimed::Yes) {
+                            release(deps, &job.event.event_id).await;
+                        }
+                        done.retry.push(job.record_id);
+                    }
+                    return (Vec::new(), done);
+                }
+                Err(e) => {
+                    error!(key = %key, error = %e, decision = "fail_open", "state table unavailable: deciding without incident state");
+                    count(tally, "StoreUnavailable", &[]);
+                    degraded = true;
+                    None
+                }
+            }
         }
         _ => None,
     };
-    let label = event.state().as_str().to_string();
-    let message = |alert: Alert, label: String, after: Effect, kind: &'static str| Outgoing {
-        record_id: String::new(),
-        event_id: event.event_id.clone(),
-        group: GroupKey {
-            account: event.account.clone(),
-            region: event.region.clone(),
-            kind: event.kind(),
-            label,
-        },
-        entry: DigestEntry::from_event(event),
-        alert,
-        after,
-        kind,
+
+    let mut messages = Vec::new();
+    for (position, (job, claimed)) in jobs.into_iter().enumerate() {
+        let step = steps
+            .as_ref()
+            .and_then(|s: &Vec<Option<(Step, Incident)>>| s[position].clone());
+        let tracked = steps.is_some();
+        match plan(&job, step, tracked, deps, tally) {
+            Planned::Message(alert, label, kind) => {
+                let mut alert = alert;
+                if degraded {
+                    // Subscribers can tell a message that may repeat from one that cannot.
+                    alert.attributes.insert("dedupe".into(), "unavailable".into());
+                }
+                messages.push(Outgoing {
+                    group: index,
+                    record_id: job.record_id.clone(),
+                    key: GroupKey {
+                        account: job.event.account.clone(),
+                        region: job.event.region.clone(),
+                        kind: job.event.kind(),
+                        label,
+                        dedupe_unavailable: degraded,
+                    },
+                    entry: DigestEntry::from_event(&job.event),
+                    alert,
+                    kind,
+                });
+            }
+            Planned::Quiet => {}
+            Planned::RetryLater => {
+                // A success that could not be recorded: the redelivery records it.
+                done.retry.push(job.record_id.clone());
+                if matches!(claimed, Claimed::Yes) {
+                    release(deps, &job.event.event_id).await;
+                }
+                continue;
+            }
+        }
+        if matches!(claimed, Claimed::Yes) {
+            done.handled.push((job.record_id, job.event.event_id));
+        }
+    }
+    (messages, done)
+}
+
+/// The incident steps of a group's jobs (`None` for jobs that do not touch the incident), after
+/// storing the record they lead to. `Ok(None)`: the record kept changing under us.
+#[allow(clippy::type_complexity)]
+async fn decide_with_record(
+    store: &dyn IncidentStore,
+    key: &str,
+    jobs: &[(Job, Claimed)],
+    deps: &Deps<'_>,
+    clock: Clock,
+    tally: &Tally<'_>,
+) -> Result<
+    Option<(
+        Vec<Option<(Step, Incident)>>,
+        Option<(Option<Versioned<Incident>>, u64)>,
+    )>,
+    StoreError,
+> {
+    for _attempt in 0..5 {
+        let loaded = store.load_incident(key, clock.now).await?;
+        let mut record = loaded.as_ref().map(|l| l.value.clone());
+        let mut changed = false;
+        let mut steps = Vec::with_capacity(jobs.len());
+        for (job, _) in jobs {
+            let Some(observation) = observation(job, key) else {
+                steps.push(None);
+                continue;
+            };
+            let decision = incidents::observe(record.take(), &observation, deps.config.realert_after);
+            changed |= decision.changed;
+            steps.push(Some((decision.step, decision.record.clone())));
+            record = Some(decision.record);
+        }
+        let Some(record) = record.filter(|_| changed) else {
+            return Ok(Some((steps, None)));
+        };
+        let expected = loaded.as_ref().map(|l| l.version);
+        match store
+            .write_incident(&record, expected, clock.now, incident_expiry(clock.now))
+            .await?
+        {
+            Written::Done { version } => return Ok(Some((steps, Some((loaded, version))))),
+            Written::Conflict => {
+                info!(key, "incident record changed since it was read; deciding again");
+                count(tally, "WriteConflicts", &[]);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// What a job tells its incident, if anything.
+fn observation(job: &Job, key: &str) -> Option<Observation> {
+    let outcome = match job.verdict {
+        Verdict::Failed { .. } => JobOutcome::Failed(job.event.state().as_str().to_string()),
+        Verdict::Succeeded | Verdict::CompletedWithIssues => JobOutcome::Succeeded,
+        _ => return None,
     };
+    Some(Observation {
+        key: key.to_string(),
+        resource_arn: job.event.resource_arn().unwrap_or_default().to_string(),
+        job_type: job.event.kind().as_str().to_string(),
+        job_id: job.event.job_id().unwrap_or_default().to_string(),
+        at: job.at,
+        outcome,
+    })
+}
+
+enum Planned {
+    Message(Alert, String, &'static str),
+    Quiet,
+    RetryLater,
+}
+
+/// What to say about one job, given its incident step (`tracked`: the job's incident record was
+/// read and stored; otherwise every failure alerts and no recovery is known).
+/// `step` comes with the incident record as it stood after this job.
+fn plan(job: &Job, step: Option<(Step, Incident)>, tracked: bool, deps: &Deps<'_>, tally: &Tally<'_>) -> Planned {
+    let event = &job.event;
     let log = |decision: &str| {
         info!(
             event_id = %event.event_id,
@@ -237,190 +465,227 @@ async fn plan(
             job_id = event.job_id().unwrap_or(""),
             state = event.state().as_str(),
             resource = event.resource_arn().unwrap_or(""),
+            event_time = %job.at,
             decision,
             "job decision"
         );
     };
-
-    Ok(match verdict {
-        Verdict::Failed { severity, consequence } => {
-            let step = match (&key, deps.incidents) {
-                (Some(key), Some(_)) => incidents::on_failure(open, key, event, now, deps.config.realert_after),
-                _ => Step::Nothing,
-            };
-            match step {
-                Step::Suppress(incident) => {
-                    log("suppress");
-                    metrics.count("Suppressed", &[("jobType", event.kind().as_str())]);
-                    if let Some(store) = deps.incidents {
-                        store.save_incident(&incident, incident_expiry(now)).await?;
-                    }
-                    None
-                }
-                Step::Nothing if key.is_some() && deps.incidents.is_some() => {
-                    log("already_alerted");
-                    None
-                }
-                Step::Realert(incident) => {
-                    log("realert");
-                    let alert = render::failure(event, severity, consequence, Some(&incident));
-                    Some(message(alert, label, Effect::SaveIncident(incident), "failure"))
-                }
-                Step::Open(incident) => {
-                    log("alert");
-                    Some(message(
-                        render::failure(event, severity, consequence, None),
-                        label,
-                        Effect::SaveIncident(incident),
-                        "failure",
-                    ))
-                }
-                _ => {
-                    log("alert");
-                    Some(message(
-                        render::failure(event, severity, consequence, None),
-                        label,
-                        Effect::Nothing,
-                        "failure",
-                    ))
-                }
+    let label = event.state().as_str().to_string();
+    let (step, record) = match step {
+        Some((step, record)) => (Some(step), Some(record)),
+        None => (None, None),
+    };
+    match job.verdict {
+        Verdict::Failed { severity, consequence } => match step {
+            Some(Step::Suppress) => {
+                log("suppress");
+                count(tally, "Suppressed", &[("jobType", event.kind().as_str())]);
+                Planned::Quiet
             }
-        }
+            Some(Step::Repeat) => {
+                log("already_alerted");
+                Planned::Quiet
+            }
+            Some(Step::Late { recovered_at }) => {
+                log("late");
+                count(tally, "LateFailures", &[]);
+                Planned::Message(
+                    render::late_failure(event, consequence, recovered_at),
+                    format!("LATE_{label}"),
+                    "late",
+                )
+            }
+            Some(Step::Realert) => {
+                log("realert");
+                Planned::Message(
+                    render::failure(event, severity, consequence, record.as_ref()),
+                    label,
+                    "failure",
+                )
+            }
+            _ => {
+                log("alert");
+                Planned::Message(render::failure(event, severity, consequence, None), label, "failure")
+            }
+        },
         Verdict::CompletedWithIssues => {
             log("warn_completed_with_issues");
-            let after = match &open {
-                Some(incident) => Effect::CloseIncident(incident.key.clone()),
-                None => Effect::Nothing,
+            let closed = match &step {
+                Some(Step::Recover(incident)) => Some(incident),
+                _ => None,
             };
-            Some(message(
-                render::completed_with_issues(event, open.as_ref()),
+            Planned::Message(
+                render::completed_with_issues(event, closed),
                 "COMPLETED_WITH_ISSUES".into(),
-                after,
                 "warning",
-            ))
+            )
         }
-        Verdict::Succeeded => match incidents::on_success(open) {
-            Step::Recover(incident) => {
+        Verdict::Succeeded => match step {
+            Some(Step::Recover(incident)) => {
                 log("recovered");
-                let alert = render::recovered(event, &incident, now);
-                Some(message(
-                    alert,
+                Planned::Message(
+                    render::recovered(event, &incident, job.at),
                     "RECOVERED".into(),
-                    Effect::CloseIncident(incident.key),
                     "recovery",
-                ))
+                )
+            }
+            _ if !tracked && deps.incidents.is_some() && incidents::incident_key(event).is_some() => {
+                log("retry_unrecorded_success");
+                Planned::RetryLater
             }
             _ => {
                 log("quiet");
-                None
+                Planned::Quiet
             }
         },
         Verdict::Restored if deps.config.notify_restores => {
             log("notify_restore");
-            Some(message(
-                render::restore_completed(event),
-                "RESTORED".into(),
-                Effect::Nothing,
-                "restore",
-            ))
+            Planned::Message(render::restore_completed(event), "RESTORED".into(), "restore")
         }
         Verdict::Restored | Verdict::InProgress => {
             log("quiet");
-            None
+            Planned::Quiet
         }
         Verdict::UnknownState => {
             warn!(event_id = %event.event_id, state = event.state().as_str(), decision = "ignore", "unknown job state");
-            metrics.count("EventsIgnored", &[]);
-            None
+            count(tally, "EventsIgnored", &[]);
+            Planned::Quiet
         }
-    })
+    }
 }
 
-/// Publishes every planned message: groups above the threshold as digests, others one by one.
-async fn deliver(
-    outgoing: Vec<Outgoing>,
-    deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    metrics: &mut Metrics,
-    outcome: &mut Outcome,
-) {
-    let mut groups: BTreeMap<GroupKey, Vec<Outgoing>> = BTreeMap::new();
-    for message in outgoing {
-        groups.entry(message.group.clone()).or_default().push(message);
+/// The messages that could not be published: their groups and their records.
+#[derive(Default)]
+struct Undelivered {
+    groups: HashSet<usize>,
+    records: HashSet<String>,
+}
+
+impl Undelivered {
+    fn add(&mut self, message: &Outgoing) {
+        self.groups.insert(message.group);
+        self.records.insert(message.record_id.clone());
     }
-    for (key, messages) in groups {
-        if messages.len() > deps.config.digest_threshold {
-            deliver_digest(key, messages, deps, now, metrics, outcome).await;
+}
+
+/// Publishes the messages, one by one or as digests; returns those that could not be published.
+async fn deliver(outgoing: Vec<Outgoing>, deps: &Deps<'_>, tally: &Tally<'_>) -> Undelivered {
+    let mut by_group: BTreeMap<GroupKey, Vec<Outgoing>> = BTreeMap::new();
+    for message in outgoing {
+        by_group.entry(message.key.clone()).or_default().push(message);
+    }
+    let mut failed = Undelivered::default();
+    for (key, members) in by_group {
+        if members.len() > deps.config.digest_threshold {
+            let severity = members.iter().map(|m| m.alert.severity).min().unwrap_or(Severity::Info);
+            let total = members.len();
+            info!(jobs = total, label = %key.label, decision = "digest", "storm of one kind becomes a digest");
+            count(tally, "Digests", &[]);
+            // Parts keep the members' order, so each part speaks for the next members in line.
+            let parts = digest::split(members.iter().map(|m| m.entry.clone()).collect());
+            let part_count = parts.len();
+            let mut in_line = members.iter();
+            for (i, part) in parts.iter().enumerate() {
+                let covered: Vec<&Outgoing> = in_line.by_ref().take(part.len()).collect();
+                let mut alert = digest::render(&key, severity, total, part, i + 1, part_count);
+                if key.dedupe_unavailable {
+                    alert.attributes.insert("dedupe".into(), "unavailable".into());
+                }
+                let kinds: Vec<&'static str> = covered.iter().map(|m| m.kind).collect();
+                if !send(&alert, &kinds, deps, tally).await {
+                    covered.iter().for_each(|m| failed.add(m));
+                }
+            }
         } else {
-            for message in messages {
-                let alert = message.alert.clone();
-                send(&alert, vec![message], deps, now, metrics, outcome).await;
+            for member in members {
+                if !send(&member.alert, &[member.kind], deps, tally).await {
+                    failed.add(&member);
+                }
             }
         }
     }
+    failed
 }
 
-async fn deliver_digest(
-    key: GroupKey,
-    messages: Vec<Outgoing>,
-    deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    metrics: &mut Metrics,
-    outcome: &mut Outcome,
-) {
-    let total = messages.len();
-    let severity = messages
-        .iter()
-        .map(|m| m.alert.severity)
-        .min()
-        .unwrap_or(Severity::Info);
-    let parts = digest::split(messages.iter().map(|m| m.entry.clone()).collect());
-    let count = parts.len();
-    let mut remaining = messages.into_iter();
-    for (index, part) in parts.iter().enumerate() {
-        let alert = digest::render(&key, severity, total, part, index + 1, count);
-        let members: Vec<Outgoing> = remaining.by_ref().take(part.len()).collect();
-        info!(job_type = key.kind.as_str(), label = %key.label, jobs = members.len(), part = index + 1, parts = count, decision = "digest", "alert storm digested");
-        metrics.count("Digests", &[]);
-        send(&alert, members, deps, now, metrics, outcome).await;
-    }
-}
-
-/// Publishes one message for `members`, then carries out their effects; on failure, every
-/// member's record is reported failed and its claim released so the redelivery retries it.
-async fn send(
-    alert: &Alert,
-    members: Vec<Outgoing>,
-    deps: &Deps<'_>,
-    now: DateTime<Utc>,
-    metrics: &mut Metrics,
-    outcome: &mut Outcome,
-) {
+/// Publishes one message (and forwards it); `kinds` are the jobs it speaks for.
+async fn send(alert: &Alert, kinds: &[&'static str], deps: &Deps<'_>, tally: &Tally<'_>) -> bool {
     match deps.publisher.publish(alert).await {
         Ok(message_id) => {
-            info!(%message_id, severity = %alert.severity, subject = %alert.subject, jobs = members.len(), "alert published");
-            metrics.count("AlertsPublished", &[("severity", alert.severity.as_str())]);
+            info!(%message_id, severity = %alert.severity, subject = %alert.subject, jobs = kinds.len(), "alert published");
+            count(tally, "AlertsPublished", &[("severity", alert.severity.as_str())]);
             if let Some(forwarder) = deps.forwarder
                 && let Err(e) = forwarder.forward(alert).await
             {
                 // The alert reached SNS; retrying the record would publish it twice.
                 error!(error = %e, subject = %alert.subject, "alert published but not forwarded to the event bus");
-                metrics.count("ForwardFailures", &[]);
+                count(tally, "ForwardFailures", &[]);
             }
-            for member in members {
-                metrics.count(kind_metric(member.kind), &[]);
-                apply(member.after, deps, now).await;
-                complete(deps, &member.event_id, now).await;
+            for kind in kinds {
+                count(tally, kind_metric(kind), &[]);
             }
+            true
         }
         Err(e) => {
-            error!(error = %e, subject = %alert.subject, jobs = members.len(), decision = "retry", "alert not published");
-            metrics.count("PublishFailures", &[]);
-            for member in members {
-                release(deps, &member.event_id).await;
-                outcome.failed.push(member.record_id);
-            }
+            error!(error = %e, subject = %alert.subject, jobs = kinds.len(), decision = "retry", "alert not published");
+            count(tally, "PublishFailures", &[]);
+            false
         }
+    }
+}
+
+/// Completes the claims of groups whose messages are out. For a group with an unsent message:
+/// when its incident record was written, puts it back and hands every job of the group back
+/// (their decisions built on each other); otherwise hands back only the unsent jobs.
+async fn settle(decided: Vec<Decided>, undelivered: &Undelivered, deps: &Deps<'_>, clock: Clock) -> Outcome {
+    let retried: Vec<Vec<String>> = stream::iter(decided.into_iter().enumerate())
+        .map(|(index, done)| async move {
+            let mut retry = done.retry;
+            let group_failed = undelivered.groups.contains(&index);
+            let written = done.written.is_some();
+            if group_failed
+                && let (Some(store), Some(key), Some((before, version))) = (deps.incidents, &done.key, done.written)
+            {
+                restore(store, key, before, version, clock).await;
+            }
+            for (record_id, event_id) in done.handled {
+                if group_failed && (written || undelivered.records.contains(&record_id)) {
+                    release(deps, &event_id).await;
+                    retry.push(record_id);
+                } else {
+                    complete(deps, &event_id, clock.now).await;
+                }
+            }
+            retry
+        })
+        .buffered(deps.config.concurrency)
+        .collect()
+        .await;
+    Outcome {
+        failed: retried.into_iter().flatten().collect(),
+    }
+}
+
+/// Puts an incident record back as it was before this batch wrote `version`, unless someone
+/// wrote it since (then their decision stands).
+async fn restore(
+    store: &dyn IncidentStore,
+    key: &str,
+    before: Option<Versioned<Incident>>,
+    version: u64,
+    clock: Clock,
+) {
+    let result = match before {
+        Some(before) => {
+            store
+                .write_incident(&before.value, Some(version), clock.now, incident_expiry(clock.now))
+                .await
+        }
+        None => store.delete_incident(key, version).await,
+    };
+    match result {
+        Ok(Written::Done { .. }) => {}
+        Ok(Written::Conflict) => warn!("incident record changed since this batch wrote it; not put back"),
+        Err(e) => error!(error = %e, "incident record not put back"),
     }
 }
 
@@ -429,20 +694,8 @@ fn kind_metric(kind: &str) -> &'static str {
         "failure" => "JobsAlerted",
         "warning" => "JobsWarned",
         "recovery" => "Recoveries",
+        "late" => "LateFailuresReported",
         _ => "RestoreNotices",
-    }
-}
-
-async fn apply(effect: Effect, deps: &Deps<'_>, now: DateTime<Utc>) {
-    let Some(store) = deps.incidents else { return };
-    let result = match &effect {
-        Effect::Nothing => Ok(()),
-        Effect::SaveIncident(incident) => store.save_incident(incident, incident_expiry(now)).await,
-        Effect::CloseIncident(key) => store.close_incident(key).await,
-    };
-    if let Err(e) = result {
-        // The message is out; a stale incident only changes whether the next job re-alerts.
-        error!(error = %e, "incident state not updated");
     }
 }
 
@@ -451,14 +704,9 @@ fn incident_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::days(30)
 }
 
-async fn claim(
-    deps: &Deps<'_>,
-    event: &JobEvent,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-) -> Result<Claim, StoreError> {
+async fn claim(deps: &Deps<'_>, event: &JobEvent, clock: Clock) -> Result<Claim, StoreError> {
     match deps.ledger {
-        Some(ledger) if !event.event_id.is_empty() => ledger.claim(&event.event_id, now, lease_until).await,
+        Some(ledger) if !event.event_id.is_empty() => ledger.claim(&event.event_id, clock.now, clock.lease_until).await,
         _ => Ok(Claim::Acquired),
     }
 }
@@ -476,6 +724,9 @@ async fn complete(deps: &Deps<'_>, event_id: &str, now: DateTime<Utc>) {
 
 async fn release(deps: &Deps<'_>, event_id: &str) {
     let Some(ledger) = deps.ledger else { return };
+    if event_id.is_empty() {
+        return;
+    }
     if let Err(e) = ledger.release(event_id).await {
         error!(event_id, error = %e, "claim not released; the redelivery waits for the lease to run out");
     }

@@ -54,6 +54,12 @@ const RULES: &[Rule] = &[
         hint: "AWS Backup does not support this resource type or configuration for this operation here. Check the feature-availability table for the Region, and turn the resource type on under AWS Backup > Settings > Service opt-in.",
     },
     Rule {
+        // Ahead of the generic "not found": a missing vault is not a deleted resource.
+        all_of: &["vault"],
+        any_of: &["does not exist", "not found", "cannot be found"],
+        hint: "The backup vault named in the job does not exist in this account and Region: it was deleted, the plan names it wrongly, or (for a copy) the destination vault was never created. Create the vault or correct the plan's vault name.",
+    },
+    Rule {
         all_of: &[],
         any_of: &[
             "not found",
@@ -111,6 +117,10 @@ mod tests {
             hint("IAM Role arn:aws:iam::1:role/x is invalid or unable to assume role").contains("could not assume")
         );
         assert!(hint("Resource arn:aws:rds:eu-west-1:1:db:x not found").contains("deleted"));
+        assert!(
+            hint("Backup vault production does not exist in account 111122223333 region eu-west-1")
+                .contains("vault named in the job does not exist")
+        );
         assert!(hint("Access denied by the backup vault access policy").contains("vault's access policy"));
     }
 

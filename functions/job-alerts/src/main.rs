@@ -19,7 +19,10 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
-use crate::handler::Deps;
+use crate::handler::{Clock, Deps};
+
+/// Records not yet started when this little time is left are reported in `batchItemFailures`.
+const STOP_CLAIMING_BEFORE_DEADLINE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// Everything built once per execution environment and borrowed by every invocation.
 struct App {
@@ -63,12 +66,17 @@ impl App {
             incidents: self.store.as_ref().map(|s| s as _),
         };
         let now = chrono::Utc::now();
-        // A claim outlives this invocation by a little, so a crashed attempt's events are taken
-        // over by the redelivery instead of being stuck "in progress".
-        let lease_until = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
-            .unwrap_or(now + chrono::Duration::minutes(15))
-            + chrono::Duration::seconds(5);
-        let result = handler::handle(event.payload, &deps, now, lease_until, &mut metrics).await;
+        let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
+            .unwrap_or(now + chrono::Duration::minutes(15));
+        let clock = Clock {
+            now,
+            // A claim outlives this invocation by a little, so a crashed attempt's events are
+            // taken over by the redelivery instead of being stuck "in progress".
+            lease_until: deadline + chrono::Duration::seconds(5),
+            // Work claimed later might not finish: what is left goes back to the queue.
+            stop_claiming_at: deadline - STOP_CLAIMING_BEFORE_DEADLINE,
+        };
+        let result = handler::handle(event.payload, &deps, clock, &mut metrics).await;
         metrics.flush();
         Ok(result?)
     }

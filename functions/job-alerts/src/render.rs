@@ -21,6 +21,7 @@ pub enum MessageKind {
     JobCompletedWithIssues,
     JobRecovered,
     RestoreCompleted,
+    LateFailure,
 }
 
 impl MessageKind {
@@ -30,6 +31,7 @@ impl MessageKind {
             MessageKind::JobCompletedWithIssues => "job_completed_with_issues",
             MessageKind::JobRecovered => "job_recovered",
             MessageKind::RestoreCompleted => "restore_completed",
+            MessageKind::LateFailure => "late_failure",
         }
     }
 }
@@ -82,6 +84,8 @@ pub fn console_link(event: &JobEvent) -> String {
 
 fn plan_line(event: &JobEvent) -> String {
     match event.created_by() {
+        // Failed and aborted events often carry no `createdBy` even for plan jobs: say so.
+        None => "unknown (the event does not say)".to_string(),
         Some(by) if !event.is_on_demand() => {
             let plan = by
                 .backup_plan_arn
@@ -201,7 +205,8 @@ fn job_document(event: &JobEvent, kind: MessageKind, severity: Severity, summary
             "creationDate": event.creation_date(),
             "completionDate": event.completion_date(),
             "vaultArn": event.vault_arn(),
-            "onDemand": event.is_on_demand(),
+            // Unknown (null) when the event carries no `createdBy`.
+            "onDemand": created_by.map(|_| event.is_on_demand()),
             "backupPlanArn": created_by.and_then(|c| c.backup_plan_arn.as_deref()),
             "backupPlanRuleId": created_by.and_then(|c| c.backup_plan_rule_id.as_deref()),
             "consoleUrl": console_link(event),
@@ -231,7 +236,7 @@ fn what_to_do(event: &JobEvent) -> String {
 pub fn failure(event: &JobEvent, severity: Severity, consequence: &str, repeat: Option<&Incident>) -> Alert {
     let who = subject_of(event);
     let again = match repeat {
-        Some(incident) => format!(" again ({}x)", incident.failures),
+        Some(incident) => format!(" again ({}x)", incident.failures()),
         None => String::new(),
     };
     let subject = format!(
@@ -255,8 +260,8 @@ pub fn failure(event: &JobEvent, severity: Severity, consequence: &str, repeat: 
     if let Some(incident) = repeat {
         text.push_str(&format!(
             "This resource has failed {} times since {}; Rearguard re-alerts while it keeps failing.\n\n",
-            incident.failures,
-            incident.opened_at.to_rfc3339()
+            incident.failures(),
+            rfc3339(incident.opened_at())
         ));
     }
     text.push_str(&facts(event));
@@ -324,8 +329,8 @@ pub fn completed_with_issues(event: &JobEvent, closed: Option<&Incident>) -> Ale
     )
 }
 
-/// A job succeeded for a resource with an open failure.
-pub fn recovered(event: &JobEvent, incident: &Incident, now: DateTime<Utc>) -> Alert {
+/// A job succeeded (at `at`, its event time) for a resource with an open failure.
+pub fn recovered(event: &JobEvent, incident: &Incident, at: DateTime<Utc>) -> Alert {
     let who = subject_of(event);
     let subject = format!(
         "[INFO] {} recovered: {} ({}) {} {}",
@@ -335,7 +340,7 @@ pub fn recovered(event: &JobEvent, incident: &Incident, now: DateTime<Utc>) -> A
         event.account,
         event.region
     );
-    let outage = now - incident.opened_at;
+    let outage = at - incident.opened_at().unwrap_or(at);
     let mut text = format!(
         "{} job for {} {} completed. {}\nThe failure lasted {}h {:02}m.\n\n",
         event.kind().title(),
@@ -398,23 +403,69 @@ pub fn restore_completed(event: &JobEvent) -> Alert {
     ));
     text.push_str(&footer(event));
     let document = job_document(event, MessageKind::RestoreCompleted, Severity::Info, &subject);
-    Alert::new(Severity::Info, &subject, text, document, attributes(event, "COMPLETED"))
+    Alert::new(Severity::Info, &subject, text, document, attributes(event, "RESTORED"))
+}
+
+/// A failure that happened before the resource's last success: for the record, not an
+/// incident. `recovered_at` is the time of that success.
+pub fn late_failure(event: &JobEvent, consequence: &str, recovered_at: DateTime<Utc>) -> Alert {
+    let who = subject_of(event);
+    let failed_at = event
+        .time
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| "(unknown time)".into());
+    let subject = format!(
+        "[INFO] Late: {} {} earlier: {} ({}) {} {}",
+        event.kind().title(),
+        event.state(),
+        who.name,
+        if who.type_code.is_empty() { "?" } else { who.type_code },
+        event.account,
+        event.region
+    );
+    let mut text = format!(
+        "Reported late: this {} job for {} {} {} at {failed_at}; the resource has since backed up successfully ({}). \
+         Nothing is open for it and no action is needed unless that backup matters on its own.\n{consequence}\n\n",
+        event.kind().title().to_lowercase(),
+        who.noun,
+        who.name,
+        event.state().as_str().to_lowercase(),
+        recovered_at.to_rfc3339(),
+    );
+    text.push_str(&facts(event));
+    text.push('\n');
+    text.push_str(&aws_says(event));
+    text.push_str(&format!(
+        "Open the job in the AWS Backup console:\n  {}\n\n",
+        console_link(event)
+    ));
+    text.push_str(&footer(event));
+    let mut document = job_document(event, MessageKind::LateFailure, Severity::Info, &subject);
+    document["consequence"] = json!(consequence);
+    document["recoveredAt"] = json!(recovered_at.to_rfc3339());
+    let mut attributes = attributes(event, event.state().as_str());
+    attributes.insert("late".into(), "true".into());
+    Alert::new(Severity::Info, &subject, text, document, attributes)
+}
+
+fn rfc3339(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "(unknown)".into())
 }
 
 fn closed_sentence(incident: &Incident) -> String {
     format!(
         "This closes the failure open since {} ({} failed job{}).",
-        incident.opened_at.to_rfc3339(),
-        incident.failures,
-        if incident.failures == 1 { "" } else { "s" }
+        rfc3339(incident.opened_at()),
+        incident.failures(),
+        if incident.failures() == 1 { "" } else { "s" }
     )
 }
 
 fn incident_json(incident: &Incident) -> Value {
     json!({
-        "openedAt": incident.opened_at.to_rfc3339(),
-        "lastAlertedAt": incident.last_alerted_at.to_rfc3339(),
-        "failures": incident.failures,
-        "lastJobId": incident.last_job_id,
+        "openedAt": incident.opened_at().map(|t| t.to_rfc3339()),
+        "lastAlertedAt": incident.last_alerted_at.map(|t| t.to_rfc3339()),
+        "failures": incident.failures(),
+        "lastJobId": incident.last_failure().map(|f| f.job_id.as_str()),
     })
 }

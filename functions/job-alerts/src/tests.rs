@@ -6,14 +6,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use rearguard::alert::{Alert, SUBJECT_MAX_CHARS};
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError};
+use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::handler::{Deps, Record, handle, process};
+use crate::handler::{Clock, Deps, Record, handle, process};
 
 macro_rules! sample {
     ($name:literal) => {
@@ -60,12 +60,46 @@ impl PublishAlert for Outbox {
 #[derive(Default)]
 struct MemoryStore {
     deliveries: Mutex<HashMap<String, &'static str>>,
-    incidents: Mutex<HashMap<String, Incident>>,
+    incidents: Mutex<HashMap<String, Versioned<Incident>>>,
+    /// Every call fails, as when the table or its KMS key is unreachable.
+    down: bool,
+    /// Another invocation's record, written just before this one's first write (a race).
+    racer: Mutex<Option<Incident>>,
+}
+
+impl MemoryStore {
+    fn unreachable() -> MemoryStore {
+        MemoryStore {
+            down: true,
+            ..MemoryStore::default()
+        }
+    }
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down {
+            return Err(StoreError {
+                table: "state".into(),
+                message: "KMS key is disabled".into(),
+            });
+        }
+        Ok(())
+    }
+    fn open_incidents(&self) -> usize {
+        self.incidents
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|r| r.value.is_open())
+            .count()
+    }
+    fn record(&self, key: &str) -> Option<Incident> {
+        self.incidents.lock().unwrap().get(key).map(|r| r.value.clone())
+    }
 }
 
 #[async_trait]
 impl DeliveryLedger for MemoryStore {
     async fn claim(&self, key: &str, _now: DateTime<Utc>, _lease: DateTime<Utc>) -> Result<Claim, StoreError> {
+        self.check()?;
         let mut deliveries = self.deliveries.lock().unwrap();
         Ok(match deliveries.get(key) {
             Some(&"done") => Claim::AlreadyDone,
@@ -77,10 +111,12 @@ impl DeliveryLedger for MemoryStore {
         })
     }
     async fn complete(&self, key: &str, _expires: DateTime<Utc>) -> Result<(), StoreError> {
+        self.check()?;
         self.deliveries.lock().unwrap().insert(key.into(), "done");
         Ok(())
     }
     async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.check()?;
         self.deliveries.lock().unwrap().remove(key);
         Ok(())
     }
@@ -88,19 +124,44 @@ impl DeliveryLedger for MemoryStore {
 
 #[async_trait]
 impl IncidentStore for MemoryStore {
-    async fn open_incident(&self, key: &str, _now: DateTime<Utc>) -> Result<Option<Incident>, StoreError> {
+    async fn load_incident(&self, key: &str, _now: DateTime<Utc>) -> Result<Option<Versioned<Incident>>, StoreError> {
+        self.check()?;
         Ok(self.incidents.lock().unwrap().get(key).cloned())
     }
-    async fn save_incident(&self, incident: &Incident, _expires: DateTime<Utc>) -> Result<(), StoreError> {
-        self.incidents
-            .lock()
-            .unwrap()
-            .insert(incident.key.clone(), incident.clone());
-        Ok(())
+    async fn write_incident(
+        &self,
+        incident: &Incident,
+        expected: Option<u64>,
+        _now: DateTime<Utc>,
+        _expires: DateTime<Utc>,
+    ) -> Result<Written, StoreError> {
+        self.check()?;
+        let mut incidents = self.incidents.lock().unwrap();
+        if let Some(racer) = self.racer.lock().unwrap().take() {
+            let version = expected.unwrap_or(0) + 1;
+            incidents.insert(racer.key.clone(), Versioned { value: racer, version });
+        }
+        if incidents.get(&incident.key).map(|r| r.version) != expected {
+            return Ok(Written::Conflict);
+        }
+        let version = expected.unwrap_or(0) + 1;
+        incidents.insert(
+            incident.key.clone(),
+            Versioned {
+                value: incident.clone(),
+                version,
+            },
+        );
+        Ok(Written::Done { version })
     }
-    async fn close_incident(&self, key: &str) -> Result<(), StoreError> {
-        self.incidents.lock().unwrap().remove(key);
-        Ok(())
+    async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {
+        self.check()?;
+        let mut incidents = self.incidents.lock().unwrap();
+        if incidents.get(key).map(|r| r.version) != Some(expected) {
+            return Ok(Written::Conflict);
+        }
+        incidents.remove(key);
+        Ok(Written::Done { version: 0 })
     }
 }
 
@@ -115,11 +176,21 @@ fn config() -> Config {
         realert_after: Duration::from_secs(12 * 3600),
         dedupe_retention: Duration::from_secs(7 * 86_400),
         metrics_namespace: "Rearguard".into(),
+        concurrency: 4,
     }
 }
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 3, 15, 0).unwrap()
+}
+
+/// An invocation at `at` with all the time in the world.
+fn clock(at: DateTime<Utc>) -> Clock {
+    Clock {
+        now: at,
+        lease_until: at,
+        stop_claiming_at: DateTime::<Utc>::MAX_UTC,
+    }
 }
 
 fn records(bodies: &[&str]) -> Vec<Record> {
@@ -166,7 +237,7 @@ impl World {
     }
     async fn run_at(&self, bodies: &[&str], at: DateTime<Utc>) -> Vec<String> {
         let mut metrics = Metrics::new("Rearguard", "job-alerts");
-        process(records(bodies), &self.deps(), at, at, &mut metrics)
+        process(records(bodies), &self.deps(), clock(at), &mut metrics)
             .await
             .failed
     }
@@ -175,10 +246,13 @@ impl World {
     }
 }
 
-/// A copy of a sample with a new event id and job id, as a different job for the same resource.
-fn another_job(body: &str, n: usize) -> String {
+/// A copy of a sample with a new event id and job id, as a different job for the same resource,
+/// `hours` after the sample's own time.
+fn another_job(body: &str, n: usize, hours: i64) -> String {
     let mut event: Value = serde_json::from_str(body).unwrap();
     event["id"] = json!(format!("evt-{n}"));
+    let time = DateTime::parse_from_rfc3339(event["time"].as_str().unwrap()).unwrap() + chrono::Duration::hours(hours);
+    event["time"] = json!(time.with_timezone(&Utc).to_rfc3339());
     for key in ["backupJobId", "copyJobId"] {
         if event["detail"].get(key).is_some() {
             event["detail"][key] = json!(format!("job-{n}"));
@@ -379,7 +453,7 @@ async fn a_success_after_a_failure_sends_one_recovered_message_and_closes_the_in
         .await;
     world
         .run_at(
-            &[&another_job(sample!("backup-completed-rds"), 9)],
+            &[&another_job(sample!("backup-completed-rds"), 9, 24)],
             now() + chrono::Duration::hours(48),
         )
         .await;
@@ -392,8 +466,9 @@ async fn a_success_after_a_failure_sends_one_recovered_message_and_closes_the_in
             "[INFO] Backup recovered: prod-orders (RDS) 111122223333 eu-west-1",
         ]
     );
-    assert!(world.outbox.sent()[1].text.contains("The failure lasted 24h 00m"));
-    assert!(world.store.incidents.lock().unwrap().is_empty());
+    // From the failure's event time to the success's.
+    assert!(world.outbox.sent()[1].text.contains("The failure lasted 24h 29m"));
+    assert_eq!(world.store.open_incidents(), 0);
 }
 
 #[tokio::test]
@@ -403,10 +478,10 @@ async fn repeated_failures_realert_only_after_the_interval() {
 
     world.run_at(&[failure], now()).await;
     world
-        .run_at(&[&another_job(failure, 2)], now() + chrono::Duration::hours(1))
+        .run_at(&[&another_job(failure, 2, 1)], now() + chrono::Duration::hours(1))
         .await;
     world
-        .run_at(&[&another_job(failure, 3)], now() + chrono::Duration::hours(13))
+        .run_at(&[&another_job(failure, 3, 13)], now() + chrono::Duration::hours(13))
         .await;
 
     let subjects = world.outbox.subjects();
@@ -420,7 +495,7 @@ async fn without_a_table_every_failure_alerts_and_no_recovery_is_sent() {
     let failure = sample!("copy-failed-ebs");
 
     world.run(&[failure]).await;
-    world.run(&[&another_job(failure, 2)]).await;
+    world.run(&[&another_job(failure, 2, 1)]).await;
     world.run(&[sample!("copy-completed-ebs")]).await;
 
     assert_eq!(world.outbox.sent().len(), 2);
@@ -455,7 +530,7 @@ async fn a_storm_of_failures_of_one_kind_becomes_one_digest_listing_every_job() 
         );
     }
     assert_eq!(
-        world.store.incidents.lock().unwrap().len(),
+        world.store.open_incidents(),
         58,
         "each digested failure opens its incident"
     );
@@ -507,12 +582,11 @@ async fn sqs_batch_reports_only_failed_records_and_direct_invocation_returns_an_
     let mut metrics = Metrics::new("Rearguard", "job-alerts");
     let batch: Value = serde_json::from_str(sample!("sqs-batch-duplicate-and-garbage")).unwrap();
 
-    let response = handle(batch, &world.deps(), now(), now(), &mut metrics).await.unwrap();
+    let response = handle(batch, &world.deps(), clock(now()), &mut metrics).await.unwrap();
     let direct = handle(
         serde_json::from_str(sample!("copy-failed-ebs")).unwrap(),
         &world.deps(),
-        now(),
-        now(),
+        clock(now()),
         &mut metrics,
     )
     .await;
@@ -532,8 +606,7 @@ async fn metrics_count_jobs_seen_by_type_and_state_and_alerts_by_severity() {
     process(
         records(&[sample!("backup-failed-rds"), sample!("backup-running")]),
         &world.deps(),
-        now(),
-        now(),
+        clock(now()),
         &mut metrics,
     )
     .await;
@@ -547,4 +620,204 @@ async fn metrics_count_jobs_seen_by_type_and_state_and_alerts_by_severity() {
     assert!(find("JobsSeen", "state", "FAILED"));
     assert!(find("JobsSeen", "state", "RUNNING"));
     assert!(find("AlertsPublished", "severity", "CRITICAL"));
+}
+
+/// A sample failure or success of `orders-db` on a day of November 2026, as its own job.
+fn orders_db(sample: &str, job: &str, day: u32) -> String {
+    let mut event: Value = serde_json::from_str(sample).unwrap();
+    event["id"] = json!(format!("evt-{job}"));
+    event["time"] = json!(format!("2026-11-{day:02}T03:30:00Z"));
+    event["detail"]["backupJobId"] = json!(job);
+    event["detail"]["resourceArn"] = json!("arn:aws:rds:eu-west-1:111122223333:db:orders-db");
+    event.to_string()
+}
+
+const ORDERS_DB: &str = "BACKUP#arn:aws:rds:eu-west-1:111122223333:db:orders-db";
+
+#[tokio::test]
+async fn a_failure_after_a_recovery_alerts_even_when_the_recovery_arrived_first() {
+    let world = World::new();
+    let day1_failed = orders_db(sample!("backup-failed-rds"), "f1", 1);
+    let day2_completed = orders_db(sample!("backup-completed-rds"), "s2", 2);
+    let day3_failed = orders_db(sample!("backup-failed-rds"), "f3", 3);
+
+    world.run(&[&day2_completed]).await;
+    world.run(&[&day1_failed]).await;
+    world.run(&[&day3_failed]).await;
+
+    let subjects = world.outbox.subjects();
+    assert_eq!(
+        subjects,
+        vec![
+            "[INFO] Late: Backup FAILED earlier: orders-db (RDS) 111122223333 eu-west-1",
+            "[CRITICAL] Backup FAILED: orders-db (RDS) 111122223333 eu-west-1",
+        ]
+    );
+    let late = &world.outbox.sent()[0];
+    assert_eq!(late.attributes.get("late").map(String::as_str), Some("true"));
+    assert!(
+        late.text.contains("the resource has since backed up successfully"),
+        "{}",
+        late.text
+    );
+    let record = world.store.record(ORDERS_DB).unwrap();
+    assert_eq!(
+        record.failed.iter().map(|f| f.job_id.as_str()).collect::<Vec<_>>(),
+        vec!["f3"]
+    );
+}
+
+#[tokio::test]
+async fn the_same_three_events_in_every_order_leave_the_same_record() {
+    let events = [
+        orders_db(sample!("backup-failed-rds"), "f1", 1),
+        orders_db(sample!("backup-completed-rds"), "s2", 2),
+        orders_db(sample!("backup-failed-rds"), "f3", 3),
+    ];
+    let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    let mut finals = Vec::new();
+    for order in orders {
+        let world = World::new();
+        for i in order {
+            world.run(&[&events[i]]).await;
+        }
+        let record = world.store.record(ORDERS_DB).unwrap();
+        finals.push((record.failed, record.last_success_at, record.state));
+    }
+    for (order, state) in orders.iter().zip(&finals) {
+        assert_eq!(state, &finals[0], "order {order:?}");
+    }
+    assert_eq!(finals[0].0.len(), 1, "open on day 3's failure only");
+}
+
+#[tokio::test]
+async fn two_failures_of_one_resource_in_one_batch_alert_once() {
+    let world = World::new();
+    let first = orders_db(sample!("backup-failed-rds"), "f1", 1);
+    let second = orders_db(sample!("backup-failed-rds"), "f2", 1);
+
+    let failed = world.run(&[&second, &first]).await;
+
+    assert!(failed.is_empty());
+    assert_eq!(
+        world.outbox.subjects(),
+        vec!["[CRITICAL] Backup FAILED: orders-db (RDS) 111122223333 eu-west-1"]
+    );
+    assert_eq!(world.store.record(ORDERS_DB).unwrap().failures(), 2);
+}
+
+#[tokio::test]
+async fn a_record_written_by_a_racing_invocation_is_read_again_and_its_alert_not_repeated() {
+    let world = World::new();
+    let theirs = orders_db(sample!("backup-failed-rds"), "f1", 1);
+    let ours = orders_db(sample!("backup-failed-rds"), "f2", 1);
+    let racer = World::new();
+    racer.run(&[&theirs]).await;
+    *world.store.racer.lock().unwrap() = racer.store.record(ORDERS_DB);
+
+    let failed = world.run(&[&ours]).await;
+
+    assert!(failed.is_empty());
+    assert!(world.outbox.sent().is_empty(), "{:?}", world.outbox.subjects());
+    let record = world.store.record(ORDERS_DB).unwrap();
+    assert_eq!(
+        record.failed.iter().map(|f| f.job_id.as_str()).collect::<Vec<_>>(),
+        vec!["f1", "f2"]
+    );
+}
+
+#[tokio::test]
+async fn an_alert_that_cannot_be_published_puts_the_incident_record_back() {
+    let world = World {
+        outbox: Outbox::failing_on("FAILED"),
+        ..World::new()
+    };
+    let failure = orders_db(sample!("backup-failed-rds"), "f1", 1);
+
+    let failed = world.run(&[&failure]).await;
+
+    assert_eq!(failed, vec!["msg-0".to_string()]);
+    assert_eq!(
+        world.store.record(ORDERS_DB),
+        None,
+        "no incident opened for an unsent alert"
+    );
+    // The redelivery opens it and alerts.
+    let retried = World {
+        store: world.store,
+        ..World::new()
+    };
+    assert!(retried.run(&[&failure]).await.is_empty());
+    assert_eq!(retried.outbox.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn with_the_state_table_down_alerts_still_go_out_marked_and_counted() {
+    let world = World {
+        store: MemoryStore::unreachable(),
+        ..World::new()
+    };
+    let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+    let outcome = process(
+        records(&[sample!("backup-failed-rds"), sample!("backup-completed-ebs")]),
+        &world.deps(),
+        clock(now()),
+        &mut metrics,
+    )
+    .await;
+
+    let sent = world.outbox.sent();
+    assert_eq!(
+        world.outbox.subjects(),
+        vec!["[CRITICAL] Backup FAILED: prod-orders (RDS) 111122223333 eu-west-1"]
+    );
+    assert_eq!(
+        sent[0].attributes.get("dedupe").map(String::as_str),
+        Some("unavailable")
+    );
+    // The alert is out; the success, which only the table can record, comes back later.
+    assert_eq!(outcome.failed, vec!["msg-1".to_string()]);
+    let lines = metrics.render(0).join("\n");
+    assert!(lines.contains("\"StoreUnavailable\""), "{lines}");
+}
+
+#[tokio::test]
+async fn a_payload_with_records_that_is_not_an_sqs_batch_fails_the_invocation() {
+    let world = World::new();
+    let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+    let result = handle(
+        json!({"Records": "not a list"}),
+        &world.deps(),
+        clock(now()),
+        &mut metrics,
+    )
+    .await;
+
+    let error = result.expect_err("the whole batch must be retried");
+    assert!(error.to_string().contains("not an SQS batch"), "{error}");
+    assert!(world.outbox.sent().is_empty());
+}
+
+#[tokio::test]
+async fn records_not_started_before_the_deadline_margin_go_back_to_the_queue_unclaimed() {
+    let world = World::new();
+    let mut metrics = Metrics::new("Rearguard", "job-alerts");
+    let late = Clock {
+        stop_claiming_at: Utc::now() - chrono::Duration::seconds(1),
+        ..clock(now())
+    };
+
+    let outcome = process(
+        records(&[sample!("backup-failed-rds"), sample!("copy-failed-ebs")]),
+        &world.deps(),
+        late,
+        &mut metrics,
+    )
+    .await;
+
+    assert_eq!(outcome.failed, vec!["msg-0".to_string(), "msg-1".to_string()]);
+    assert!(world.outbox.sent().is_empty());
+    assert!(world.store.deliveries.lock().unwrap().is_empty(), "nothing claimed");
 }

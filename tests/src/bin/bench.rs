@@ -3,36 +3,43 @@
 //! - cold start: process spawn until its first `GET /runtime/invocation/next` (init done);
 //! - per-event latency: invoke -> response through the Runtime API, for an event that publishes
 //!   an alert to SNS in the local AWS emulator and for one that is decided quietly;
-//! - a 100-record SQS batch (a storm that becomes one digest);
+//! - a 100-record SQS batch (a storm that becomes one digest), without and with the state table,
+//!   the latter one resource after another (`CONCURRENCY=1`) and at the default concurrency, in
+//!   the same run;
+//! - side by side with the Python/boto3 anchor (`../shared/anchors/python-job-alerts`, run with
+//!   `python -m awslambdaric handler.handler`): init time, CPU time for init + 50 FAILED events
+//!   (one publish each), and peak RSS, as Rust / Python ratios;
 //! - peak RSS (`VmHWM` from /proc) after all of it.
 //!
 //! Usage: bench <path to job-alerts binary> [invocations]
 
 use rearguard_e2e::function::FunctionProcess;
-use rearguard_e2e::local_aws::{self, AlertsTopic};
+use rearguard_e2e::local_aws::{self, AlertsTopic, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
-use rearguard_e2e::sample;
+use rearguard_e2e::{sample, workspace_root};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(60);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn report(name: &str, mut samples: Vec<Duration>) {
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{name:<34} n={:<4} p50={:>8.2} ms  p95={:>8.2} ms  max={:>8.2} ms",
+        "{name:<42} n={:<4} p50={:>8.2} ms  p95={:>8.2} ms  max={:>8.2} ms",
         samples.len(),
         ms(percentile(&samples, 0.5)),
         ms(percentile(&samples, 0.95)),
         ms(*samples.last().expect("samples"))
     );
+    percentile(&samples, 0.5)
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -46,12 +53,99 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// User + system CPU time of a live process, all its threads (`/proc/<pid>/stat`, clock ticks
+/// of 10 ms).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 async fn invoke(api: &RuntimeApi, payload: &Value) -> Duration {
     let started = Instant::now();
     match api.invoke(payload, WAIT).await.expect("answer") {
         Answer::Response(_) => started.elapsed(),
         Answer::Error(e) => panic!("function error: {e}"),
     }
+}
+
+fn failure(id: String, resource: String) -> Value {
+    let mut event = sample("backup-failed-rds");
+    event["id"] = json!(id);
+    event["detail"]["backupJobId"] = json!(format!("job-{}", event["id"].as_str().unwrap_or_default()));
+    event["detail"]["resourceArn"] = json!(format!("arn:aws:rds:eu-west-1:111122223333:db:{resource}"));
+    event
+}
+
+fn storm_batch(tag: &str, round: usize) -> Value {
+    let records: Vec<Value> = (0..100)
+        .map(|i| {
+            let event = failure(format!("{tag}-{round}-{i}"), format!("{tag}-{round}-db-{i}"));
+            json!({"messageId": format!("m-{round}-{i}"), "body": event.to_string(), "eventSource": "aws:sqs"})
+        })
+        .collect();
+    json!({"Records": records})
+}
+
+/// One measured process: the Rust binary or the Python anchor under the same Runtime API.
+struct Measured {
+    init: Duration,
+    cpu: Duration,
+    rss_kib: u64,
+}
+
+async fn measure_process(mut command: tokio::process::Command, api: &RuntimeApi, events: usize, tag: &str) -> Measured {
+    let spawned = Instant::now();
+    let mut child = command
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id().expect("pid");
+    let polled = api.wait_first_poll(WAIT).await.expect("first poll");
+    for i in 0..events {
+        let event = failure(format!("{tag}-{i}"), format!("{tag}-db-{i}"));
+        invoke(api, &event).await;
+    }
+    let measured = Measured {
+        init: polled - spawned,
+        cpu: cpu_time(pid).expect("cpu time"),
+        rss_kib: peak_rss_kib(pid).unwrap_or_default(),
+    };
+    let _ = child.kill().await;
+    measured
+}
+
+fn rust_command(binary: &Path, env: &[(&str, &str)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_LAMBDA_FUNCTION_NAME", "rearguard-bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO");
+    command.envs(env.iter().copied());
+    command
+}
+
+fn python_command(env: &[(&str, &str)]) -> tokio::process::Command {
+    let root = workspace_root();
+    let anchor = root.join("../shared/anchors/python-job-alerts");
+    let mut command = tokio::process::Command::new(root.join(".venv/bin/python"));
+    command
+        .args(["-m", "awslambdaric", "handler.handler"])
+        .current_dir(&anchor)
+        .env("PYTHONPATH", &anchor)
+        .env("LAMBDA_TASK_ROOT", &anchor)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "python-anchor")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_DEFAULT_REGION", local_aws::REGION);
+    command.envs(env.iter().copied());
+    command
 }
 
 #[tokio::main]
@@ -93,7 +187,7 @@ async fn main() {
 
     let first = invoke(&api, &sample("backup-failed-rds")).await;
     println!(
-        "{:<34} {:.2} ms (first SDK call: connection and credentials)",
+        "{:<42} {:.2} ms (first SDK call: connection and credentials)",
         "first invocation",
         first.as_secs_f64() * 1000.0
     );
@@ -116,21 +210,72 @@ async fn main() {
 
     let mut storms = Vec::new();
     for round in 0..10 {
-        let records: Vec<Value> = (0..100)
-            .map(|i| {
-                let mut event = sample("backup-failed-rds");
-                event["id"] = json!(format!("storm-{round}-{i}"));
-                event["detail"]["resourceArn"] = json!(format!("arn:aws:rds:eu-west-1:111122223333:db:db-{i}"));
-                json!({"messageId": format!("m-{round}-{i}"), "body": event.to_string(), "eventSource": "aws:sqs"})
-            })
-            .collect();
-        storms.push(invoke(&api, &json!({"Records": records})).await);
+        storms.push(invoke(&api, &storm_batch("stateless", round)).await);
     }
     report("100-record SQS batch -> 1 digest", storms);
 
     match peak_rss_kib(pid) {
-        Some(kib) => println!("{:<34} {:.1} MiB (VmHWM)", "peak RSS", kib as f64 / 1024.0),
-        None => println!("{:<34} unavailable (no /proc)", "peak RSS"),
+        Some(kib) => println!("{:<42} {:.1} MiB (VmHWM)", "peak RSS", kib as f64 / 1024.0),
+        None => println!("{:<42} unavailable (no /proc)", "peak RSS"),
     }
     drop(function);
+
+    // The same storms with the state table: claim, incident read and write per resource.
+    let table = unique("bench-state");
+    create_state_table(&sdk, &table).await;
+    let mut medians = Vec::new();
+    for concurrency in ["1", "16"] {
+        let mut stateful = env.clone();
+        stateful.push(("STATE_TABLE_NAME", table.as_str()));
+        stateful.push(("CONCURRENCY", concurrency));
+        let api = RuntimeApi::start().await;
+        let function = FunctionProcess::spawn(binary.clone(), &api.address(), &stateful);
+        api.wait_first_poll(WAIT).await.expect("function polled");
+        let mut batches = Vec::new();
+        for round in 0..10 {
+            let answer = api
+                .invoke(&storm_batch(&format!("c{concurrency}"), round), WAIT)
+                .await
+                .expect("answer");
+            assert_eq!(
+                answer,
+                Answer::Response(json!({"batchItemFailures": []})),
+                "nothing lost"
+            );
+        }
+        for round in 10..15 {
+            batches.push(invoke(&api, &storm_batch(&format!("c{concurrency}"), round)).await);
+        }
+        medians.push(report(
+            &format!("100-record batch, state table, CONCURRENCY={concurrency}"),
+            batches,
+        ));
+        drop(function);
+    }
+    println!(
+        "{:<42} {:.1}x faster at CONCURRENCY=16",
+        "state table batch wall time",
+        medians[0].as_secs_f64() / medians[1].as_secs_f64()
+    );
+
+    // Side by side with the Python anchor: 5 fresh processes each, init + 50 FAILED events.
+    let (mut rust, mut python) = (Vec::new(), Vec::new());
+    for round in 0..5 {
+        let api = RuntimeApi::start().await;
+        rust.push(measure_process(rust_command(&binary, &env), &api, 50, &format!("rs{round}")).await);
+        let api = RuntimeApi::start().await;
+        python.push(measure_process(python_command(&env), &api, 50, &format!("py{round}")).await);
+    }
+    let total = |m: &[Measured], f: fn(&Measured) -> f64| m.iter().map(f).sum::<f64>() / m.len() as f64;
+    let row = |name: &str, f: fn(&Measured) -> f64, unit: &str| {
+        let (r, p) = (total(&rust, f), total(&python, f));
+        println!(
+            "{name:<42} Rust {r:>8.1} {unit}  Python {p:>8.1} {unit}  ratio {:.3}",
+            r / p
+        );
+    };
+    println!("side by side with ../shared/anchors/python-job-alerts (mean of 5 processes, 50 FAILED events each):");
+    row("  init (spawn -> first poll)", |m| m.init.as_secs_f64() * 1000.0, "ms");
+    row("  CPU time, init + 50 events", |m| m.cpu.as_secs_f64() * 1000.0, "ms");
+    row("  peak RSS", |m| m.rss_kib as f64 / 1024.0, "MiB");
 }
