@@ -14,7 +14,8 @@ type DimensionSet = Vec<(String, String)>;
 pub struct Metrics {
     namespace: String,
     service: String,
-    counts: BTreeMap<DimensionSet, BTreeMap<String, f64>>,
+    /// Per dimension set, each metric's value and EMF unit.
+    counts: BTreeMap<DimensionSet, BTreeMap<String, (f64, &'static str)>>,
 }
 
 impl Metrics {
@@ -27,9 +28,24 @@ impl Metrics {
     }
 
     pub fn add(&mut self, name: &str, dimensions: &[(&str, &str)], value: f64) {
+        self.add_in(name, dimensions, value, "Count");
+    }
+
+    /// A percentage (EMF unit `Percent`), e.g. a coverage figure.
+    pub fn percent(&mut self, name: &str, dimensions: &[(&str, &str)], value: f64) {
+        self.add_in(name, dimensions, value, "Percent");
+    }
+
+    fn add_in(&mut self, name: &str, dimensions: &[(&str, &str)], value: f64, unit: &'static str) {
         let mut set: DimensionSet = vec![("service".into(), self.service.clone())];
         set.extend(dimensions.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        *self.counts.entry(set).or_default().entry(name.to_string()).or_default() += value;
+        let entry = self
+            .counts
+            .entry(set)
+            .or_default()
+            .entry(name.to_string())
+            .or_insert((0.0, unit));
+        entry.0 += value;
     }
 
     pub fn count(&mut self, name: &str, dimensions: &[(&str, &str)]) {
@@ -44,8 +60,10 @@ impl Metrics {
             .map(|(dimensions, metrics)| {
                 let mut doc = Map::new();
                 let keys: Vec<&str> = dimensions.iter().map(|(k, _)| k.as_str()).collect();
-                let definitions: Vec<Value> =
-                    metrics.keys().map(|name| json!({"Name": name, "Unit": "Count"})).collect();
+                let definitions: Vec<Value> = metrics
+                    .iter()
+                    .map(|(name, (_, unit))| json!({"Name": name, "Unit": unit}))
+                    .collect();
                 doc.insert(
                     "_aws".into(),
                     json!({
@@ -56,7 +74,7 @@ impl Metrics {
                 for (k, v) in dimensions {
                     doc.insert(k.clone(), json!(v));
                 }
-                for (name, value) in metrics {
+                for (name, (value, _)) in metrics {
                     doc.insert(name.clone(), json!(value));
                 }
                 Value::Object(doc).to_string()
@@ -99,6 +117,19 @@ mod tests {
             json!(["service", "jobType", "state"])
         );
         assert_eq!(jobs["_aws"]["Timestamp"], 1_700_000_000_000i64);
+    }
+
+    #[test]
+    fn a_percentage_carries_its_unit() {
+        let mut metrics = Metrics::new("Rearguard", "compliance-report");
+        metrics.percent("CoveragePercent", &[("Plan", "production")], 99.5);
+        metrics.add("Stale", &[("Plan", "production")], 2.0);
+        let doc: Value = serde_json::from_str(&metrics.render(0)[0]).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "CoveragePercent", "Unit": "Percent"}, {"Name": "Stale", "Unit": "Count"}])
+        );
+        assert_eq!(doc["CoveragePercent"], 99.5);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    fn of(expected: usize, protected: usize) -> Coverage {
+    pub(crate) fn of(expected: usize, protected: usize) -> Coverage {
         let percent = if expected == 0 {
             100.0
         } else {

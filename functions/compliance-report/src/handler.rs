@@ -220,7 +220,7 @@ async fn report_once(
         many => format!("{} accounts in {}", many.len(), regions.join(", ")),
     };
     let key = report_key(now, &accounts, &regions, &request.plans);
-    deliver(&report, &scope, &key, deps, metrics).await
+    deliver(&report, &scope, &key, request.plans.is_empty(), deps, metrics).await
 }
 
 /// Where a report goes: its time, and a short id of its scope, so reports of one fan-out that
@@ -238,10 +238,30 @@ pub fn report_key(now: DateTime<Utc>, accounts: &[String], regions: &[String], p
     )
 }
 
+/// The report's figures as EMF metrics; coverage in `Percent`.
+fn record_metrics(report: &Report, whole_policy: bool, metrics: &mut Metrics) {
+    for plan in &report.plans {
+        let dims = [("Plan", plan.plan.as_str())];
+        metrics.percent("CoveragePercent", &dims, plan.coverage.percent);
+        metrics.add("Stale", &dims, plan.stale.len() as f64);
+        metrics.add("NeverBackedUp", &dims, plan.never_backed_up.len() as f64);
+        if let Some(copy) = &plan.copy {
+            metrics.add("CopiesMissing", &dims, copy.missing.len() as f64);
+        }
+    }
+    // Plan=ALL is the whole policy's figure: a report narrowed to some plans does not emit it.
+    if whole_policy {
+        metrics.percent("CoveragePercent", &[("Plan", "ALL")], report.overall.percent);
+    }
+    metrics.add("Untagged", &[], report.untagged.len() as f64);
+    metrics.add("Unreadable", &[], report.unreadable.len() as f64);
+}
+
 async fn deliver(
     report: &Report,
     scope: &str,
     key: &str,
+    whole_policy: bool,
     deps: &Deps<'_>,
     metrics: &mut Metrics,
 ) -> Result<Value, HandleError> {
@@ -267,18 +287,7 @@ async fn deliver(
         warn!(error = %e, "Compliance Report event not put");
         metrics.count("EventFailures", &[]);
     }
-    for plan in &report.plans {
-        let dims = [("Plan", plan.plan.as_str())];
-        metrics.add("CoveragePercent", &dims, plan.coverage.percent);
-        metrics.add("Stale", &dims, plan.stale.len() as f64);
-        metrics.add("NeverBackedUp", &dims, plan.never_backed_up.len() as f64);
-        if let Some(copy) = &plan.copy {
-            metrics.add("CopiesMissing", &dims, copy.missing.len() as f64);
-        }
-    }
-    metrics.add("CoveragePercent", &[("Plan", "ALL")], report.overall.percent);
-    metrics.add("Untagged", &[], report.untagged.len() as f64);
-    metrics.add("Unreadable", &[], report.unreadable.len() as f64);
+    record_metrics(report, whole_policy, metrics);
     Ok(json!({
         "status": "reported",
         "reportKey": key,
@@ -345,5 +354,29 @@ mod tests {
             report_key(now, &["111122223330".to_string()], &regions, &[]),
             "stable"
         );
+    }
+
+    #[test]
+    fn coverage_is_a_percentage_and_a_narrowed_report_claims_no_overall_figure() {
+        let report = Report {
+            generated_at: Utc::now(),
+            plans: Vec::new(),
+            untagged: Vec::new(),
+            unknown_plan: Vec::new(),
+            opted_out: Vec::new(),
+            overall: crate::aggregate::Coverage::of(4, 3),
+            unreadable: Vec::new(),
+        };
+        let all = |whole: bool| {
+            let mut metrics = Metrics::new("Rearguard", "compliance-report");
+            record_metrics(&report, whole, &mut metrics);
+            metrics.render(0).join("\n")
+        };
+        let whole = all(true);
+        assert!(
+            whole.contains(r#""Plan":"ALL""#) && whole.contains(r#""Unit":"Percent""#),
+            "{whole}"
+        );
+        assert!(!all(false).contains(r#""Plan":"ALL""#));
     }
 }
