@@ -555,8 +555,12 @@ pub async fn run(sdk: &SdkConfig) {
     for plan in doc["plans"].as_array().into_iter().flatten() {
         let copies = plan["copiesMissing"]
             .as_u64()
-            .map(|m| format!(", {m} without a copy in the isolated account within 48h"))
+            .map(|m| format!(", {m} without their copies within 48h"))
             .unwrap_or_default();
+        if plan["expected"] == 0 {
+            println!("      {:<11} no members", plan["plan"].as_str().unwrap_or(""));
+            continue;
+        }
         println!(
             "      {:<11} {:>5.1}%  {}/{} within RPO, {} stale, {} never backed up{copies}",
             plan["plan"].as_str().unwrap_or(""),

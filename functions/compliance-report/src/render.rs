@@ -27,6 +27,10 @@ fn label(resource: &Resource) -> String {
 }
 
 fn plan_line(plan: &PlanReport) -> String {
+    // A plan nothing is enrolled in protects nothing: never "100% of 0".
+    if plan.coverage.expected == 0 {
+        return format!("{:<12} no members: no resource carries this plan", plan.plan);
+    }
     let mut line = format!(
         "{:<12} {:>5.1}%  {}/{} within {}h RPO, {} stale, {} never backed up",
         plan.plan,
@@ -60,7 +64,8 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
     let all_compliant = report.plans.iter().all(PlanReport::compliant)
         && report.unknown_plan.is_empty()
         && report.unreadable.is_empty();
-    let severity = if all_compliant && report.untagged.is_empty() {
+    let empty_plan = report.plans.iter().any(|p| p.coverage.expected == 0);
+    let severity = if all_compliant && report.untagged.is_empty() && !empty_plan {
         Severity::Info
     } else if all_compliant {
         Severity::Warning
@@ -312,6 +317,33 @@ mod tests {
             ..Inventory::default()
         };
         aggregate(&inventory, &policy, now)
+    }
+
+    #[test]
+    fn a_plan_without_members_is_said_so_with_a_warning_not_counted_as_fully_covered() {
+        let policy =
+            Policy::parse(r#"{"plans": {"production": {"rpo_hours": 24}, "compliance": {"rpo_hours": 744}}}"#).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap();
+        let arn = "arn:aws:rds:eu-west-1:111122223333:db:orders".to_string();
+        let inventory = Inventory {
+            resources: vec![Resource {
+                arn: arn.clone(),
+                resource_type: "RDS".into(),
+                account: "111122223333".into(),
+                region: "eu-west-1".into(),
+                tags: [("backup-plan".to_string(), "production".to_string())].into(),
+                stopped: false,
+            }],
+            backups: vec![BackupRecord {
+                resource_arn: arn,
+                completed_at: now - chrono::Duration::hours(3),
+            }],
+            ..Inventory::default()
+        };
+        let alert = summary(&aggregate(&inventory, &policy, now), "111122223333 eu-west-1", None);
+        assert!(alert.subject.starts_with("[WARNING]"), "{}", alert.subject);
+        assert!(alert.text.contains("compliance   no members"), "{}", alert.text);
+        assert!(!alert.text.contains("compliance   100.0%"), "{}", alert.text);
     }
 
     #[test]
