@@ -29,6 +29,9 @@ pub struct Request {
     pub regions: Vec<String>,
     #[serde(default)]
     pub plans: Vec<String>,
+    /// The account an EventBridge request came from (its envelope's `account`).
+    #[serde(skip)]
+    pub sent_from: Option<String>,
 }
 
 /// The requests in a payload: a schedule tick, a direct invocation, an EventBridge event whose
@@ -55,7 +58,30 @@ fn one_request(payload: &Value) -> Result<Request, String> {
         .get("detail")
         .filter(|_| payload.get("detail-type").is_some())
         .unwrap_or(payload);
-    serde_json::from_value(body.clone()).map_err(|e| format!("not a report request: {e}"))
+    let mut request: Request =
+        serde_json::from_value(body.clone()).map_err(|e| format!("not a report request: {e}"))?;
+    if !std::ptr::eq(body, payload) {
+        request.sent_from = payload.get("account").and_then(Value::as_str).map(str::to_string);
+    }
+    Ok(request)
+}
+
+/// Who may ask: a request put on the bus by another account (any account the bus's policy lets
+/// in can put an event with our detail-type) or naming accounts outside `REPORT_ACCOUNTS` is
+/// refused, so the reader role is never used on behalf of someone else.
+pub fn admissible(request: &Request, home_account: &str, allowed_accounts: &[String]) -> Result<(), String> {
+    if let Some(sender) = request.sent_from.as_deref().filter(|a| *a != home_account) {
+        return Err(format!(
+            "a report request from account {sender}, not this one ({home_account})"
+        ));
+    }
+    if let Some(outside) = request.accounts.iter().find(|a| !allowed_accounts.contains(a)) {
+        return Err(format!(
+            "account {outside} is not one this function reports on (REPORT_ACCOUNTS: {})",
+            allowed_accounts.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Where the report files go (S3, or the dry-run log).
@@ -110,6 +136,8 @@ impl ReportStore for DryRunStore {
 
 pub struct Deps<'a> {
     pub policy: &'a Policy,
+    /// The function's own account: requests are taken only from it.
+    pub home_account: &'a str,
     pub accounts: &'a AccountConfigs,
     pub default_accounts: &'a [String],
     pub default_regions: &'a [String],
@@ -138,6 +166,12 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
     };
     let mut results = Vec::new();
     for request in requests {
+        if let Err(reason) = admissible(&request, deps.home_account, deps.default_accounts) {
+            warn!(%reason, decision = "ignore", "report request refused");
+            metrics.count("EventsIgnored", &[]);
+            results.push(json!({"status": "ignored", "reason": reason}));
+            continue;
+        }
         results.push(report_once(&request, deps, Utc::now(), metrics).await?);
     }
     Ok(if results.len() == 1 {
@@ -378,5 +412,30 @@ mod tests {
             "{whole}"
         );
         assert!(!all(false).contains(r#""Plan":"ALL""#));
+    }
+
+    #[test]
+    fn requests_from_another_account_or_for_accounts_not_reported_on_are_refused() {
+        let allowed = ["111122223333".to_string(), "444455556666".to_string()];
+        let event = |account: &str, accounts: &[&str]| {
+            requests(
+                &json!({"version": "0", "id": "1", "detail-type": "Compliance Report Requested",
+                "source": "rearguard.request", "account": account, "time": "2026-11-26T06:00:00Z",
+                "region": "eu-west-1", "resources": [], "detail": {"accounts": accounts}}),
+            )
+            .unwrap()
+            .remove(0)
+        };
+        assert_eq!(
+            admissible(&event("111122223333", &["444455556666"]), "111122223333", &allowed),
+            Ok(())
+        );
+        let e = admissible(&event("999988887777", &[]), "111122223333", &allowed).unwrap_err();
+        assert!(e.contains("from account 999988887777"), "{e}");
+        let e = admissible(&event("111122223333", &["222233334444"]), "111122223333", &allowed).unwrap_err();
+        assert!(e.contains("222233334444") && e.contains("REPORT_ACCOUNTS"), "{e}");
+        // A direct invocation (no envelope) is the caller's own: only the accounts are checked.
+        let direct = requests(&json!({"accounts": ["444455556666"]})).unwrap().remove(0);
+        assert_eq!(admissible(&direct, "111122223333", &allowed), Ok(()));
     }
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 struct App {
     config: Config,
+    home_account: String,
     accounts: AccountConfigs,
     default_accounts: Vec<String>,
     default_regions: Vec<String>,
@@ -31,6 +32,7 @@ impl App {
         }
         let deps = Deps {
             policy: &self.config.policy,
+            home_account: &self.home_account,
             accounts: &self.accounts,
             default_accounts: &self.default_accounts,
             default_regions: &self.default_regions,
@@ -85,6 +87,7 @@ async fn main() -> Result<(), Error> {
     );
     let app = App {
         config,
+        home_account,
         accounts,
         default_accounts,
         default_regions,
