@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup chromium build demo test lint cfn-lint release-arm64 bench bench-report sam-build lambda-binaries checkov clean
+.PHONY: setup chromium build demo test lint cfn-lint template-test release-arm64 bench bench-report sam-build lambda-binaries checkov clean
 
 setup: $(VENV)/.installed
 
@@ -29,10 +29,12 @@ build:
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
-## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template lint.
+## Test it: format and lint, unit and SDK tests, end-to-end tests against the local AWS, template
+## lint and the templates' own tests.
 test: setup chromium lint build
 	scripts/with-local-aws.sh cargo test --workspace
 	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/templates
 
 lint:
 	cargo fmt --all -- --check
@@ -40,6 +42,11 @@ lint:
 
 cfn-lint: setup
 	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+
+## What the templates promise: rule DLQ policies, no default reservation, valid batching, six-fold
+## visibility timeouts, retained break-glass keys, no hard-coded partition (pytest, no AWS).
+template-test: setup
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/templates
 
 ## The deployable artefact: target/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
 release-arm64: setup
