@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup chromium build demo test emulator-test lint cfn-lint release-arm64 bench bench-report sam-build checkov clean
+.PHONY: setup chromium build demo test emulator-test lint cfn-lint template-test release-arm64 bench bench-report sam-build lambda-binaries checkov clean
 
 setup: $(VENV)/.installed
 
@@ -30,10 +30,11 @@ demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
 ## Test it: format and lint, the local AWS emulator's own tests, unit and SDK tests, end-to-end
-## tests against the local AWS, template lint.
+## tests against the local AWS, template lint and the templates' own tests.
 test: setup chromium lint build emulator-test
 	scripts/with-local-aws.sh cargo test --workspace
 	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/templates
 
 ## The local AWS emulator's own tests (each starts its emulator on loopback).
 emulator-test: setup
@@ -45,6 +46,11 @@ lint:
 
 cfn-lint: setup
 	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+
+## What the templates promise: rule DLQ policies, no default reservation, valid batching, six-fold
+## visibility timeouts, retained break-glass keys, no hard-coded partition (pytest, no AWS).
+template-test: setup
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/templates
 
 ## The deployable artefact: target/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
 release-arm64: setup
@@ -61,10 +67,32 @@ bench-report:
 	cargo build --release -p compliance-report --bin compliance-bench
 	target/release/compliance-bench
 
-## The real deploy path, offline: sam build through cargo-lambda (aws-sam-cli in its own venv).
+## The real deploy path, offline: sam build (aws-sam-cli in its own venv). samconfig.toml makes it
+## build in place, so the targets below reuse target/ instead of a copy of the whole tree.
 sam-build: setup
 	test -x .venv-sam/bin/sam || (python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
 	.venv-sam/bin/sam build --beta-features
+
+## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
+## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
+## once for every binary; the later calls find it done and only copy their bootstrap.
+LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report
+LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
+
+lambda-binaries: setup
+	cargo lambda build --release --arm64 $(addprefix --bin ,$(LAMBDA_BINARIES))
+
+build-JobAlertsFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/job-alerts/bootstrap $(ARTIFACTS_DIR)/
+
+build-TagEnrollmentFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/tag-enrollment/bootstrap $(ARTIFACTS_DIR)/
+
+build-CrossAccountCopyFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/cross-account-copy/bootstrap $(ARTIFACTS_DIR)/
+
+build-ComplianceReportFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/compliance-report/bootstrap $(ARTIFACTS_DIR)/
 
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:

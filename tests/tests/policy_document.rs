@@ -133,6 +133,22 @@ fn the_schema_accepts_the_examples_and_refuses_other_casing() {
     assert!(!validator.is_valid(&camel));
 }
 
+/// IAM cannot read the policy, so the template names the tag keys tag-enrollment may write
+/// (`aws:TagKeys`) in a parameter of its own: its default is the default policy's keys.
+#[test]
+fn the_tag_keys_tag_enrollment_may_write_are_the_default_policys() {
+    let policy: Value = serde_json::from_str(&template_default()).unwrap();
+    let marker = policy
+        .get("marker_tag_key")
+        .and_then(Value::as_str)
+        .unwrap_or("rearguard:enrolled-by");
+    let expected = format!("{},{marker}", policy["tag_key"].as_str().unwrap());
+    assert_eq!(
+        text(&template()["Parameters"]["EnrollmentTagKeys"]["Default"]),
+        expected
+    );
+}
+
 /// A `!Ref`/`!Sub` or plain scalar as text.
 fn text(value: &Yaml) -> String {
     match value {

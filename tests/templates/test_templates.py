@@ -1,0 +1,294 @@
+"""What the deployable templates promise, read from the templates themselves (no AWS, no network).
+
+Each test names the AWS behaviour it guards; the template cites the same documentation page.
+Run: .venv/bin/pytest tests/templates (part of `make test`).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_FILES = [ROOT / "template.yaml", *sorted((ROOT / "templates").glob("*.yaml"))]
+RULE_EVENT_TYPES = {"EventBridgeRule", "Schedule", "CloudWatchEvent"}
+GUARDED_KEY_ACTIONS = {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags turned into their long form."""
+
+
+def _intrinsic(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path):
+    return yaml.load(path.read_text(), Loader=CfnLoader)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return load(ROOT / "template.yaml")
+
+
+def resources(template, kind):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def getatt(value, attribute="Arn"):
+    """The logical id a `!GetAtt X.<attribute>` names, else None."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target, attr = value["Fn::GetAtt"]
+        if attr == attribute:
+            return target
+    return None
+
+
+def default_of(template, value):
+    """A literal, or a parameter's default."""
+    if isinstance(value, dict) and "Ref" in value:
+        return template["Parameters"][value["Ref"]].get("Default")
+    return value
+
+
+def condition_holds(template, condition, parameters=None):
+    """Evaluates Fn::Equals/Not/And/Or/Condition with the parameters' defaults (or overrides)."""
+    parameters = parameters or {}
+
+    def value(v):
+        if isinstance(v, dict) and "Ref" in v:
+            name = v["Ref"]
+            if name in parameters:
+                return str(parameters[name])
+            default = template["Parameters"][name].get("Default", "")
+            if template["Parameters"][name]["Type"] == "CommaDelimitedList":
+                return default
+            return str(default)
+        if isinstance(v, dict) and "Fn::Join" in v:
+            separator, items = v["Fn::Join"]
+            return separator.join(x for x in value(items).split(",") if x) if isinstance(items, dict) else separator.join(items)
+        return str(v)
+
+    def holds(c):
+        if isinstance(c, str):
+            return holds(template["Conditions"][c])
+        (op, args), = c.items()
+        if op == "Fn::Equals":
+            return value(args[0]) == value(args[1])
+        if op == "Fn::Not":
+            return not holds(args[0])
+        if op == "Fn::And":
+            return all(holds(a) for a in args)
+        if op == "Fn::Or":
+            return any(holds(a) for a in args)
+        if op == "Condition":
+            return holds(template["Conditions"][args])
+        raise AssertionError(f"condition operator {op} not understood")
+
+    return holds(condition)
+
+
+def functions(template):
+    return {
+        **resources(template, "AWS::Serverless::Function"),
+        **resources(template, "AWS::Lambda::Function"),
+    }
+
+
+def function_setting(template, function, name, fallback):
+    globals_ = template.get("Globals", {}).get("Function", {})
+    return function["Properties"].get(name, globals_.get(name, fallback))
+
+
+def sqs_event_sources(template):
+    """(function id, function, event properties, queue id) for each SQS event source."""
+    for fid, function in resources(template, "AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                yield fid, function, event["Properties"], getatt(event["Properties"]["Queue"])
+
+
+def rule_dead_letter_queues(template):
+    """(rule logical id, queue logical id) for every EventBridge rule target with a DLQ,
+    including the rules SAM creates from a function's events (named function id + event id)."""
+    found = []
+    for rid, rule in resources(template, "AWS::Events::Rule").items():
+        for target in rule["Properties"].get("Targets", []):
+            if "DeadLetterConfig" in target:
+                found.append((rid, getatt(target["DeadLetterConfig"]["Arn"])))
+    for fid, function in resources(template, "AWS::Serverless::Function").items():
+        for eid, event in function["Properties"].get("Events", {}).items():
+            config = event.get("Properties", {}).get("DeadLetterConfig")
+            if event["Type"] in RULE_EVENT_TYPES and config:
+                assert "Arn" in config, f"{fid}.{eid}: a DLQ of Type SQS gets SAM's own policy; name the queue instead"
+                found.append((fid + eid, getatt(config["Arn"])))
+    return found
+
+
+# "Using dead-letter queues to process undelivered events" (EventBridge): the rule needs the
+# queue's permission to send there, and SAM adds one only for `DeadLetterConfig: {Type: SQS}`.
+def test_every_rule_dead_letter_queue_lets_exactly_its_rules_send(stack):
+    pairs = rule_dead_letter_queues(stack)
+    assert len(pairs) >= 10, pairs  # the job events rule, six enrollment, one copy, two report rules
+    policies = resources(stack, "AWS::SQS::QueuePolicy").values()
+    for rule, queue in pairs:
+        assert queue, f"{rule}: the dead-letter queue must be a queue of this template"
+        allowed = []
+        for policy in policies:
+            if {"Ref": queue} not in policy["Properties"]["Queues"]:
+                continue
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if (
+                    statement["Effect"] == "Allow"
+                    and statement.get("Principal") == {"Service": "events.amazonaws.com"}
+                    and "sqs:SendMessage" in as_list(statement["Action"])
+                    and {"Fn::GetAtt": [queue, "Arn"]} in as_list(statement["Resource"])
+                ):
+                    condition = statement.get("Condition", {})
+                    assert set(condition) <= {"ArnEquals", "ArnLike"}, (
+                        f"{queue}: EventBridge's permission must be scoped by aws:SourceArn, not {condition}"
+                    )
+                    for test in condition.values():
+                        allowed.extend(as_list(test.get("aws:SourceArn", [])))
+        assert {"Fn::GetAtt": [rule, "Arn"]} in allowed, (
+            f"{queue} has no queue policy letting events.amazonaws.com send for rule {rule}: "
+            "its undeliverable events would be lost"
+        )
+
+
+# "Lambda reserved concurrency": Lambda keeps 100 executions of the account unreserved, so a
+# default reservation fails in accounts with a low quota.
+def test_no_function_reserves_concurrency_by_default(stack):
+    for fid, function in functions(stack).items():
+        reserved = function_setting(stack, function, "ReservedConcurrentExecutions", None)
+        if reserved is None:
+            continue
+        assert isinstance(reserved, dict) and "Fn::If" in reserved, f"{fid} always reserves {reserved}"
+        condition, _, otherwise = reserved["Fn::If"]
+        assert not condition_holds(stack, condition), f"{fid} reserves concurrency with the default parameters"
+        assert otherwise == {"Ref": "AWS::NoValue"}, fid
+        # and with a reservation it reserves the stack's parameter
+        assert condition_holds(stack, condition, {"ReservedConcurrency": "10"}), fid
+
+
+# A reservation at or below an SQS mapping's MaximumConcurrency throttles the pollers and moves
+# messages to the dead-letter queue; compliance-report also runs on its schedule.
+def test_a_reservation_always_exceeds_what_the_queues_may_use(stack):
+    pattern = re.compile(stack["Parameters"]["ReservedConcurrency"]["AllowedPattern"])
+    accepted = [n for n in range(0, 10001) if pattern.fullmatch(str(n))]
+    assert accepted[0] == 0 and len(accepted) > 1
+    for fid, function, event, _ in sqs_event_sources(stack):
+        concurrency = event.get("ScalingConfig", {}).get("MaximumConcurrency")
+        assert concurrency, f"{fid}: an SQS mapping must bound its concurrency with MaximumConcurrency"
+        other_triggers = sum(1 for e in function["Properties"]["Events"].values() if e["Type"] != "SQS")
+        smallest = min(n for n in accepted if n > 0)
+        assert smallest >= concurrency + min(other_triggers, 1), (
+            f"{fid}: a reservation of {smallest} leaves its queue's {concurrency} pollers throttled"
+        )
+
+
+# "Lambda parameters for Amazon SQS event source mappings": a BatchSize above 10 needs a
+# MaximumBatchingWindowInSeconds of at least 1.
+def test_batching_windows_are_valid(stack):
+    checked = 0
+    for fid, _, event, _ in sqs_event_sources(stack):
+        size = event.get("BatchSize", 10)
+        window = event.get("MaximumBatchingWindowInSeconds", 0)
+        if isinstance(size, dict):
+            parameter = stack["Parameters"][size["Ref"]]
+            assert "MaxValue" in parameter, f"{fid}: BatchSize must be capped"
+            largest = parameter["MaxValue"]
+        else:
+            largest = size
+        if isinstance(window, dict):
+            smallest_window = stack["Parameters"][window["Ref"]].get("MinValue", 0)
+        else:
+            smallest_window = window
+        if largest > 10:
+            assert smallest_window >= 1, f"{fid}: BatchSize up to {largest} with a batching window of {smallest_window} s"
+        checked += 1
+    assert checked >= 2
+
+
+# "Creating and configuring an Amazon SQS event source mapping": the queue's visibility timeout
+# at least six times the consumer's timeout.
+def test_visibility_timeouts_are_six_times_the_consumer_timeout(stack):
+    queues = resources(stack, "AWS::SQS::Queue")
+    checked = 0
+    for fid, function, _, queue in sqs_event_sources(stack):
+        assert queue in queues, f"{fid}: its queue must be a queue of this template"
+        timeout = function_setting(stack, function, "Timeout", 3)
+        visibility = queues[queue]["Properties"].get("VisibilityTimeout", 30)
+        assert visibility >= 6 * timeout, f"{queue}: {visibility} s against {fid}'s {timeout} s"
+        checked += 1
+    assert checked >= 2
+
+
+def key_ids_protecting_retained_data(template):
+    """The KMS keys of the template's backup vaults and of every other retained resource."""
+    keys = resources(template, "AWS::KMS::Key")
+    found = {}
+    for rid, resource in template["Resources"].items():
+        retained = resource.get("DeletionPolicy") == "Retain" or resource["Type"] == "AWS::Backup::BackupVault"
+        if not retained:
+            continue
+        text = repr(resource.get("Properties", {}))
+        for key in keys:
+            if f"'Fn::GetAtt': ['{key}', 'Arn']" in text or f"'Ref': '{key}'" in text:
+                found.setdefault(key, []).append(rid)
+    return found
+
+
+@pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: p.name)
+def test_every_vault_key_is_retained_and_only_break_glass_can_destroy_it(path):
+    template = load(path)
+    vaults = resources(template, "AWS::Backup::BackupVault")
+    protected = key_ids_protecting_retained_data(template)
+    for vid, vault in vaults.items():
+        key = getatt(vault["Properties"].get("EncryptionKeyArn"))
+        assert key in protected, f"{vid} must be encrypted with a customer managed key of this template"
+    for key, users in protected.items():
+        resource = template["Resources"][key]
+        assert resource.get("DeletionPolicy") == "Retain", f"{key} (used by {users}) is deleted with the stack"
+        assert resource.get("UpdateReplacePolicy") == "Retain", f"{key} (used by {users}) is deleted on replacement"
+        assert "BreakGlassRoleName" in template["Parameters"], path.name
+        denies = [
+            s
+            for s in resource["Properties"]["KeyPolicy"]["Statement"]
+            if isinstance(s, dict) and s.get("Effect") == "Deny"
+        ]
+        guarded = set()
+        for statement in denies:
+            assert statement["Principal"] == "*", statement
+            exempt = statement.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn")
+            assert exempt == {
+                "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BreakGlassRoleName}"
+            }, f"{key}: the deny must exempt exactly the break-glass role, not {exempt}"
+            guarded |= set(as_list(statement["Action"]))
+        assert GUARDED_KEY_ACTIONS <= guarded, f"{key}: {GUARDED_KEY_ACTIONS - guarded} not denied"
+    if path.name != "member-account.yaml":
+        assert protected, f"{path.name}: no retained key found"
+
+
+@pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: p.name)
+def test_no_partition_is_hard_coded(path):
+    lines = [f"{n}: {line.strip()}" for n, line in enumerate(path.read_text().splitlines(), 1) if "arn:aws:" in line]
+    assert not lines, f"{path.name} hard-codes the aws partition (use ${{AWS::Partition}}):\n" + "\n".join(lines)
