@@ -43,6 +43,11 @@ impl AccountConfigs {
         }
     }
 
+    /// The function's partition: roles it assumes are in the same one.
+    fn partition(&self) -> &'static str {
+        crate::aws::partition_of(self.sdk.region().map_or("", |r| r.as_ref()))
+    }
+
     pub fn home_account(&self) -> &str {
         &self.home_account
     }
@@ -61,7 +66,7 @@ impl AccountConfigs {
             account: account.into(),
             message: format!("another account, and {} is not set", self.role_setting),
         })?;
-        Ok(Some(format!("arn:aws:iam::{account}:role/{name}")))
+        Ok(Some(format!("arn:{}:iam::{account}:role/{name}", self.partition())))
     }
 
     /// The configuration for clients acting in `account` and `region`.
@@ -103,6 +108,25 @@ mod tests {
             "MEMBER_ROLE_NAME",
             "rearguard-test",
         )
+    }
+
+    #[test]
+    fn the_role_is_in_the_functions_own_partition() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("cn-north-1"))
+            .build();
+        let china = AccountConfigs::new(
+            sdk,
+            "111122223333",
+            Some("rearguard-member".into()),
+            "MEMBER_ROLE_NAME",
+            "t",
+        );
+        assert_eq!(
+            china.role_for("444455556666").unwrap().as_deref(),
+            Some("arn:aws-cn:iam::444455556666:role/rearguard-member")
+        );
     }
 
     #[test]

@@ -90,7 +90,11 @@ impl Settings {
         let Some(v) = self.optional(name) else { return Ok(None) };
         match crate::arn::Arn::parse(&v) {
             Some(arn) if arn.service == service && !arn.resource.is_empty() => Ok(Some(v)),
-            _ => Err(invalid(name, &v, &format!("expected an arn:aws:{service}:... ARN"))),
+            _ => Err(invalid(
+                name,
+                &v,
+                &format!("expected an arn:PARTITION:{service}:... ARN"),
+            )),
         }
     }
 }
@@ -174,6 +178,6 @@ mod tests {
         ]);
         assert!(settings.arn("TOPIC", "sns").unwrap().is_some());
         let err = settings.arn("BUS", "events").unwrap_err().to_string();
-        assert!(err.contains("BUS") && err.contains("arn:aws:events"), "{err}");
+        assert!(err.contains("BUS") && err.contains("arn:PARTITION:events"), "{err}");
     }
 }

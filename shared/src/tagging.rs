@@ -145,7 +145,9 @@ impl AccountTagging {
             region: String::new(),
             message: "the event is from another account and MEMBER_ROLE_NAME is not set".into(),
         })?;
-        Ok(Some(format!("arn:aws:iam::{account}:role/{name}")))
+        // The role is in the function's own partition (roles cannot be assumed across them).
+        let partition = crate::aws::partition_of(self.sdk.region().map_or("", |r| r.as_ref()));
+        Ok(Some(format!("arn:{partition}:iam::{account}:role/{name}")))
     }
 
     pub async fn for_account(&self, account: &str, region: &str) -> Result<Arc<TaggingApi>, TaggingError> {

@@ -58,7 +58,8 @@ impl Reader<'_> {
     }
 
     fn arn(&self, service: &str, resource: &str) -> String {
-        format!("arn:aws:{service}:{}:{}:{resource}", self.region, self.account)
+        let partition = rearguard::aws::partition_of(self.region);
+        format!("arn:{partition}:{service}:{}:{}:{resource}", self.region, self.account)
     }
 
     pub async fn inventory(&self, policy: &Policy, now: DateTime<Utc>) -> Result<Inventory, GatherError> {

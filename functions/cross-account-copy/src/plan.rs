@@ -298,8 +298,10 @@ impl Planner<'_, '_> {
         if shared_key_problem {
             match route.reencrypt.as_ref().filter(|_| !continuing) {
                 Some(reencrypt) => {
+                    // The hop vault is beside the recovery point: same partition, account, Region.
+                    let partition = Arn::parse(&arrival.vault_arn).map_or("aws", |a| a.partition);
                     let hop = format!(
-                        "arn:aws:backup:{}:{}:backup-vault:{}",
+                        "arn:{partition}:backup:{}:{}:backup-vault:{}",
                         arrival.region, arrival.account, reencrypt.vault
                     );
                     if self.seen.insert(hop.clone()) {

@@ -73,7 +73,7 @@ mod tests {
         assert!(missing.to_string().contains("ALERT_TOPIC_ARN"), "{missing}");
         let wrong = Config::from_settings(&Settings::from_pairs(&[("ALERT_TOPIC_ARN", "alerts")])).unwrap_err();
         assert!(
-            wrong.to_string().contains("ALERT_TOPIC_ARN") && wrong.to_string().contains("arn:aws:sns"),
+            wrong.to_string().contains("ALERT_TOPIC_ARN") && wrong.to_string().contains("arn:PARTITION:sns"),
             "{wrong}"
         );
     }
