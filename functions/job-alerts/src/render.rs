@@ -45,6 +45,12 @@ pub struct Subject<'a> {
     pub type_code: &'a str,
 }
 
+/// The end of every subject line: `orders (RDS) 111122223333 eu-west-1`.
+fn where_line(who: &Subject<'_>, event: &JobEvent) -> String {
+    let type_code = if who.type_code.is_empty() { "?" } else { who.type_code };
+    format!("{} ({type_code}) {} {}", who.name, event.account, event.region)
+}
+
 pub fn subject_of(event: &JobEvent) -> Subject<'_> {
     let type_code = event.resource_type().unwrap_or("");
     let arn = event.resource_arn();
@@ -240,13 +246,10 @@ pub fn failure(event: &JobEvent, severity: Severity, consequence: &str, repeat: 
         None => String::new(),
     };
     let subject = format!(
-        "[{severity}] {} {}{again}: {} ({}) {} {}",
+        "[{severity}] {} {}{again}: {}",
         event.kind().title(),
         event.state(),
-        who.name,
-        if who.type_code.is_empty() { "?" } else { who.type_code },
-        event.account,
-        event.region
+        where_line(&who, event)
     );
     let mut text = format!(
         "{} job {} for {} {} in account {}, {}.\n{consequence}\n\n",
@@ -415,13 +418,10 @@ pub fn late_failure(event: &JobEvent, consequence: &str, recovered_at: DateTime<
         .map(|t| t.to_rfc3339())
         .unwrap_or_else(|| "(unknown time)".into());
     let subject = format!(
-        "[INFO] Late: {} {} earlier: {} ({}) {} {}",
+        "[INFO] Late: {} {} earlier: {}",
         event.kind().title(),
         event.state(),
-        who.name,
-        if who.type_code.is_empty() { "?" } else { who.type_code },
-        event.account,
-        event.region
+        where_line(&who, event)
     );
     let mut text = format!(
         "Reported late: this {} job for {} {} {} at {failed_at}; the resource has since backed up successfully ({}). \
