@@ -15,6 +15,7 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   DELETE /backup-vaults/{name}/recovery-points/{arn}      DeleteRecoveryPoint
   PUT/GET/DELETE /backup-vaults/{name}/access-policy      Put/Get/DeleteBackupVaultAccessPolicy
   GET  /resources/                                        ListProtectedResources
+  PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
@@ -30,6 +31,9 @@ headers, so the SDK's customisation hooks can add them):
   x-emulator-fail: <message>        the job fails with this status message, no recovery point
   x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
   x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+
+and `x-emulator-time` on a PutBackupVaultLockConfiguration: the lock was configured at this
+time, so its LockDate (the end of a compliance-mode lock's grace time) can already be past.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, unquote
 
 from moto.backup.models import backup_backends
+from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
 from moto.events.models import events_backends
 from moto.iam.models import get_account_id_from
@@ -311,6 +316,33 @@ class BackupJobs:
         self.clock = Clock()
         # moto keeps no vault access policies: (account, region, vault name) -> policy JSON.
         self.access_policies: dict[tuple[str, str, str], str] = {}
+        # "ListProtectedResources" lists resources "with recovery points created by AWS Backup
+        # (regardless of the recovery point's status)": the newest point ever created per
+        # (account, region, resource), kept after it expires or is deleted.
+        self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
+
+    def add_point(self, point: RecoveryPoint) -> None:
+        self.points[point.arn] = point
+        key = (point.account, point.region, point.resource_arn)
+        if key not in self.protected or point.created >= self.protected[key].created:
+            self.protected[key] = point
+
+    def put_vault_lock(self, account: str, region: str, vault_name: str, body: dict, headers: dict) -> dict:
+        """"PutBackupVaultLockConfiguration": moto keeps the lock; without ChangeableForDays it
+        is a governance-mode lock with no LockDate, with it a compliance-mode lock that becomes
+        immutable at LockDate = configuration time + ChangeableForDays ("AWS Backup Vault Lock").
+        The configuration time is the emulator's clock, or x-emulator-time."""
+        backend = backup_backends[account][region]
+        changeable = body.get("ChangeableForDays")
+        try:
+            backend.put_backup_vault_lock_configuration(
+                vault_name, body.get("MinRetentionDays"), body.get("MaxRetentionDays"), changeable)
+        except JsonRESTError as e:
+            raise ApiError(e.error_type, e.message, e.code) from e
+        if changeable is not None:
+            at = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
+            backend.vaults[vault_name].lock_date = at + changeable * DAY
+        return {}
 
     # --- moto state -------------------------------------------------------------------------
 
@@ -440,7 +472,7 @@ class BackupJobs:
                     lifecycle=lifecycle, created_by=created_by,
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
                 )
-                self.points[point.arn] = point
+                self.add_point(point)
                 vault.num_of_recovery_points += 1
                 job.recovery_point_arn = point.arn
             self.jobs[job.id] = job
@@ -519,7 +551,7 @@ class BackupJobs:
                     encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
                                                     "alias/aws/backup"),
                 )
-                self.points[copied.arn] = copied
+                self.add_point(copied)
                 dest_vault.num_of_recovery_points += 1
                 job.destination_recovery_point_arn = copied.arn
             self.jobs[job.id] = job
@@ -786,6 +818,8 @@ class BackupJobsApp:
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page([j.describe() for j in st.list_jobs(a, r, kind, q)], q, key)
             return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
+        if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "vault-lock" and method == "PUT":
+            return lambda a, r, s, q, b, h: st.put_vault_lock(a, r, s[1], b, h)
         if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "access-policy":
             if method == "PUT":
                 return lambda a, r, s, q, b, h: st.put_access_policy(a, r, s[1], b)
@@ -820,11 +854,7 @@ class BackupJobsApp:
         return job.describe() if kind == "backup" else {"CopyJob": job.describe()}
 
     def protected(self, account: str, region: str) -> list[dict]:
-        latest: dict[str, RecoveryPoint] = {}
-        for point in self.state.points.values():
-            if (point.account, point.region) == (account, region):
-                if point.resource_arn not in latest or point.created > latest[point.resource_arn].created:
-                    latest[point.resource_arn] = point
+        latest = [p for (a, r, _), p in self.state.protected.items() if (a, r) == (account, region)]
         return [
             {
                 "ResourceArn": p.resource_arn,
@@ -833,5 +863,5 @@ class BackupJobsApp:
                 "LastBackupVaultArn": p.vault_arn,
                 "LastRecoveryPointArn": p.arn,
             }
-            for p in latest.values()
+            for p in latest
         ]

@@ -47,7 +47,7 @@ def test_a_copy_without_a_lifecycle_keeps_the_sources_retention_counted_from_the
     assert delete_at == pytest.approx(job["CreationDate"].timestamp() + 35 * DAY, abs=1)
 
 
-def test_points_expire_by_their_lifecycle_and_leave_listings_and_protected_resources(own_endpoint):
+def test_points_expire_by_their_lifecycle_and_leave_listings_but_not_protected_resources(own_endpoint):
     aws = Aws(own_endpoint)
     vault, _ = aws.vault()
     short, kept = aws.table_arn(), aws.table_arn()
@@ -60,8 +60,11 @@ def test_points_expire_by_their_lifecycle_and_leave_listings_and_protected_resou
 
     listed = [p["RecoveryPointArn"] for p in aws.backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"]]
     assert listed == [staying]
-    protected = {r["ResourceArn"] for r in aws.backup.list_protected_resources()["Results"]}
-    assert kept in protected and short not in protected
+    # "ListProtectedResources": resources with recovery points created by AWS Backup
+    # "regardless of the recovery point's status": the expired one is still its last backup.
+    protected = {r["ResourceArn"]: r for r in aws.backup.list_protected_resources()["Results"]}
+    assert protected[short]["LastRecoveryPointArn"] == expiring
+    assert protected[kept]["LastRecoveryPointArn"] == staying
     with pytest.raises(ClientError) as e:
         aws.backup.describe_recovery_point(BackupVaultName=vault, RecoveryPointArn=expiring)
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -96,7 +99,9 @@ def test_delete_recovery_point_removes_it(home):
     point = home.backup_job(vault, resource)["RecoveryPointArn"]
     home.backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point)
     assert home.backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"] == []
-    assert resource not in {r["ResourceArn"] for r in home.backup.list_protected_resources()["Results"]}
+    assert home.backup.list_recovery_points_by_resource(ResourceArn=resource)["RecoveryPoints"] == []
+    protected = {r["ResourceArn"]: r for r in home.backup.list_protected_resources()["Results"]}
+    assert protected[resource]["LastRecoveryPointArn"] == point, "the listing still names the deleted point"
 
 
 def test_a_vault_access_policy_denying_deletion_refuses_it(home):
