@@ -51,9 +51,30 @@ pub fn partition_of(region: &str) -> &'static str {
     }
 }
 
+/// The AWS Backup resource type of an RDS DB cluster, by its engine: DocumentDB, Neptune and
+/// Multi-AZ DB clusters share Aurora's `rds:cluster` ARN form, but AWS Backup types them apart
+/// (*GetSupportedResourceTypes*: Aurora, DocumentDB, Neptune, RDS).
+pub fn cluster_backup_type(engine: &str) -> &'static str {
+    match engine {
+        e if e.starts_with("aurora") => "Aurora",
+        "docdb" => "DocumentDB",
+        "neptune" => "Neptune",
+        _ => "RDS",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clusters_are_typed_by_engine() {
+        let typed: Vec<_> = ["aurora-postgresql", "docdb", "neptune", "mysql"]
+            .into_iter()
+            .map(cluster_backup_type)
+            .collect();
+        assert_eq!(typed, ["Aurora", "DocumentDB", "Neptune", "RDS"]);
+    }
 
     #[test]
     fn regions_belong_to_their_partition() {

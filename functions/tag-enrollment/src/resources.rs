@@ -75,15 +75,7 @@ fn ec2_tag_specification(request: &Value, resource_type: &str) -> Option<BTreeMa
     found.then_some(tags)
 }
 
-/// The AWS Backup resource type of an RDS cluster engine.
-pub fn cluster_backup_type(engine: &str) -> &'static str {
-    match engine {
-        e if e.starts_with("aurora") => "Aurora",
-        "docdb" => "DocumentDB",
-        "neptune" => "Neptune",
-        _ => "RDS",
-    }
-}
+use rearguard::aws::cluster_backup_type;
 
 pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewResource>, Skip> {
     if let Some(code) = &call.error_code {
