@@ -186,3 +186,28 @@ pub async fn points_in(sdk: &SdkConfig, vault: &str) -> Vec<RecoveryPointByBacku
         .recovery_points()
         .to_vec()
 }
+
+/// Locks a vault with Vault Lock. `changeable` days make it a compliance-mode lock (none: a
+/// governance-mode lock); `configured_days_ago` tells the emulator when it was configured, so
+/// its LockDate (configuration + ChangeableForDays) can already be past.
+pub async fn lock_vault(
+    sdk: &SdkConfig,
+    name: &str,
+    min_retention_days: i64,
+    changeable: Option<i64>,
+    configured_days_ago: i64,
+) {
+    let configured = (chrono::Utc::now().timestamp() - configured_days_ago * 86_400).to_string();
+    aws_sdk_backup::Client::new(sdk)
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name(name)
+        .min_retention_days(min_retention_days)
+        .set_changeable_for_days(changeable)
+        .customize()
+        .mutate_request(move |req| {
+            req.headers_mut().insert("x-emulator-time", configured.clone());
+        })
+        .send()
+        .await
+        .expect("put vault lock configuration");
+}

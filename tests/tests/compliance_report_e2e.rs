@@ -6,7 +6,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use rearguard_e2e::backup_world::{acting_in, backup_with, vault};
+use rearguard_e2e::backup_world::{acting_in, backup_with, lock_vault, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -18,7 +18,8 @@ const WAIT: Duration = Duration::from_secs(30);
 const ACCOUNT: &str = "777788889999";
 const REGION: &str = "ap-southeast-2";
 
-async fn instance(sdk: &SdkConfig, plan: Option<&str>, extra: &[(&str, &str)]) -> String {
+/// An instance in the config's account (`account`) and the test Region.
+async fn instance_in(sdk: &SdkConfig, account: &str, plan: Option<&str>, extra: &[(&str, &str)]) -> String {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let image = ec2.describe_images().send().await.expect("images").images()[0]
         .image_id()
@@ -32,17 +33,22 @@ async fn instance(sdk: &SdkConfig, plan: Option<&str>, extra: &[(&str, &str)]) -
     {
         spec = spec.tags(Tag::builder().key(k).value(v).build());
     }
+    let tagged = plan.is_some() || !extra.is_empty();
     let output = ec2
         .run_instances()
         .image_id(image)
         .min_count(1)
         .max_count(1)
-        .tag_specifications(spec.build())
+        .set_tag_specifications(tagged.then(|| vec![spec.build()]))
         .send()
         .await
         .expect("run instances");
     let id = output.instances()[0].instance_id().unwrap().to_string();
-    format!("arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{id}")
+    format!("arn:aws:ec2:{REGION}:{account}:instance/{id}")
+}
+
+async fn instance(sdk: &SdkConfig, plan: Option<&str>, extra: &[(&str, &str)]) -> String {
+    instance_in(sdk, ACCOUNT, plan, extra).await
 }
 
 async fn table(sdk: &SdkConfig, plan: Option<&str>) -> String {
@@ -138,14 +144,8 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     let production = vault(&there, "production", None).await;
     let dr = vault(&west, "dr", None).await;
     let compliance = vault(&there, "compliance", None).await;
-    aws_sdk_backup::Client::new(&there)
-        .put_backup_vault_lock_configuration()
-        .backup_vault_name("compliance")
-        .min_retention_days(2555)
-        .max_retention_days(2555)
-        .send()
-        .await
-        .expect("lock");
+    // A compliance-mode lock configured ten days ago with three days' grace: immutable now.
+    lock_vault(&there, "compliance", 2557, Some(3), 10).await;
 
     let fresh = instance(&there, Some("production"), &[]).await;
     let stale = instance(&there, Some("production"), &[]).await;
@@ -208,7 +208,8 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
         "plans": {
             "production": {"rpo_hours": 24, "copies": [{"vault": "dr", "rpo_hours": 48}]},
             "staging": {"rpo_hours": 168},
-            "compliance": {"rpo_hours": 744, "vault": "compliance", "vault_lock": {"mode": "compliance"}}
+            "compliance": {"rpo_hours": 744, "retention_days": 2557, "vault": "compliance",
+                "vault_lock": {"mode": "compliance", "min_retention_days": 2557}}
         }
     });
     let api = RuntimeApi::start().await;
@@ -233,9 +234,11 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     };
 
     assert_eq!(answer["status"], "reported", "{answer}");
-    assert_eq!(answer["overall"]["expected"], 4, "{answer}");
+    // The headline: resources meeting every requirement of their plan (the fresh instance with
+    // its copy, the staging table) out of all that should be protected, the untagged table too.
+    assert_eq!(answer["overall"]["expected"], 5, "{answer}");
     assert_eq!(answer["overall"]["protected"], 2);
-    assert_eq!(answer["overall"]["percent"], 50.0);
+    assert_eq!(answer["overall"]["percent"], 40.0);
     assert_eq!(answer["untagged"], 1);
     let key = answer["reportKey"].as_str().unwrap();
     let s3 = aws_sdk_s3::Client::new(&sdk);
@@ -271,7 +274,8 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     assert_eq!(production_plan["neverBackedUp"][0]["stopped"], true);
     assert_eq!(production_plan["copy"]["withinRpo"], 1);
     assert_eq!(plan("staging")["coverage"]["percent"], 100.0);
-    assert_eq!(plan("compliance")["vaultLock"]["vault"]["locked"], true);
+    assert_eq!(plan("compliance")["vaultLock"]["state"], "compliance");
+    assert_eq!(plan("compliance")["vaultLock"]["holds"], true);
     assert_eq!(report["untagged"][0]["arn"], untagged_table.as_str());
     assert_eq!(report["optedOut"][0]["value"], "scratch, rebuilt nightly");
 
@@ -279,12 +283,12 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     assert_eq!(summary.len(), 1);
     assert_eq!(
         summary[0].subject,
-        format!("[ERROR] Backup compliance 50.0%: 2/4 within RPO, 2 without a copy ({ACCOUNT} in {REGION})")
+        format!("[ERROR] Backup compliance 40.0% (2/5): 1 untagged, 2 not copied ({ACCOUNT} in {REGION})")
     );
     let events = local_aws::drain_queue(&sdk, &inbox, Duration::from_secs(5)).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["detail-type"], "Compliance Report");
-    assert_eq!(events[0]["detail"]["overall"]["percent"], 50.0);
+    assert_eq!(events[0]["detail"]["overall"]["percent"], 40.0);
 
     // The HTML page, as a browser renders it: no external assets, the coverage figures on screen.
     let html = read(".html").await;
@@ -296,7 +300,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     let screenshot = dir.join("report.png");
     std::fs::write(&page, &html).unwrap();
     let dom = render_in_chromium(&page, &screenshot);
-    assert!(dom.contains("<span id=\"overall\" class=\"pct\">50.0%</span>"), "{dom}");
+    assert!(dom.contains("<span id=\"overall\" class=\"pct\">40.0%</span>"), "{dom}");
     assert!(
         dom.contains("<tr data-plan=\"production\">") && dom.contains(">33.3%</span>"),
         "{dom}"
@@ -309,4 +313,350 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
         "a rendered page, not a blank one: {} bytes",
         png.len()
     );
+}
+
+/// The built function reporting on one account, writing to its own bucket.
+struct Reporter {
+    sdk: SdkConfig,
+    api: RuntimeApi,
+    function: FunctionProcess,
+    bucket: String,
+}
+
+impl Reporter {
+    async fn start(sdk: &SdkConfig, account: &str, regions: &[&str], policy: &Value) -> Reporter {
+        let bucket = unique("rearguard-reports");
+        aws_sdk_s3::Client::new(sdk)
+            .create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("bucket");
+        let topic = AlertsTopic::create(sdk, &unique("compliance")).await;
+        let api = RuntimeApi::start().await;
+        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        env.extend([
+            ("ALERT_TOPIC_ARN", topic.topic_arn.clone()),
+            ("REARGUARD_POLICY", policy.to_string()),
+            ("REPORT_BUCKET", bucket.clone()),
+            ("REPORT_ACCOUNTS", account.to_string()),
+            ("REPORT_REGIONS", regions.join(",")),
+            ("MEMBER_ROLE_NAME", "rearguard-compliance-reader".to_string()),
+        ]);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let function = FunctionProcess::spawn(binary("compliance-report"), &api.address(), &env);
+        Reporter {
+            sdk: sdk.clone(),
+            api,
+            function,
+            bucket,
+        }
+    }
+
+    async fn invoke(&self, payload: &Value) -> Value {
+        match self.api.invoke(payload, WAIT).await {
+            Ok(Answer::Response(v)) => v,
+            other => panic!("{other:?}\n{}", self.function.logs().join("\n")),
+        }
+    }
+
+    /// A scheduled run: the whole report, as written to S3.
+    async fn report(&self) -> Value {
+        let tick = json!({"version": "0", "id": unique("tick"), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-26T06:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+        let answer = self.invoke(&tick).await;
+        assert_eq!(answer["status"], "reported", "{answer}");
+        let key = format!("{}.json", answer["reportKey"].as_str().unwrap());
+        let object = aws_sdk_s3::Client::new(&self.sdk)
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("report object");
+        serde_json::from_slice(&object.body.collect().await.expect("body").into_bytes()).expect("report JSON")
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        aws_sdk_s3::Client::new(&self.sdk)
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .expect("list reports")
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+}
+
+fn plan_row<'r>(report: &'r Value, name: &str) -> &'r Value {
+    report["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plan"] == name)
+        .unwrap_or_else(|| panic!("no plan {name} in {report}"))
+}
+
+#[tokio::test]
+async fn only_a_compliance_lock_past_its_lock_date_with_the_promised_retention_holds() {
+    const HERE: &str = "777788880001";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    for name in ["governance", "cooling", "immutable", "short"] {
+        vault(&there, name, None).await;
+    }
+    vault(&there, "Default", None).await;
+    // "AWS Backup Vault Lock": without ChangeableForDays a lock is in governance mode; with it,
+    // it can be deleted until its lock date.
+    lock_vault(&there, "governance", 2557, None, 10).await;
+    lock_vault(&there, "cooling", 2557, Some(3), 0).await;
+    lock_vault(&there, "immutable", 2557, Some(3), 10).await;
+    lock_vault(&there, "short", 2555, Some(3), 10).await;
+    let inside = instance_in(&there, HERE, Some("immutable"), &[]).await;
+    let outside = instance_in(&there, HERE, Some("immutable"), &[]).await;
+    backup_with(&there, "immutable", &inside, &[hours_ago(2)])
+        .await
+        .unwrap();
+    backup_with(&there, "Default", &outside, &[hours_ago(2)]).await.unwrap();
+    let locked_plan = |vault: &str| {
+        json!({"rpo_hours": 744, "retention_days": 2557, "vault": vault,
+            "vault_lock": {"mode": "compliance", "min_retention_days": 2557}})
+    };
+    let policy = json!({
+        "resource_types": ["EC2"],
+        "vaults": {"governance": {}, "cooling": {}, "immutable": {}, "short": {}},
+        "plans": {"governance": locked_plan("governance"), "cooling": locked_plan("cooling"),
+            "immutable": locked_plan("immutable"), "short": locked_plan("short")}
+    });
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let lock = |plan: &str| plan_row(&report, plan)["vaultLock"].clone();
+    assert_eq!(
+        (
+            lock("governance")["state"].as_str(),
+            lock("governance")["holds"].as_bool()
+        ),
+        (Some("governance"), Some(false))
+    );
+    assert_eq!(
+        (lock("cooling")["state"].as_str(), lock("cooling")["holds"].as_bool()),
+        (Some("cooling_off"), Some(false))
+    );
+    assert_eq!(
+        (
+            lock("immutable")["state"].as_str(),
+            lock("immutable")["holds"].as_bool()
+        ),
+        (Some("compliance"), Some(true))
+    );
+    assert_eq!(
+        (lock("short")["state"].as_str(), lock("short")["holds"].as_bool()),
+        (Some("compliance"), Some(false))
+    );
+    assert_eq!(
+        lock("short")["problems"][0],
+        "MinRetentionDays 2555 is below the 2557 days the plan promises"
+    );
+    // Both members are within the RPO; only the one backed up into the locked vault is protected.
+    let immutable = plan_row(&report, "immutable");
+    assert_eq!(immutable["coverage"]["protected"], 2, "{immutable}");
+    assert_eq!(immutable["fullyProtected"], 1);
+    assert_eq!(lock("immutable")["outsideVault"][0]["arn"], outside.as_str());
+}
+
+#[tokio::test]
+async fn a_copy_made_today_of_a_week_old_backup_is_stale_for_a_48h_copy_rpo() {
+    const HERE: &str = "777788880002";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    vault(&there, "production", None).await;
+    let dr = vault(&there, "dr", None).await;
+    let old_copy = instance_in(&there, HERE, Some("production"), &[]).await;
+    let fresh_copy = instance_in(&there, HERE, Some("production"), &[]).await;
+    // Both backed up two hours ago; one's copy is made today from its week-old backup.
+    let week_old = backup_with(&there, "production", &old_copy, &[hours_ago(7 * 24)])
+        .await
+        .unwrap();
+    backup_with(&there, "production", &old_copy, &[hours_ago(2)])
+        .await
+        .unwrap();
+    let fresh = backup_with(&there, "production", &fresh_copy, &[hours_ago(2)])
+        .await
+        .unwrap();
+    for point in [week_old, fresh] {
+        aws_sdk_backup::Client::new(&there)
+            .start_copy_job()
+            .recovery_point_arn(point)
+            .source_backup_vault_name("production")
+            .destination_backup_vault_arn(&dr)
+            .iam_role_arn(rearguard_e2e::backup_world::BACKUP_ROLE)
+            .send()
+            .await
+            .expect("copy");
+    }
+    let policy = json!({
+        "resource_types": ["EC2"],
+        "vaults": {"dr": {"arn": dr}},
+        "plans": {"production": {"rpo_hours": 24, "copies": [{"vault": "dr", "rpo_hours": 48}]}}
+    });
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let production = plan_row(&report, "production");
+    assert_eq!(production["coverage"]["protected"], 2, "{production}");
+    assert_eq!(production["copy"]["withinRpo"], 1, "{production}");
+    assert_eq!(production["copy"]["missing"][0]["resource"]["arn"], old_copy.as_str());
+    // Its only copy is of a backup older than the copy RPO's window: no copy counts.
+    assert_eq!(production["copy"]["missing"][0]["lastCopy"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_deleted_newest_recovery_point_no_longer_protects_its_resource() {
+    const HERE: &str = "777788880003";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    vault(&there, "production", None).await;
+    let older_left = instance_in(&there, HERE, Some("production"), &[]).await;
+    let nothing_left = instance_in(&there, HERE, Some("production"), &[]).await;
+    backup_with(&there, "production", &older_left, &[hours_ago(40)])
+        .await
+        .unwrap();
+    let newest = backup_with(&there, "production", &older_left, &[hours_ago(2)])
+        .await
+        .unwrap();
+    let only = backup_with(&there, "production", &nothing_left, &[hours_ago(2)])
+        .await
+        .unwrap();
+    for point in [newest, only] {
+        aws_sdk_backup::Client::new(&there)
+            .delete_recovery_point()
+            .backup_vault_name("production")
+            .recovery_point_arn(point)
+            .send()
+            .await
+            .expect("delete recovery point");
+    }
+    let policy = json!({"resource_types": ["EC2"], "plans": {"production": {"rpo_hours": 24}}});
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let production = plan_row(&report, "production");
+    assert_eq!(production["coverage"]["protected"], 0, "{production}");
+    assert_eq!(production["stale"][0]["resource"]["arn"], older_left.as_str());
+    assert_eq!(
+        production["stale"][0]["newerLost"],
+        "its newest recovery point was deleted"
+    );
+    assert!((production["stale"][0]["ageHours"].as_f64().unwrap() - 40.0).abs() < 0.1);
+    assert_eq!(production["neverBackedUp"][0]["arn"], nothing_left.as_str());
+}
+
+#[tokio::test]
+async fn five_fan_out_requests_at_once_give_five_reports_and_another_accounts_request_is_refused() {
+    const HERE: &str = "777788880004";
+    let sdk = local_aws::sdk_config().await;
+    let regions = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1"];
+    let policy = json!({"resource_types": ["EC2"], "plans": {"production": {"rpo_hours": 24}}});
+    let reporter = Reporter::start(&sdk, HERE, &regions, &policy).await;
+    // One SQS batch of five requests, one per Region, all answered in the same second.
+    let records: Vec<Value> = regions
+        .iter()
+        .map(|region| json!({"messageId": unique("m"), "body": json!({"accounts": [HERE], "regions": [region]}).to_string()}))
+        .collect();
+
+    let answer = reporter.invoke(&json!({"Records": records})).await;
+
+    assert_eq!(answer["reports"].as_array().map(Vec::len), Some(5), "{answer}");
+    let keys = reporter.keys().await;
+    assert_eq!(keys.iter().filter(|k| k.ends_with(".json")).count(), 5, "{keys:?}");
+    assert_eq!(keys.iter().filter(|k| k.ends_with(".html")).count(), 5, "{keys:?}");
+
+    // A request put on the bus by another account is refused and writes nothing.
+    let foreign = json!({"version": "0", "id": unique("req"), "detail-type": "Rearguard Compliance Report Requested",
+        "source": "rearguard.ops", "account": "999988887777", "time": "2026-11-26T06:00:00Z", "region": "eu-west-1",
+        "resources": [], "detail": {"accounts": [HERE]}});
+    let answer = reporter.invoke(&foreign).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert_eq!(
+        reporter.keys().await.len(),
+        10,
+        "nothing written for the refused request"
+    );
+    let logs = reporter.function.logs().join("\n");
+    assert!(
+        logs.contains("report request refused") && logs.contains("a report request from account 999988887777"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn clusters_are_typed_by_engine_and_attached_volumes_count_with_their_instance() {
+    const HERE: &str = "777788880005";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    let server = instance_in(&there, HERE, None, &[]).await;
+    let ec2 = aws_sdk_ec2::Client::new(&there);
+    let loose = ec2
+        .create_volume()
+        .availability_zone(format!("{REGION}a"))
+        .size(8)
+        .send()
+        .await
+        .expect("volume")
+        .volume_id()
+        .unwrap()
+        .to_string();
+    let rds = aws_sdk_rds::Client::new(&there);
+    for (id, engine) in [("graph", "neptune"), ("ledger", "aurora-postgresql")] {
+        rds.create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine(engine)
+            .master_username("admin")
+            .master_user_password("not-a-secret-1")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{engine} cluster: {}", aws_sdk_rds::error::DisplayErrorContext(e)));
+    }
+    let policy =
+        json!({"resource_types": ["EC2", "EBS", "Aurora", "Neptune"], "plans": {"production": {"rpo_hours": 24}}});
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let mut untagged: Vec<(String, String)> = report["untagged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["resourceType"].as_str().unwrap().to_string(),
+                short(r["arn"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    untagged.sort();
+    let mut expected = vec![
+        ("Aurora".to_string(), "ledger".to_string()),
+        ("EBS".to_string(), loose),
+        ("EC2".to_string(), short(&server)),
+        ("Neptune".to_string(), "graph".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(untagged, expected, "the instance's root volume is backed up with it");
+}
+
+fn short(arn: &str) -> String {
+    arn.rsplit(['/', ':']).next().unwrap().to_string()
 }

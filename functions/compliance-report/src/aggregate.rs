@@ -3,11 +3,12 @@
 //! their copies are recent enough and their vault locked; and which resources carry no plan.
 
 use chrono::{DateTime, Utc};
+use rearguard::policy::LockMode;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::inventory::{Inventory, Resource, VaultLock};
-use crate::policy::{PlanRule, Policy};
+use crate::inventory::{BackupRecord, Inventory, Resource, VaultLock};
+use crate::policy::{CopyRule, LockRule, PlanRule, Policy};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,6 +20,8 @@ pub struct Report {
     /// Resources whose tag names a plan the policy does not know.
     pub unknown_plan: Vec<Flagged>,
     pub opted_out: Vec<Flagged>,
+    /// The headline: resources that meet every requirement of their plan, out of every resource
+    /// that should be protected (plan members, unknown plans and untagged in-scope resources).
     pub overall: Coverage,
     /// Accounts and regions that could not be read: their resources are missing from the figures.
     pub unreadable: Vec<String>,
@@ -62,6 +65,9 @@ pub struct Stale {
     pub resource: Resource,
     pub last_backup: DateTime<Utc>,
     pub age_hours: f64,
+    /// Why a newer backup does not count (its recovery point expired or was deleted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newer_lost: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,7 +75,10 @@ pub struct Stale {
 pub struct PlanReport {
     pub plan: String,
     pub rpo_hours: i64,
+    /// Members whose newest existing backup is within the RPO.
     pub coverage: Coverage,
+    /// Members that meet every requirement of the plan: RPO, copies, and the locked vault.
+    pub fully_protected: usize,
     pub stale: Vec<Stale>,
     pub never_backed_up: Vec<Resource>,
     pub copy: Option<CopyStatus>,
@@ -79,9 +88,7 @@ pub struct PlanReport {
 impl PlanReport {
     /// Every expected resource within its RPO, copies too, and the vault locked where required.
     pub fn compliant(&self) -> bool {
-        self.coverage.protected == self.coverage.expected
-            && self.copy.as_ref().is_none_or(|c| c.missing.is_empty())
-            && self.vault_lock.as_ref().is_none_or(|l| l.vault.locked)
+        self.fully_protected == self.coverage.expected && self.vault_lock.as_ref().is_none_or(|l| l.holds)
     }
 }
 
@@ -99,13 +106,59 @@ pub struct CopyStatus {
 #[serde(rename_all = "camelCase")]
 pub struct MissingCopy {
     pub resource: Resource,
+    /// When the backup behind the newest copy was taken (a copy is as old as its source).
     pub last_copy: Option<DateTime<Utc>>,
+}
+
+/// What a vault lock is worth ("AWS Backup Vault Lock": a governance-mode lock can be removed by
+/// anyone with the IAM permissions; a compliance-mode lock can be deleted until its lock date,
+/// "after the lock date, the vault lock becomes immutable"). Ordered from worst to best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockState {
+    Missing,
+    NotLocked,
+    Governance,
+    /// Compliance mode, still inside the grace time before its lock date.
+    CoolingOff,
+    /// Compliance mode past its lock date: nobody can remove it.
+    Compliance,
+}
+
+impl LockState {
+    pub fn of(vault: &VaultLock, now: DateTime<Utc>) -> LockState {
+        match (vault.found, vault.locked, vault.lock_date) {
+            (false, _, _) => LockState::Missing,
+            (true, false, _) => LockState::NotLocked,
+            (true, true, None) => LockState::Governance,
+            (true, true, Some(at)) if at > now => LockState::CoolingOff,
+            (true, true, Some(_)) => LockState::Compliance,
+        }
+    }
+
+    /// Words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LockState::Missing => "vault missing",
+            LockState::NotLocked => "vault NOT locked",
+            LockState::Governance => "governance lock (removable)",
+            LockState::CoolingOff => "compliance lock still removable (before its lock date)",
+            LockState::Compliance => "vault locked (compliance, immutable)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LockStatus {
     pub vault: VaultLock,
+    pub state: LockState,
+    /// The lock is what the plan requires: mode, lock date past (compliance), retention floor.
+    pub holds: bool,
+    /// What falls short besides the state, e.g. a `MinRetentionDays` below the plan's promise.
+    pub problems: Vec<String>,
+    /// Members whose newest backup is in another vault, outside the lock.
+    pub outside_vault: Vec<Resource>,
 }
 
 impl Report {
@@ -118,7 +171,7 @@ impl Report {
         }
         self.plans.retain(|p| plans.contains(&p.plan));
         let expected = self.plans.iter().map(|p| p.coverage.expected).sum();
-        let protected = self.plans.iter().map(|p| p.coverage.protected).sum();
+        let protected = self.plans.iter().map(|p| p.fully_protected).sum();
         self.overall = Coverage::of(expected, protected);
         self
     }
@@ -131,18 +184,18 @@ fn age_hours(now: DateTime<Utc>, then: DateTime<Utc>) -> f64 {
 
 pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Report {
     // Newest backup and newest copy per destination, in one pass each.
-    let mut last_backup: HashMap<&str, DateTime<Utc>> = HashMap::with_capacity(inventory.resources.len());
+    let mut last_backup: HashMap<&str, &BackupRecord> = HashMap::with_capacity(inventory.resources.len());
     for backup in &inventory.backups {
-        let entry = last_backup
-            .entry(backup.resource_arn.as_str())
-            .or_insert(backup.completed_at);
-        *entry = (*entry).max(backup.completed_at);
+        let entry = last_backup.entry(backup.resource_arn.as_str()).or_insert(backup);
+        if backup.completed_at > entry.completed_at {
+            *entry = backup;
+        }
     }
     let mut last_copy: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
     for copy in &inventory.copies {
         let key = (copy.resource_arn.as_str(), copy.destination_vault_arn.as_str());
-        let entry = last_copy.entry(key).or_insert(copy.completed_at);
-        *entry = (*entry).max(copy.completed_at);
+        let entry = last_copy.entry(key).or_insert(copy.source_created_at);
+        *entry = (*entry).max(copy.source_created_at);
     }
 
     let mut by_plan: BTreeMap<&str, Vec<&Resource>> = policy.plans.keys().map(|p| (p.as_str(), Vec::new())).collect();
@@ -176,15 +229,19 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
         }
     }
 
+    let history = History {
+        last_backup: &last_backup,
+        last_copy: &last_copy,
+        vaults: &inventory.vaults,
+        now,
+    };
     let plans: Vec<PlanReport> = by_plan
         .into_iter()
-        .map(|(name, members)| {
-            let rule = &policy.plans[name];
-            plan_report(name, rule, &members, &last_backup, &last_copy, &inventory.vaults, now)
-        })
+        .map(|(name, members)| plan_report(name, &policy.plans[name], &members, &history))
         .collect();
-    let expected = plans.iter().map(|p| p.coverage.expected).sum::<usize>() + unknown_plan.len();
-    let protected = plans.iter().map(|p| p.coverage.protected).sum();
+    // Every resource that should be protected counts: an untagged one is in no plan's selection.
+    let expected = plans.iter().map(|p| p.coverage.expected).sum::<usize>() + unknown_plan.len() + untagged.len();
+    let protected = plans.iter().map(|p| p.fully_protected).sum();
     Report {
         generated_at: now,
         plans,
@@ -196,27 +253,31 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
     }
 }
 
-fn plan_report(
-    name: &str,
-    rule: &PlanRule,
-    members: &[&Resource],
-    last_backup: &HashMap<&str, DateTime<Utc>>,
-    last_copy: &HashMap<(&str, &str), DateTime<Utc>>,
-    vaults: &[VaultLock],
+/// What the plans are judged against, indexed once.
+struct History<'a> {
+    last_backup: &'a HashMap<&'a str, &'a BackupRecord>,
+    last_copy: &'a HashMap<(&'a str, &'a str), DateTime<Utc>>,
+    vaults: &'a [VaultLock],
     now: DateTime<Utc>,
-) -> PlanReport {
+}
+
+fn plan_report(name: &str, rule: &PlanRule, members: &[&Resource], history: &History) -> PlanReport {
+    let now = history.now;
     let rpo = chrono::Duration::hours(rule.rpo_hours);
-    let mut protected = 0;
+    let mut within: HashSet<&str> = HashSet::new();
     let mut stale = Vec::new();
     let mut never_backed_up = Vec::new();
     for resource in members {
-        match last_backup.get(resource.arn.as_str()) {
+        match history.last_backup.get(resource.arn.as_str()) {
             // Exactly at the RPO is still within it.
-            Some(at) if now - *at <= rpo => protected += 1,
-            Some(at) => stale.push(Stale {
+            Some(backup) if now - backup.completed_at <= rpo => {
+                within.insert(resource.arn.as_str());
+            }
+            Some(backup) => stale.push(Stale {
                 resource: (*resource).clone(),
-                last_backup: *at,
-                age_hours: age_hours(now, *at),
+                last_backup: backup.completed_at,
+                age_hours: age_hours(now, backup.completed_at),
+                newer_lost: backup.newer_lost.clone(),
             }),
             None => never_backed_up.push((*resource).clone()),
         }
@@ -229,66 +290,142 @@ fn plan_report(
     });
     never_backed_up.sort_by(|a, b| a.arn.cmp(&b.arn));
 
-    let copy = rule.copy.as_ref().map(|copy| {
-        let mut missing = Vec::new();
-        for resource in members {
-            let partition = rearguard::arn::Arn::parse(&resource.arn).map_or("aws", |a| a.partition);
-            // Each required copy, in the vault it names for this resource's account and Region.
-            let newest: Vec<Option<DateTime<Utc>>> = copy
-                .required
-                .iter()
-                .map(|(vault, _)| {
-                    let arn = vault.arn_for(partition, &resource.account, &resource.region);
-                    last_copy.get(&(resource.arn.as_str(), arn.as_str())).copied()
-                })
-                .collect();
-            let late = copy
-                .required
-                .iter()
-                .zip(&newest)
-                .any(|((_, rpo_hours), at)| at.is_none_or(|at| now - at > chrono::Duration::hours(*rpo_hours)));
-            if late {
-                missing.push(MissingCopy {
-                    resource: (*resource).clone(),
-                    // The oldest of the newest copies: the one that is late.
-                    last_copy: newest.iter().copied().min().flatten(),
-                });
+    let copy = rule.copy.as_ref().map(|copy| copy_status(copy, members, history));
+    let vault_lock = rule
+        .locked_vault
+        .as_ref()
+        .map(|lock| lock_status(lock, members, history));
+    let copy_late: HashSet<&str> = copy
+        .iter()
+        .flat_map(|c| c.missing.iter().map(|m| m.resource.arn.as_str()))
+        .collect();
+    let fully_protected = match &vault_lock {
+        Some(lock) if !lock.holds => 0,
+        _ => members
+            .iter()
+            .map(|r| r.arn.as_str())
+            .filter(|arn| within.contains(arn) && !copy_late.contains(arn))
+            .filter(|arn| {
+                vault_lock
+                    .as_ref()
+                    .is_none_or(|l| l.outside_vault.iter().all(|r| r.arn != *arn))
+            })
+            .count(),
+    };
+    PlanReport {
+        plan: name.to_string(),
+        rpo_hours: rule.rpo_hours,
+        coverage: Coverage::of(members.len(), within.len()),
+        fully_protected,
+        stale,
+        never_backed_up,
+        copy,
+        vault_lock,
+    }
+}
+
+fn copy_status(copy: &CopyRule, members: &[&Resource], history: &History) -> CopyStatus {
+    let mut missing = Vec::new();
+    for resource in members {
+        let partition = rearguard::arn::Arn::parse(&resource.arn).map_or("aws", |a| a.partition);
+        // Each required copy, in the vault it names for this resource's account and Region.
+        let newest: Vec<Option<DateTime<Utc>>> = copy
+            .required
+            .iter()
+            .map(|(vault, _)| {
+                let arn = vault.arn_for(partition, &resource.account, &resource.region);
+                history.last_copy.get(&(resource.arn.as_str(), arn.as_str())).copied()
+            })
+            .collect();
+        let late = copy
+            .required
+            .iter()
+            .zip(&newest)
+            .any(|((_, rpo_hours), at)| at.is_none_or(|at| history.now - at > chrono::Duration::hours(*rpo_hours)));
+        if late {
+            missing.push(MissingCopy {
+                resource: (*resource).clone(),
+                // The oldest of the newest copies: the one that is late.
+                last_copy: newest.iter().copied().min().flatten(),
+            });
+        }
+    }
+    missing.sort_by(|a, b| {
+        a.last_copy
+            .cmp(&b.last_copy)
+            .then_with(|| a.resource.arn.cmp(&b.resource.arn))
+    });
+    CopyStatus {
+        rpo_hours: copy.rpo_hours(),
+        destinations: copy.required.iter().map(|(vault, _)| vault.key.clone()).collect(),
+        within_rpo: members.len() - missing.len(),
+        missing,
+    }
+}
+
+fn lock_status(rule: &LockRule, members: &[&Resource], history: &History) -> LockStatus {
+    let judged = |vault: &VaultLock| {
+        let state = LockState::of(vault, history.now);
+        let mut problems = Vec::new();
+        if vault.locked {
+            match (vault.min_retention_days, rule.promised_days) {
+                (Some(min), Some(promised)) if min < promised => problems.push(format!(
+                    "MinRetentionDays {min} is below the {promised} days the plan promises"
+                )),
+                (None, Some(promised)) => problems.push(format!(
+                    "no MinRetentionDays: a backup's retention can be cut below the {promised} days the plan promises"
+                )),
+                _ => {}
             }
         }
-        missing.sort_by(|a, b| {
-            a.last_copy
-                .cmp(&b.last_copy)
-                .then_with(|| a.resource.arn.cmp(&b.resource.arn))
-        });
-        CopyStatus {
-            rpo_hours: copy.rpo_hours(),
-            destinations: copy.required.iter().map(|(vault, _)| vault.key.clone()).collect(),
-            within_rpo: members.len() - missing.len(),
-            missing,
-        }
-    });
-    let vault_lock = rule.locked_vault.as_ref().map(|rule| {
-        // The plan's vault in every account and Region read; the report is as good as the worst.
-        let mut seen: Vec<&VaultLock> = vaults.iter().filter(|v| rule.vault.is_at(&v.vault_arn)).collect();
-        seen.sort_by_key(|v| (v.found, v.locked));
-        LockStatus {
-            vault: seen.first().map(|v| (*v).clone()).unwrap_or(VaultLock {
+        let mode_holds = match rule.lock.mode {
+            LockMode::Compliance => state == LockState::Compliance,
+            LockMode::Governance => state >= LockState::Governance,
+        };
+        (state, mode_holds && problems.is_empty(), problems)
+    };
+    // The plan's vault in every account and Region read; the report is as good as the worst.
+    let worst = history
+        .vaults
+        .iter()
+        .filter(|v| rule.vault.is_at(&v.vault_arn))
+        .map(|v| (v, judged(v)))
+        .min_by_key(|(_, (state, holds, _))| (*holds, *state));
+    let (vault, (state, holds, problems)) = match worst {
+        Some((vault, judgement)) => (vault.clone(), judgement),
+        None => {
+            let missing = VaultLock {
                 vault_arn: rule.vault.name().to_string(),
                 found: false,
                 locked: false,
                 min_retention_days: None,
                 max_retention_days: None,
-            }),
+                lock_date: None,
+            };
+            let judgement = judged(&missing);
+            (missing, judgement)
         }
-    });
-    PlanReport {
-        plan: name.to_string(),
-        rpo_hours: rule.rpo_hours,
-        coverage: Coverage::of(members.len(), protected),
-        stale,
-        never_backed_up,
-        copy,
-        vault_lock,
+    };
+    // A backup in another vault is not under the lock ("ListProtectedResources":
+    // LastBackupVaultArn is the vault of the resource's newest backup).
+    let mut outside_vault: Vec<Resource> = members
+        .iter()
+        .filter(|r| {
+            history
+                .last_backup
+                .get(r.arn.as_str())
+                .and_then(|b| b.vault_arn.as_deref())
+                .is_some_and(|arn| !rule.vault.is_at(arn))
+        })
+        .map(|r| (*r).clone())
+        .collect();
+    outside_vault.sort_by(|a, b| a.arn.cmp(&b.arn));
+    LockStatus {
+        vault,
+        state,
+        holds,
+        problems,
+        outside_vault,
     }
 }
 
@@ -332,6 +469,8 @@ mod tests {
         BackupRecord {
             resource_arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
             completed_at: when,
+            vault_arn: None,
+            newer_lost: None,
         }
     }
 
@@ -408,8 +547,8 @@ mod tests {
         assert!(report.plans.iter().all(|p| p.coverage.expected == 0));
         assert_eq!(
             (report.overall.expected, report.overall.protected),
-            (1, 0),
-            "an unknown plan counts as unprotected"
+            (2, 0),
+            "an unknown plan and an untagged resource count as unprotected"
         );
     }
 
@@ -449,7 +588,7 @@ mod tests {
         let copy = |name: &str, vault: &str, when| CopyRecord {
             resource_arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
             destination_vault_arn: vault.to_string(),
-            completed_at: when,
+            source_created_at: when,
         };
         let inventory = Inventory {
             resources: vec![
@@ -477,25 +616,155 @@ mod tests {
         assert!(!plan(&report, "production").compliant());
     }
 
+    fn lock(locked: bool, lock_date: Option<DateTime<Utc>>, min: Option<i64>) -> VaultLock {
+        VaultLock {
+            vault_arn: LOCKED.into(),
+            found: true,
+            locked,
+            min_retention_days: min,
+            max_retention_days: min,
+            lock_date,
+        }
+    }
+
+    fn seven_years() -> Policy {
+        Policy::parse(
+            r#"{"vaults": {"compliance": {}}, "plans": {"compliance": {"rpo_hours": 744, "retention_days": 2557,
+                "vault": "compliance", "vault_lock": {"mode": "compliance", "min_retention_days": 2557}}}}"#,
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_required_lock_is_reported_missing_until_the_vault_is_locked() {
         let report = aggregate(&Inventory::default(), &policy(), at(26, 0, 0));
-        let lock = plan(&report, "compliance").vault_lock.as_ref().unwrap();
-        assert!(!lock.vault.found && !lock.vault.locked);
+        let status = plan(&report, "compliance").vault_lock.as_ref().unwrap();
+        assert_eq!(status.state, LockState::Missing);
         assert!(!plan(&report, "compliance").compliant());
         let locked = Inventory {
-            vaults: vec![VaultLock {
-                vault_arn: LOCKED.into(),
-                found: true,
-                locked: true,
-                min_retention_days: Some(2555),
-                max_retention_days: Some(2555),
-            }],
+            vaults: vec![lock(true, Some(at(20, 0, 0)), Some(2557))],
             ..Inventory::default()
         };
         let report = aggregate(&locked, &policy(), at(26, 0, 0));
+        assert_eq!(
+            plan(&report, "compliance").vault_lock.as_ref().unwrap().state,
+            LockState::Compliance
+        );
         assert!(plan(&report, "compliance").compliant());
         assert_eq!(report.overall.percent, 100.0, "nothing expected: fully covered");
+    }
+
+    #[test]
+    fn only_a_compliance_lock_past_its_lock_date_is_a_lock_a_compliance_plan_accepts() {
+        let now = at(26, 0, 0);
+        let judged = |vault: VaultLock| {
+            let inventory = Inventory {
+                resources: vec![resource("i-ledger", &[("backup-plan", "compliance")])],
+                backups: vec![backup("i-ledger", at(25, 0, 0))],
+                vaults: vec![vault],
+                ..Inventory::default()
+            };
+            let report = aggregate(&inventory, &seven_years(), now);
+            let lock = plan(&report, "compliance").vault_lock.clone().unwrap();
+            (lock.state, lock.holds, plan(&report, "compliance").fully_protected)
+        };
+        assert_eq!(judged(lock(true, None, Some(2557))), (LockState::Governance, false, 0));
+        assert_eq!(
+            judged(lock(true, Some(at(27, 0, 0)), Some(2557))),
+            (LockState::CoolingOff, false, 0),
+            "a compliance lock can still be deleted before its lock date"
+        );
+        assert_eq!(judged(lock(false, None, None)), (LockState::NotLocked, false, 0));
+        assert_eq!(
+            judged(lock(true, Some(at(25, 0, 0)), Some(2557))),
+            (LockState::Compliance, true, 1)
+        );
+    }
+
+    #[test]
+    fn a_lock_whose_minimum_retention_is_below_the_plans_promise_does_not_hold() {
+        let inventory = Inventory {
+            vaults: vec![lock(true, Some(at(1, 0, 0)), Some(2555))],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &seven_years(), at(26, 0, 0));
+        let status = plan(&report, "compliance").vault_lock.clone().unwrap();
+        assert_eq!(status.state, LockState::Compliance);
+        assert!(!status.holds);
+        assert_eq!(
+            status.problems,
+            ["MinRetentionDays 2555 is below the 2557 days the plan promises"]
+        );
+    }
+
+    #[test]
+    fn a_member_backed_up_into_another_vault_is_outside_the_lock() {
+        let mut elsewhere = backup("i-elsewhere", at(25, 0, 0));
+        elsewhere.vault_arn = Some("arn:aws:backup:eu-west-1:111122223333:backup-vault:Default".into());
+        let mut inside = backup("i-inside", at(25, 0, 0));
+        inside.vault_arn = Some(LOCKED.into());
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-elsewhere", &[("backup-plan", "compliance")]),
+                resource("i-inside", &[("backup-plan", "compliance")]),
+            ],
+            backups: vec![elsewhere, inside],
+            vaults: vec![lock(true, Some(at(1, 0, 0)), Some(2557))],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &seven_years(), at(26, 0, 0));
+        let compliance = plan(&report, "compliance");
+        assert_eq!(compliance.coverage.protected, 2, "both are within the RPO");
+        assert_eq!(compliance.fully_protected, 1);
+        let outside = &compliance.vault_lock.as_ref().unwrap().outside_vault;
+        assert_eq!(outside.len(), 1);
+        assert!(outside[0].arn.ends_with("i-elsewhere"));
+    }
+
+    #[test]
+    fn the_headline_counts_untagged_resources_and_missing_copies() {
+        let now = at(26, 12, 0);
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-good", &[("backup-plan", "production")]),
+                resource("i-no-copy", &[("backup-plan", "production")]),
+                resource("i-bare", &[]),
+            ],
+            backups: vec![backup("i-good", at(26, 1, 0)), backup("i-no-copy", at(26, 1, 0))],
+            copies: vec![CopyRecord {
+                resource_arn: resource("i-good", &[]).arn,
+                destination_vault_arn: DR.into(),
+                source_created_at: at(26, 1, 0),
+            }],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now);
+        assert_eq!(plan(&report, "production").coverage.protected, 2, "both within the RPO");
+        assert_eq!(
+            (report.overall.expected, report.overall.protected),
+            (3, 1),
+            "one of three meets every requirement"
+        );
+    }
+
+    #[test]
+    fn a_copy_is_as_old_as_the_backup_it_copies() {
+        // Copied an hour ago, of a backup taken a week ago: stale for a 48 h copy RPO.
+        let now = at(26, 12, 0);
+        let inventory = Inventory {
+            resources: vec![resource("i-1", &[("backup-plan", "production")])],
+            backups: vec![backup("i-1", at(26, 1, 0))],
+            copies: vec![CopyRecord {
+                resource_arn: resource("i-1", &[]).arn,
+                destination_vault_arn: DR.into(),
+                source_created_at: at(19, 11, 0),
+            }],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now);
+        let copy = plan(&report, "production").copy.clone().unwrap();
+        assert_eq!(copy.within_rpo, 0);
+        assert_eq!(copy.missing[0].last_copy, Some(at(19, 11, 0)));
     }
 
     #[test]
@@ -514,10 +783,7 @@ mod tests {
                 resource("i-stage", &[("backup-plan", "staging")]),
                 resource("i-comp", &[("backup-plan", "compliance")]),
             ],
-            backups: vec![BackupRecord {
-                resource_arn: resource("i-prod", &[]).arn,
-                completed_at: at(26, 3, 0),
-            }],
+            backups: vec![backup("i-prod", at(26, 3, 0))],
             ..Inventory::default()
         };
         let report = aggregate(&inventory, &policy(), now).narrowed_to(&["production".to_string()]);
@@ -526,6 +792,11 @@ mod tests {
             ["production"]
         );
         assert!(report.unknown_plan.is_empty(), "{:?}", report.unknown_plan);
-        assert_eq!((report.overall.expected, report.overall.protected), (1, 1));
+        assert_eq!(report.plans[0].coverage.protected, 1);
+        assert_eq!(
+            (report.overall.expected, report.overall.protected),
+            (1, 0),
+            "within the RPO, but its copy is missing"
+        );
     }
 }

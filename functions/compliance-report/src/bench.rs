@@ -34,13 +34,15 @@ fn inventory() -> Inventory {
             inventory.backups.push(BackupRecord {
                 resource_arn: arn.clone(),
                 completed_at: now - Duration::hours(2) - Duration::days((day + gap) as i64),
+                vault_arn: None,
+                newer_lost: None,
             });
         }
         for day in 0..2 {
             inventory.copies.push(CopyRecord {
                 resource_arn: arn.clone(),
                 destination_vault_arn: DR.into(),
-                completed_at: now - Duration::hours(5) - Duration::days(day),
+                source_created_at: now - Duration::hours(5) - Duration::days(day),
             });
         }
     }

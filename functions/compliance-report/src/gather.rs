@@ -4,8 +4,9 @@
 //! gives every resource's last backup, one ListCopyJobs listing the copies within the RPO window.
 
 use aws_config::SdkConfig;
-use aws_sdk_backup::types::CopyJobState;
+use aws_sdk_backup::types::{BackupJobState, CopyJobState, RecoveryPointStatus};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::inventory::{BackupRecord, CopyRecord, Inventory, Resource, VaultLock};
@@ -20,6 +21,32 @@ pub struct GatherError {
     pub message: String,
 }
 
+/// Recovery points confirmed at once per account and Region.
+const CONFIRM_CONCURRENCY: usize = 8;
+
+/// Whether a recovery point still protects its resource: not `EXPIRED` or `DELETING`
+/// ("DescribeRecoveryPoint": Status).
+fn counts(status: &RecoveryPointStatus) -> bool {
+    !matches!(status, RecoveryPointStatus::Expired | RecoveryPointStatus::Deleting)
+}
+
+/// When the backup behind a recovery point was taken: its own backup job, or for a copy the
+/// point it was copied from (a copy of a copy through a re-encrypting vault, a few hops at most).
+fn origin(
+    point: &str,
+    created: &HashMap<String, DateTime<Utc>>,
+    copied_from: &HashMap<&str, &str>,
+) -> Option<DateTime<Utc>> {
+    let mut point = point;
+    for _ in 0..4 {
+        if let Some(at) = created.get(point) {
+            return Some(*at);
+        }
+        point = copied_from.get(point)?;
+    }
+    None
+}
+
 pub fn to_chrono(at: &aws_smithy_types::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(at.secs(), at.subsec_nanos()).unwrap_or_default()
 }
@@ -31,13 +58,16 @@ fn type_filters(types: &[String]) -> Vec<String> {
         filters.extend(match t.as_str() {
             "EC2" => vec!["ec2:instance"],
             "EBS" => vec!["ec2:volume"],
-            "RDS" => vec!["rds:db"],
-            "Aurora" => vec!["rds:cluster"],
+            // Multi-AZ DB clusters are of type RDS, with a cluster ARN.
+            "RDS" => vec!["rds:db", "rds:cluster"],
+            "Aurora" | "DocumentDB" | "Neptune" => vec!["rds:cluster"],
             "DynamoDB" => vec!["dynamodb:table"],
             "EFS" => vec!["elasticfilesystem:file-system"],
             _ => vec![],
         });
     }
+    filters.sort_unstable();
+    filters.dedup();
     filters.into_iter().map(String::from).collect()
 }
 
@@ -71,8 +101,8 @@ impl Reader<'_> {
             }
         }
         Ok(Inventory {
+            backups: self.last_backups(policy, &resources, now).await?,
             resources,
-            backups: self.last_backups().await?,
             copies: self.recent_copies(policy, now).await?,
             vaults: self.vault_locks(policy).await?,
             unreadable: Vec::new(),
@@ -153,19 +183,26 @@ impl Reader<'_> {
                 let page =
                     page.map_err(|e| self.fail("DescribeVolumes", aws_sdk_ec2::error::DisplayErrorContext(e)))?;
                 for volume in page.volumes() {
+                    // An attached volume is backed up with its instance when EC2 is in scope
+                    // (an EC2 backup is an AMI with a snapshot of every attached volume).
+                    if wants("EC2") && !volume.attachments().is_empty() {
+                        continue;
+                    }
                     let id = volume.volume_id().unwrap_or_default();
                     found.push(self.resource(self.arn("ec2", &format!("volume/{id}")), "EBS"));
                 }
             }
         }
-        if wants("RDS") || wants("Aurora") {
+        let cluster_types = ["RDS", "Aurora", "DocumentDB", "Neptune"];
+        if cluster_types.iter().any(|t| wants(t)) {
             let rds = aws_sdk_rds::Client::new(self.config);
             if wants("RDS") {
                 let mut pages = rds.describe_db_instances().into_paginator().send();
                 while let Some(page) = pages.next().await {
                     let page =
                         page.map_err(|e| self.fail("DescribeDBInstances", aws_sdk_rds::error::DisplayErrorContext(e)))?;
-                    // Aurora members are backed up through their cluster.
+                    // Cluster members (Aurora, DocumentDB, Neptune, Multi-AZ DB clusters) are
+                    // backed up through their cluster.
                     for db in page
                         .db_instances()
                         .iter()
@@ -177,15 +214,14 @@ impl Reader<'_> {
                     }
                 }
             }
-            if wants("Aurora") {
-                let mut pages = rds.describe_db_clusters().into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(|e| self.fail("DescribeDBClusters", aws_sdk_rds::error::DisplayErrorContext(e)))?;
-                    for cluster in page.db_clusters() {
-                        if let Some(arn) = cluster.db_cluster_arn() {
-                            found.push(self.resource(arn.to_string(), "Aurora"));
-                        }
+            let mut pages = rds.describe_db_clusters().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| self.fail("DescribeDBClusters", aws_sdk_rds::error::DisplayErrorContext(e)))?;
+                for cluster in page.db_clusters() {
+                    let kind = rearguard::aws::cluster_backup_type(cluster.engine().unwrap_or_default());
+                    if let (true, Some(arn)) = (wants(kind), cluster.db_cluster_arn()) {
+                        found.push(self.resource(arn.to_string(), kind));
                     }
                 }
             }
@@ -218,25 +254,133 @@ impl Reader<'_> {
         Ok(found)
     }
 
-    async fn last_backups(&self) -> Result<Vec<BackupRecord>, GatherError> {
+    /// Each resource's newest backup that still exists. `ListProtectedResources` names the
+    /// last backup "regardless of the recovery point's status", so for members within their
+    /// RPO the point is confirmed (`DescribeRecoveryPoint`); an expired, deleting or deleted
+    /// point gives way to the newest one left (`ListRecoveryPointsByResource`).
+    async fn last_backups(
+        &self,
+        policy: &Policy,
+        resources: &[Resource],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BackupRecord>, GatherError> {
         let backup = aws_sdk_backup::Client::new(self.config);
         let mut pages = backup.list_protected_resources().into_paginator().send();
-        let mut records = Vec::new();
+        let mut listed = Vec::new();
         while let Some(page) = pages.next().await {
             let page =
                 page.map_err(|e| self.fail("ListProtectedResources", aws_sdk_backup::error::DisplayErrorContext(e)))?;
             for protected in page.results() {
                 if let (Some(arn), Some(at)) = (protected.resource_arn(), protected.last_backup_time()) {
-                    records.push(BackupRecord {
-                        resource_arn: arn.to_string(),
-                        completed_at: to_chrono(at),
+                    listed.push((
+                        BackupRecord {
+                            resource_arn: arn.to_string(),
+                            completed_at: to_chrono(at),
+                            vault_arn: protected.last_backup_vault_arn().map(str::to_string),
+                            newer_lost: None,
+                        },
+                        protected.last_recovery_point_arn().map(str::to_string),
+                    ));
+                }
+            }
+        }
+        // The RPO each resource is held to; a point already older than it needs no check.
+        let rpo_of: HashMap<&str, i64> = resources
+            .iter()
+            .filter_map(|r| {
+                let plan = policy.plans.get(r.tags.get(&policy.tag_key)?)?;
+                Some((r.arn.as_str(), plan.rpo_hours))
+            })
+            .collect();
+        let records = futures::stream::iter(listed)
+            .map(|(record, point)| {
+                let backup = &backup;
+                let rpo = rpo_of.get(record.resource_arn.as_str()).copied();
+                async move {
+                    match (rpo, point) {
+                        (Some(hours), Some(point)) if now - record.completed_at <= chrono::Duration::hours(hours) => {
+                            self.confirmed(backup, record, &point).await
+                        }
+                        _ => Ok(Some(record)),
+                    }
+                }
+            })
+            .buffer_unordered(CONFIRM_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        records.into_iter().filter_map(Result::transpose).collect()
+    }
+
+    /// The record if its point still counts; otherwise the newest point that does, if any.
+    async fn confirmed(
+        &self,
+        backup: &aws_sdk_backup::Client,
+        record: BackupRecord,
+        point: &str,
+    ) -> Result<Option<BackupRecord>, GatherError> {
+        let vault_name = record
+            .vault_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit(':').next())
+            .unwrap_or_default();
+        let lost = match backup
+            .describe_recovery_point()
+            .backup_vault_name(vault_name)
+            .recovery_point_arn(point)
+            .send()
+            .await
+        {
+            Ok(found) => match found.status() {
+                Some(status) if !counts(status) => format!("its newest recovery point is {}", status.as_str()),
+                _ => return Ok(Some(record)),
+            },
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                "its newest recovery point was deleted".to_string()
+            }
+            Err(e) => return Err(self.fail("DescribeRecoveryPoint", aws_sdk_backup::error::DisplayErrorContext(e))),
+        };
+        let mut pages = backup
+            .list_recovery_points_by_resource()
+            .resource_arn(&record.resource_arn)
+            .into_paginator()
+            .send();
+        let mut newest: Option<BackupRecord> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                self.fail(
+                    "ListRecoveryPointsByResource",
+                    aws_sdk_backup::error::DisplayErrorContext(e),
+                )
+            })?;
+            for found in page.recovery_points() {
+                let (Some(at), Some(status)) = (found.creation_date(), found.status()) else {
+                    continue;
+                };
+                let at = to_chrono(at);
+                if counts(status) && newest.as_ref().is_none_or(|n| at > n.completed_at) {
+                    let vault = found
+                        .backup_vault_name()
+                        .map(|name| self.arn("backup", &format!("backup-vault:{name}")));
+                    newest = Some(BackupRecord {
+                        resource_arn: record.resource_arn.clone(),
+                        completed_at: at,
+                        vault_arn: vault,
+                        newer_lost: Some(lost.clone()),
                     });
                 }
             }
         }
-        Ok(records)
+        Ok(newest)
     }
 
+    /// Completed copies within the longest copy RPO, each dated by the backup it copies: a copy
+    /// keeps its source's creation date (*Copying a backup*), and the copy job listing does not
+    /// carry it, so the source is traced through the backup jobs (and, for a copy of a copy,
+    /// the copy jobs) of the same window. A source older than the window is older than every
+    /// copy RPO, so an untraced copy is rightly counted as none.
     async fn recent_copies(&self, policy: &Policy, now: DateTime<Utc>) -> Result<Vec<CopyRecord>, GatherError> {
         let Some(window) = policy
             .plans
@@ -246,31 +390,49 @@ impl Reader<'_> {
         else {
             return Ok(Vec::new());
         };
-        let since = now - chrono::Duration::hours(window);
+        let since = aws_smithy_types::DateTime::from_secs((now - chrono::Duration::hours(window)).timestamp());
         let backup = aws_sdk_backup::Client::new(self.config);
+        let mut created: HashMap<String, DateTime<Utc>> = HashMap::new();
         let mut pages = backup
-            .list_copy_jobs()
-            .by_state(CopyJobState::Completed)
-            .by_created_after(aws_smithy_types::DateTime::from_secs(since.timestamp()))
+            .list_backup_jobs()
+            .by_state(BackupJobState::Completed)
+            .by_created_after(since)
             .into_paginator()
             .send();
-        let mut records = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.fail("ListCopyJobs", aws_sdk_backup::error::DisplayErrorContext(e)))?;
-            for job in page.copy_jobs() {
-                let at = job.completion_date().or(job.creation_date());
-                if let (Some(resource), Some(vault), Some(at)) =
-                    (job.resource_arn(), job.destination_backup_vault_arn(), at)
-                {
-                    records.push(CopyRecord {
-                        resource_arn: resource.to_string(),
-                        destination_vault_arn: vault.to_string(),
-                        completed_at: to_chrono(at),
-                    });
+            let page = page.map_err(|e| self.fail("ListBackupJobs", aws_sdk_backup::error::DisplayErrorContext(e)))?;
+            for job in page.backup_jobs() {
+                if let (Some(point), Some(at)) = (job.recovery_point_arn(), job.creation_date()) {
+                    created.insert(point.to_string(), to_chrono(at));
                 }
             }
         }
-        Ok(records)
+        let mut jobs = Vec::new();
+        let mut pages = backup
+            .list_copy_jobs()
+            .by_state(CopyJobState::Completed)
+            .by_created_after(since)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.fail("ListCopyJobs", aws_sdk_backup::error::DisplayErrorContext(e)))?;
+            jobs.extend(page.copy_jobs().iter().cloned());
+        }
+        let copied_from: HashMap<&str, &str> = jobs
+            .iter()
+            .filter_map(|j| Some((j.destination_recovery_point_arn()?, j.source_recovery_point_arn()?)))
+            .collect();
+        Ok(jobs
+            .iter()
+            .filter_map(|job| {
+                let source_created_at = origin(job.source_recovery_point_arn()?, &created, &copied_from)?;
+                Some(CopyRecord {
+                    resource_arn: job.resource_arn()?.to_string(),
+                    destination_vault_arn: job.destination_backup_vault_arn()?.to_string(),
+                    source_created_at,
+                })
+            })
+            .collect())
     }
 
     async fn vault_locks(&self, policy: &Policy) -> Result<Vec<VaultLock>, GatherError> {
@@ -292,6 +454,7 @@ impl Reader<'_> {
                     locked: vault.locked().unwrap_or(false),
                     min_retention_days: vault.min_retention_days(),
                     max_retention_days: vault.max_retention_days(),
+                    lock_date: vault.lock_date().map(to_chrono),
                 }),
                 Err(e)
                     if e.as_service_error()
@@ -303,6 +466,7 @@ impl Reader<'_> {
                         locked: false,
                         min_retention_days: None,
                         max_retention_days: None,
+                        lock_date: None,
                     })
                 }
                 Err(e) => return Err(self.fail("DescribeBackupVault", aws_sdk_backup::error::DisplayErrorContext(e))),
@@ -321,7 +485,9 @@ mod tests {
         let filters = type_filters(&["EC2".into(), "Aurora".into(), "EFS".into()]);
         assert_eq!(
             filters,
-            ["ec2:instance", "rds:cluster", "elasticfilesystem:file-system"]
+            ["ec2:instance", "elasticfilesystem:file-system", "rds:cluster"]
         );
+        let filters = type_filters(&["RDS".into(), "Aurora".into(), "Neptune".into()]);
+        assert_eq!(filters, ["rds:cluster", "rds:db"], "one filter per tagging type");
     }
 }

@@ -18,11 +18,15 @@ pub struct Resource {
     pub stopped: bool,
 }
 
-/// One completed backup (a recovery point) of a resource.
+/// A resource's newest recovery point that still exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackupRecord {
     pub resource_arn: String,
     pub completed_at: DateTime<Utc>,
+    /// The vault it is in (`LastBackupVaultArn`), when known.
+    pub vault_arn: Option<String>,
+    /// Why a newer backup does not count: its recovery point is expired, being deleted or gone.
+    pub newer_lost: Option<String>,
 }
 
 /// One completed copy of a resource's backup into a vault.
@@ -30,7 +34,9 @@ pub struct BackupRecord {
 pub struct CopyRecord {
     pub resource_arn: String,
     pub destination_vault_arn: String,
-    pub completed_at: DateTime<Utc>,
+    /// When the backup it copies was taken: a copy is as old as its source ("copies retain
+    /// their source configuration, including creation dates"), not as old as the copy job.
+    pub source_created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,6 +47,8 @@ pub struct VaultLock {
     pub locked: bool,
     pub min_retention_days: Option<i64>,
     pub max_retention_days: Option<i64>,
+    /// When the lock becomes immutable (`LockDate`): absent for a governance-mode lock.
+    pub lock_date: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

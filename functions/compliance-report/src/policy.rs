@@ -47,11 +47,27 @@ impl CopyRule {
 pub struct LockRule {
     pub vault: VaultRef,
     pub lock: VaultLock,
+    /// How long the plan promises to keep its backups: the vault's `MinRetentionDays` must be at
+    /// least this, or a backup's retention can be cut short inside a "locked" vault.
+    pub promised_days: Option<i64>,
 }
+
+/// AWS Backup's job listings reach back 30 days ("ListCopyJobs": jobs of the past 30 days), so
+/// a copy RPO beyond that could never be judged.
+pub const MAX_COPY_RPO_HOURS: i64 = 30 * 24;
 
 /// Resource types this function lists (the untagged ones are found through these). S3 is not
 /// among them yet: buckets are global and need their region looked up one by one.
-pub const LISTABLE_TYPES: &[&str] = &["EC2", "EBS", "RDS", "Aurora", "DynamoDB", "EFS"];
+pub const LISTABLE_TYPES: &[&str] = &[
+    "EC2",
+    "EBS",
+    "RDS",
+    "Aurora",
+    "DocumentDB",
+    "Neptune",
+    "DynamoDB",
+    "EFS",
+];
 
 impl Policy {
     /// This function's view of a checked document, with the checks only it needs.
@@ -70,6 +86,22 @@ impl Policy {
                 ),
             ));
         }
+        for (name, plan) in &document.plans {
+            if let Some((i, copy)) = plan
+                .copies
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.rpo_hours > MAX_COPY_RPO_HOURS)
+            {
+                return Err(error(
+                    format!("plans.{name}.copies[{i}].rpo_hours"),
+                    format!(
+                        "{} is beyond the {MAX_COPY_RPO_HOURS} h (30 days) AWS Backup's copy job listings cover",
+                        copy.rpo_hours
+                    ),
+                ));
+            }
+        }
         let plans = document
             .plans
             .iter()
@@ -86,6 +118,7 @@ impl Policy {
                         (Some(vault), Some(lock)) => Some(LockRule {
                             vault: document.vault(vault),
                             lock: lock.clone(),
+                            promised_days: plan.retention_days.or(lock.min_retention_days),
                         }),
                         _ => None,
                     },
@@ -142,6 +175,33 @@ mod tests {
         let e = Policy::parse(r#"{"plans": {"p": {"rpo_hours": 1}}, "resource_types": ["EC2", "S3"]}"#).unwrap_err();
         assert_eq!(e.path, "resource_types[1]");
         assert!(e.problem.contains("cannot list S3"), "{e}");
+    }
+
+    #[test]
+    fn a_copy_rpo_beyond_the_30_days_of_job_listings_is_refused() {
+        let document = |hours: i64| {
+            format!(
+                r#"{{"vaults": {{"dr": {{"region": "us-west-2"}}}},
+                    "plans": {{"p": {{"rpo_hours": 24, "copies": [{{"vault": "dr", "rpo_hours": {hours}}}]}}}}}}"#
+            )
+        };
+        assert!(Policy::parse(&document(720)).is_ok());
+        let e = Policy::parse(&document(721)).unwrap_err();
+        assert_eq!(e.path, "plans.p.copies[0].rpo_hours");
+        assert!(e.problem.contains("30 days"), "{e}");
+    }
+
+    #[test]
+    fn a_locked_plan_promises_its_retention() {
+        let policy = Policy::parse(
+            r#"{"vaults": {"c": {}}, "plans": {
+                "seven_years": {"rpo_hours": 744, "retention_days": 2557, "vault": "c", "vault_lock": {"mode": "compliance", "min_retention_days": 2557}},
+                "lock_only": {"rpo_hours": 744, "vault": "c", "vault_lock": {"mode": "governance", "min_retention_days": 30}}}}"#,
+        )
+        .unwrap();
+        let promised = |p: &str| policy.plans[p].locked_vault.as_ref().unwrap().promised_days;
+        assert_eq!(promised("seven_years"), Some(2557));
+        assert_eq!(promised("lock_only"), Some(30));
     }
 
     #[test]

@@ -49,12 +49,17 @@ fn plan_line(plan: &PlanReport) -> String {
         );
     }
     if let Some(lock) = &plan.vault_lock {
-        let state = match (lock.vault.found, lock.vault.locked) {
-            (false, _) => "vault missing",
-            (true, false) => "vault NOT locked",
-            (true, true) => "vault locked",
-        };
-        let _ = write!(line, "; {state}");
+        let _ = write!(line, "; {}", lock.state.describe());
+        for problem in &lock.problems {
+            let _ = write!(line, "; {problem}");
+        }
+        if !lock.outside_vault.is_empty() {
+            let _ = write!(
+                line,
+                "; {} backed up outside the locked vault",
+                lock.outside_vault.len()
+            );
+        }
     }
     line
 }
@@ -78,16 +83,26 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
         .filter_map(|p| p.copy.as_ref())
         .map(|c| c.missing.len())
         .sum();
-    let copies = match copies_missing {
-        0 => String::new(),
-        n => format!(", {n} without a copy"),
+    // The gaps people act on first; the subject must fit SNS's 100 characters with the scope.
+    let mut gaps = Vec::new();
+    if !report.untagged.is_empty() {
+        gaps.push(format!("{} untagged", report.untagged.len()));
+    }
+    if copies_missing > 0 {
+        gaps.push(format!("{copies_missing} not copied"));
+    }
+    let gaps = if gaps.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", gaps.join(", "))
     };
     let subject = format!(
-        "[{severity}] Backup compliance {:.1}%: {}/{} within RPO{copies} ({scope})",
+        "[{severity}] Backup compliance {:.1}% ({}/{}){gaps} ({scope})",
         report.overall.percent, report.overall.protected, report.overall.expected
     );
     let mut text = format!(
-        "Backup compliance at {} for {scope}: {:.1}% ({} of {} resources within their plan's RPO).\n\n",
+        "Backup compliance at {} for {scope}: {:.1}% ({} of {} resources meet every requirement of their plan: \
+         RPO, copies, locked vault; untagged resources count as unprotected).\n\n",
         report.generated_at.format("%Y-%m-%d %H:%M UTC"),
         report.overall.percent,
         report.overall.protected,
@@ -113,10 +128,21 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
         }
         for stale in plan.stale.iter().take(WORST) {
             offenders.push(format!(
-                "{}: last backup {:.0}h ago, RPO {}h ({})",
+                "{}: last backup {:.0}h ago, RPO {}h ({}){}",
                 label(&stale.resource),
                 stale.age_hours,
                 plan.rpo_hours,
+                plan.plan,
+                stale
+                    .newer_lost
+                    .as_ref()
+                    .map_or(String::new(), |lost| format!("; {lost}"))
+            ));
+        }
+        for resource in plan.vault_lock.iter().flat_map(|l| &l.outside_vault).take(WORST) {
+            offenders.push(format!(
+                "{}: newest backup is outside the locked vault ({})",
+                label(resource),
                 plan.plan
             ));
         }
@@ -144,7 +170,8 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
         .map(|p| {
             json!({"plan": p.plan, "coveragePercent": p.coverage.percent, "expected": p.coverage.expected,
                 "protected": p.coverage.protected, "stale": p.stale.len(), "neverBackedUp": p.never_backed_up.len(),
-                "copiesMissing": p.copy.as_ref().map(|c| c.missing.len()), "vaultLocked": p.vault_lock.as_ref().map(|l| l.vault.locked),
+                "copiesMissing": p.copy.as_ref().map(|c| c.missing.len()), "fullyProtected": p.fully_protected,
+                "vaultLocked": p.vault_lock.as_ref().map(|l| l.holds), "lockState": p.vault_lock.as_ref().map(|l| l.state),
                 "compliant": p.compliant()})
         })
         .collect();
@@ -181,7 +208,7 @@ pub fn html(report: &Report, scope: &str) -> String {
     );
     let _ = write!(
         page,
-        "<h1>Backup compliance: <span id=\"overall\" class=\"pct\">{:.1}%</span></h1><p>{} of {} resources within their plan's RPO. Scope: {}. Generated {}.</p>",
+        "<h1>Backup compliance: <span id=\"overall\" class=\"pct\">{:.1}%</span></h1><p>{} of {} resources meet every requirement of their plan (RPO, copies, locked vault; untagged resources count as unprotected). Scope: {}. Generated {}.</p>",
         report.overall.percent,
         report.overall.protected,
         report.overall.expected,
@@ -198,17 +225,16 @@ pub fn html(report: &Report, scope: &str) -> String {
         let copies = plan.copy.as_ref().map_or("-".to_string(), |c| {
             format!("{}/{} within {}h", c.within_rpo, plan.coverage.expected, c.rpo_hours)
         });
-        let lock = plan
-            .vault_lock
-            .as_ref()
-            .map_or("-", |l| match (l.vault.found, l.vault.locked) {
-                (false, _) => "vault missing",
-                (true, false) => "NOT locked",
-                (true, true) => "locked",
-            });
+        let lock = plan.vault_lock.as_ref().map_or("-".to_string(), |l| {
+            std::iter::once(l.state.describe().to_string())
+                .chain(l.problems.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
         let _ = write!(
             page,
             "<tr data-plan=\"{plan}\"><td>{plan}</td><td><span class=\"bar\"><span class=\"fill {class}\" style=\"display:block;width:{width:.1}%\"></span></span><span class=\"pct\">{pct:.1}%</span></td><td>{protected}/{expected}</td><td>{rpo}h</td><td>{stale}</td><td>{never}</td><td>{copies}</td><td>{lock}</td></tr>",
+            lock = escape(&lock),
             plan = escape(&plan.plan),
             width = plan.coverage.percent,
             pct = plan.coverage.percent,
@@ -239,17 +265,35 @@ pub fn html(report: &Report, scope: &str) -> String {
             row(&mut page, resource, &plan.plan, format!("never backed up{stopped}"));
         }
         for stale in &plan.stale {
+            let lost = stale
+                .newer_lost
+                .as_ref()
+                .map_or(String::new(), |lost| format!("; {lost}"));
             row(
                 &mut page,
                 &stale.resource,
                 &plan.plan,
-                format!("last backup {:.0}h ago (RPO {}h)", stale.age_hours, plan.rpo_hours),
+                format!(
+                    "last backup {:.0}h ago (RPO {}h){lost}",
+                    stale.age_hours, plan.rpo_hours
+                ),
             );
         }
-        for missing in plan.copy.iter().flat_map(|c| &c.missing) {
-            let last = missing.last_copy.map_or("no copy".to_string(), |at| {
-                format!("last copy {}", at.format("%Y-%m-%d %H:%M"))
-            });
+        for resource in plan.vault_lock.iter().flat_map(|l| &l.outside_vault) {
+            row(
+                &mut page,
+                resource,
+                &plan.plan,
+                "newest backup is outside the locked vault".to_string(),
+            );
+        }
+        for (copy, missing) in plan.copy.iter().flat_map(|c| c.missing.iter().map(move |m| (c, m))) {
+            // A copy is dated by the backup it copies.
+            let last = missing
+                .last_copy
+                .map_or(format!("no copy of a backup from the last {}h", copy.rpo_hours), |at| {
+                    format!("newest copy is of a backup from {}", at.format("%Y-%m-%d %H:%M"))
+                });
             row(
                 &mut page,
                 &missing.resource,
@@ -308,10 +352,14 @@ mod tests {
                 BackupRecord {
                     resource_arn: "arn:aws:rds:eu-west-1:111122223333:db:orders".into(),
                     completed_at: now - chrono::Duration::hours(3),
+                    vault_arn: None,
+                    newer_lost: None,
                 },
                 BackupRecord {
                     resource_arn: "arn:aws:rds:eu-west-1:111122223333:db:ci".into(),
                     completed_at: now - chrono::Duration::hours(200),
+                    vault_arn: None,
+                    newer_lost: Some("its newest recovery point was deleted".into()),
                 },
             ],
             ..Inventory::default()
@@ -337,6 +385,8 @@ mod tests {
             backups: vec![BackupRecord {
                 resource_arn: arn,
                 completed_at: now - chrono::Duration::hours(3),
+                vault_arn: None,
+                newer_lost: None,
             }],
             ..Inventory::default()
         };
@@ -351,7 +401,7 @@ mod tests {
         let alert = summary(&report(), "111122223333 eu-west-1", Some("reports/2026/11/26/x"));
         assert_eq!(
             alert.subject,
-            "[ERROR] Backup compliance 33.3%: 1/3 within RPO (111122223333 eu-west-1)"
+            "[ERROR] Backup compliance 33.3% (1/3) (111122223333 eu-west-1)"
         );
         assert!(
             alert
@@ -363,7 +413,7 @@ mod tests {
         assert!(
             alert
                 .text
-                .contains("ci (RDS, 111122223333 eu-west-1): last backup 200h ago, RPO 168h (staging)"),
+                .contains("ci (RDS, 111122223333 eu-west-1): last backup 200h ago, RPO 168h (staging); its newest recovery point was deleted"),
             "{}",
             alert.text
         );
