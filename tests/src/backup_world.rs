@@ -197,11 +197,24 @@ pub async fn lock_vault(
     changeable: Option<i64>,
     configured_days_ago: i64,
 ) {
+    lock_vault_between(sdk, name, min_retention_days, None, changeable, configured_days_ago).await
+}
+
+/// [`lock_vault`] with a `MaxRetentionDays` too.
+pub async fn lock_vault_between(
+    sdk: &SdkConfig,
+    name: &str,
+    min_retention_days: i64,
+    max_retention_days: Option<i64>,
+    changeable: Option<i64>,
+    configured_days_ago: i64,
+) {
     let configured = (chrono::Utc::now().timestamp() - configured_days_ago * 86_400).to_string();
     aws_sdk_backup::Client::new(sdk)
         .put_backup_vault_lock_configuration()
         .backup_vault_name(name)
         .min_retention_days(min_retention_days)
+        .set_max_retention_days(max_retention_days)
         .set_changeable_for_days(changeable)
         .customize()
         .mutate_request(move |req| {

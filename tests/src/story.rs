@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::backup_world::{
-    acting_in, allow_copies_from, backup_events_inbox_all, backup_with, customer_key, share_key_with, vault,
+    acting_in, allow_copies_from, backup_events_inbox_all, backup_with, customer_key, lock_vault, share_key_with, vault,
 };
 use crate::function::{FunctionProcess, binary};
 use crate::local_aws::{self, AlertsTopic, create_state_table, drain_queue};
@@ -226,8 +226,15 @@ async fn create_workloads(sdk: &SdkConfig, account: &str, scale: usize) -> Creat
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         };
-        let name = format!("events-{i}");
-        dynamodb
+        // The first two tables hold the ledger, kept seven years in a locked vault.
+        let mut tags = vec![("Environment", "Production")];
+        let name = if i < 2 {
+            tags.push(("DataClass", "Compliance"));
+            format!("ledger-{i}")
+        } else {
+            format!("events-{i}")
+        };
+        let mut request = dynamodb
             .create_table()
             .table_name(&name)
             .billing_mode(BillingMode::PayPerRequest)
@@ -244,22 +251,22 @@ async fn create_workloads(sdk: &SdkConfig, account: &str, scale: usize) -> Creat
                     .key_type(KeyType::Hash)
                     .build()
                     .unwrap(),
-            )
-            .tags(
+            );
+        for (key, value) in &tags {
+            request = request.tags(
                 aws_sdk_dynamodb::types::Tag::builder()
-                    .key("Environment")
-                    .value("Production")
+                    .key(*key)
+                    .value(*value)
                     .build()
                     .unwrap(),
-            )
-            .send()
-            .await
-            .expect("create table");
+            );
+        }
+        request.send().await.expect("create table");
         let arn = format!("arn:aws:dynamodb:{REGION}:{account}:table/{name}");
         created.arns.push((arn.clone(), "DynamoDB"));
         created.events.push(cloudtrail("cloudtrail-create-table", account, |d| {
             d["requestParameters"]["tableName"] = json!(name);
-            d["requestParameters"]["tags"] = json!(tag_items(&[("Environment", "Production")]));
+            d["requestParameters"]["tags"] = json!(tag_items(&tags));
             d["responseElements"]["tableDescription"]["tableName"] = json!(name);
             d["responseElements"]["tableDescription"]["tableArn"] = json!(arn);
         }));
@@ -305,6 +312,10 @@ pub async fn run(sdk: &SdkConfig) {
     for (config, account) in [(&platform, None), (&workloads, Some(WORKLOADS))] {
         vault(config, "rearguard-production", None).await;
         vault(config, "rearguard-staging", None).await;
+        // The compliance plan's vault: a compliance-mode lock set up ten days ago with three
+        // days' grace, so it is immutable now ("AWS Backup Vault Lock").
+        vault(config, "rearguard-compliance", None).await;
+        lock_vault(config, "rearguard-compliance", 2557, Some(3), 10).await;
         let west = acting_in(sdk, account, "us-west-2").await;
         vault(&west, "rearguard-story-dr", Some(&customer_key(&west).await)).await;
     }
@@ -342,6 +353,7 @@ pub async fn run(sdk: &SdkConfig) {
         "resource_types": ["EC2", "RDS", "DynamoDB", "EFS"],
         "vaults": {
             "rearguard-production": {},
+            "rearguard-compliance": {},
             "rearguard-story-dr": {"region": "us-west-2"},
             "rearguard-isolated": {"arn": isolated_vault}
         },
@@ -351,11 +363,13 @@ pub async fn run(sdk: &SdkConfig) {
                 {"vault": "rearguard-story-dr", "rpo_hours": 48, "lifecycle": {"delete_after_days": 35}}
             ]},
             "staging": {"rpo_hours": 168},
-            "compliance": {"rpo_hours": 744}
+            "compliance": {"vault": "rearguard-compliance", "rpo_hours": 744, "retention_days": 2557,
+                "vault_lock": {"mode": "compliance", "min_retention_days": 2557}}
         },
         "enrollment": {
             "mode": "enforce",
-            "defaults": [{"when": {"Environment": "Production"}, "plan": "production"}, {"when": {"Environment": "Staging"}, "plan": "staging"}],
+            "defaults": [{"when": {"DataClass": "Compliance"}, "plan": "compliance"},
+                {"when": {"Environment": "Production"}, "plan": "production"}, {"when": {"Environment": "Staging"}, "plan": "staging"}],
             "fallback_plan": "staging"
         }
     })
@@ -426,7 +440,8 @@ pub async fn run(sdk: &SdkConfig) {
     let inbox_a = backup_events_inbox_all(&platform, "story-backup-events").await;
     let inbox_b = backup_events_inbox_all(&workloads, "story-backup-events").await;
 
-    // The nightly plans: production backs up every production resource, staging ran 3 days ago.
+    // The nightly plans: production backs up every production resource, staging ran 3 days ago,
+    // the monthly compliance backup 10 days ago.
     let now = chrono::Utc::now().timestamp();
     // orders-1 (orders-0 is the one under the AWS managed key).
     let failing = a
@@ -439,10 +454,10 @@ pub async fn run(sdk: &SdkConfig) {
     let mut jobs = 0;
     for (arn, _, plan, in_platform) in &planned {
         let config = if *in_platform { &platform } else { &workloads };
-        let (vault_name, hours) = if plan == "production" {
-            ("rearguard-production", 3)
-        } else {
-            ("rearguard-staging", 72)
+        let (vault_name, hours) = match plan.as_str() {
+            "production" => ("rearguard-production", 3),
+            "compliance" => ("rearguard-compliance", 240),
+            _ => ("rearguard-staging", 72),
         };
         let mut headers = vec![
             ("x-emulator-plan", format!("rearguard-{plan}")),
@@ -557,12 +572,16 @@ pub async fn run(sdk: &SdkConfig) {
             .as_u64()
             .map(|m| format!(", {m} without their copies within 48h"))
             .unwrap_or_default();
+        let lock = plan["lockState"]
+            .as_str()
+            .map(|state| format!(", vault lock: {state}"))
+            .unwrap_or_default();
         if plan["expected"] == 0 {
-            println!("      {:<11} no members", plan["plan"].as_str().unwrap_or(""));
+            println!("      {:<11} no members{lock}", plan["plan"].as_str().unwrap_or(""));
             continue;
         }
         println!(
-            "      {:<11} {:>5.1}%  {}/{} within RPO, {} stale, {} never backed up{copies}",
+            "      {:<11} {:>5.1}%  {}/{} within RPO, {} stale, {} never backed up{copies}{lock}",
             plan["plan"].as_str().unwrap_or(""),
             plan["coveragePercent"].as_f64().unwrap_or(0.0),
             plan["protected"],
