@@ -12,6 +12,7 @@ from werkzeug.serving import run_simple
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from backup_jobs import BackupJobsApp  # noqa: E402
+from s3_wire import S3ResponseRoots  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from moto.server import MotoRequestHandler  # noqa: E402
 
@@ -24,7 +25,7 @@ def main() -> None:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the emulator listens on loopback only")
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    app = BackupJobsApp(DomainDispatcherApplication(create_backend_app))
+    app = BackupJobsApp(S3ResponseRoots(DomainDispatcherApplication(create_backend_app)))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
