@@ -660,3 +660,84 @@ async fn clusters_are_typed_by_engine_and_attached_volumes_count_with_their_inst
 fn short(arn: &str) -> String {
     arn.rsplit(['/', ':']).next().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn buckets_are_listed_in_their_region_and_an_unversioned_one_cannot_be_backed_up() {
+    const HERE: &str = "777788880006";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    let s3 = aws_sdk_s3::Client::new(&there);
+    let bucket = |region: &'static str| {
+        let sdk = sdk.clone();
+        let name = unique("data");
+        async move {
+            // Each Region's endpoint creates its own buckets.
+            let s3 = aws_sdk_s3::Client::new(&acting_in(&sdk, Some(HERE), region).await);
+            s3.create_bucket()
+                .bucket(&name)
+                .create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("create bucket");
+            s3.put_bucket_tagging()
+                .bucket(&name)
+                .tagging(
+                    aws_sdk_s3::types::Tagging::builder()
+                        .tag_set(
+                            aws_sdk_s3::types::Tag::builder()
+                                .key("backup-plan")
+                                .value("production")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .expect("tag bucket");
+            name
+        }
+    };
+    let versioned = bucket(REGION).await;
+    let unversioned = bucket(REGION).await;
+    let elsewhere = bucket("eu-west-2").await;
+    s3.put_bucket_versioning()
+        .bucket(&versioned)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+    let policy = json!({"resource_types": ["S3"], "plans": {"production": {"rpo_hours": 24}}});
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let never: Vec<&Value> = plan_row(&report, "production")["neverBackedUp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    let names: Vec<String> = never.iter().map(|r| short(r["arn"].as_str().unwrap())).collect();
+    assert!(
+        names.contains(&versioned) && names.contains(&unversioned),
+        "{names:?} {report}"
+    );
+    assert!(
+        !names.contains(&elsewhere),
+        "a bucket of another Region is reported there"
+    );
+    for resource in never {
+        assert_eq!(resource["resourceType"], "S3");
+        let unversioned_one = short(resource["arn"].as_str().unwrap()) == unversioned;
+        assert_eq!(resource["cannotBackUp"].is_string(), unversioned_one, "{resource}");
+    }
+}

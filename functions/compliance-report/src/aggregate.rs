@@ -458,6 +458,7 @@ mod tests {
             region: "eu-west-1".into(),
             tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             stopped: false,
+            cannot_back_up: None,
         }
     }
 

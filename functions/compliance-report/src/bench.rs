@@ -27,6 +27,7 @@ fn inventory() -> Inventory {
             region: "eu-west-1".into(),
             tags: [("backup-plan".to_string(), plans[i % plans.len()].to_string())].into(),
             stopped: i % 17 == 0,
+            cannot_back_up: None,
         });
         // Daily points going back; every 50th resource stopped being backed up three days ago.
         let gap = if i % 50 == 0 { 3 } else { 0 };

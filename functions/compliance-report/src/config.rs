@@ -105,18 +105,4 @@ mod tests {
             "{e}"
         );
     }
-
-    #[test]
-    fn a_type_only_this_function_cannot_handle_is_named() {
-        let settings = Settings::from_pairs(&[
-            ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
-            (
-                "REARGUARD_POLICY",
-                r#"{"plans": {"production": {"rpo_hours": 24}}, "resource_types": ["S3"]}"#,
-            ),
-            ("REPORT_BUCKET", "reports"),
-        ]);
-        let e = Config::from_settings(&settings).unwrap_err().to_string();
-        assert!(e.contains("REARGUARD_POLICY") && e.contains("resource_types[0]"), "{e}");
-    }
 }

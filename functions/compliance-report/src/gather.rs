@@ -63,6 +63,7 @@ fn type_filters(types: &[String]) -> Vec<String> {
             "Aurora" | "DocumentDB" | "Neptune" => vec!["rds:cluster"],
             "DynamoDB" => vec!["dynamodb:table"],
             "EFS" => vec!["elasticfilesystem:file-system"],
+            // Buckets' tags are read bucket by bucket (GetBucketTagging).
             _ => vec![],
         });
     }
@@ -145,6 +146,7 @@ impl Reader<'_> {
             region: self.region.into(),
             tags: BTreeMap::new(),
             stopped: false,
+            cannot_back_up: None,
         }
     }
 
@@ -249,6 +251,49 @@ impl Reader<'_> {
                     });
                     found.push(self.resource(arn, "EFS"));
                 }
+            }
+        }
+        if wants("S3") {
+            found.extend(self.buckets().await?);
+        }
+        Ok(found)
+    }
+
+    /// This Region's buckets (`ListBuckets` by `BucketRegion`), with their tags and whether
+    /// versioning is on: AWS Backup for S3 needs it ("Amazon S3 backups": versioning must be
+    /// enabled on the bucket), so an unversioned bucket is reported as one that cannot be backed up.
+    async fn buckets(&self) -> Result<Vec<Resource>, GatherError> {
+        let s3 = aws_sdk_s3::Client::new(self.config);
+        let mut found = Vec::new();
+        let mut pages = s3.list_buckets().bucket_region(self.region).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.fail("ListBuckets", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            for name in page.buckets().iter().filter_map(|b| b.name()) {
+                let partition = rearguard::aws::partition_of(self.region);
+                let mut bucket = self.resource(format!("arn:{partition}:s3:::{name}"), "S3");
+                let versioning = s3
+                    .get_bucket_versioning()
+                    .bucket(name)
+                    .send()
+                    .await
+                    .map_err(|e| self.fail("GetBucketVersioning", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+                if versioning.status() != Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled) {
+                    bucket.cannot_back_up =
+                        Some("versioning is not enabled: AWS Backup for S3 needs it on the bucket".into());
+                }
+                match s3.get_bucket_tagging().bucket(name).send().await {
+                    Ok(tagging) => {
+                        bucket.tags = tagging
+                            .tag_set()
+                            .iter()
+                            .map(|t| (t.key().to_string(), t.value().to_string()))
+                            .collect();
+                    }
+                    // A bucket without tags answers NoSuchTagSet.
+                    Err(e) if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet") => {}
+                    Err(e) => return Err(self.fail("GetBucketTagging", aws_sdk_s3::error::DisplayErrorContext(e))),
+                }
+                found.push(bucket);
             }
         }
         Ok(found)

@@ -16,6 +16,9 @@ pub struct Resource {
     pub tags: BTreeMap<String, String>,
     /// A stopped instance still needs its backups (Audit Manager skips it; this report does not).
     pub stopped: bool,
+    /// Why AWS Backup cannot back it up as it is (an S3 bucket without versioning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cannot_back_up: Option<String>,
 }
 
 /// A resource's newest recovery point that still exists.

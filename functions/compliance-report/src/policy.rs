@@ -56,36 +56,9 @@ pub struct LockRule {
 /// a copy RPO beyond that could never be judged.
 pub const MAX_COPY_RPO_HOURS: i64 = 30 * 24;
 
-/// Resource types this function lists (the untagged ones are found through these). S3 is not
-/// among them yet: buckets are global and need their region looked up one by one.
-pub const LISTABLE_TYPES: &[&str] = &[
-    "EC2",
-    "EBS",
-    "RDS",
-    "Aurora",
-    "DocumentDB",
-    "Neptune",
-    "DynamoDB",
-    "EFS",
-];
-
 impl Policy {
     /// This function's view of a checked document, with the checks only it needs.
     pub fn from_document(document: &Document) -> Result<Policy, PolicyError> {
-        if let Some((i, t)) = document
-            .resource_types
-            .iter()
-            .enumerate()
-            .find(|(_, t)| !LISTABLE_TYPES.contains(&t.as_str()))
-        {
-            return Err(error(
-                format!("resource_types[{i}]"),
-                format!(
-                    "compliance-report cannot list {t} yet; it lists {}",
-                    LISTABLE_TYPES.join(", ")
-                ),
-            ));
-        }
         for (name, plan) in &document.plans {
             if let Some((i, copy)) = plan
                 .copies
@@ -168,13 +141,6 @@ mod tests {
             "compliance"
         );
         assert!(policy.plans["staging"].locked_vault.is_none());
-    }
-
-    #[test]
-    fn types_this_report_cannot_list_are_refused_with_their_path() {
-        let e = Policy::parse(r#"{"plans": {"p": {"rpo_hours": 1}}, "resource_types": ["EC2", "S3"]}"#).unwrap_err();
-        assert_eq!(e.path, "resource_types[1]");
-        assert!(e.problem.contains("cannot list S3"), "{e}");
     }
 
     #[test]

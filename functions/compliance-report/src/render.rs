@@ -124,7 +124,11 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
     let mut offenders = Vec::new();
     for plan in &report.plans {
         for resource in plan.never_backed_up.iter().take(WORST) {
-            offenders.push(format!("{}: never backed up ({})", label(resource), plan.plan));
+            let why = resource
+                .cannot_back_up
+                .as_ref()
+                .map_or(String::new(), |why| format!("; {why}"));
+            offenders.push(format!("{}: never backed up ({}){why}", label(resource), plan.plan));
         }
         for stale in plan.stale.iter().take(WORST) {
             offenders.push(format!(
@@ -262,7 +266,16 @@ pub fn html(report: &Report, scope: &str) -> String {
     for plan in &report.plans {
         for resource in &plan.never_backed_up {
             let stopped = if resource.stopped { " (stopped)" } else { "" };
-            row(&mut page, resource, &plan.plan, format!("never backed up{stopped}"));
+            let why = resource
+                .cannot_back_up
+                .as_ref()
+                .map_or(String::new(), |why| format!("; {why}"));
+            row(
+                &mut page,
+                resource,
+                &plan.plan,
+                format!("never backed up{stopped}{why}"),
+            );
         }
         for stale in &plan.stale {
             let lost = stale
@@ -340,6 +353,7 @@ mod tests {
             region: "eu-west-1".into(),
             tags: [("backup-plan".to_string(), plan.to_string())].into(),
             stopped: false,
+            cannot_back_up: None,
         };
         let now = Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap();
         let inventory = Inventory {
@@ -381,6 +395,7 @@ mod tests {
                 region: "eu-west-1".into(),
                 tags: [("backup-plan".to_string(), "production".to_string())].into(),
                 stopped: false,
+                cannot_back_up: None,
             }],
             backups: vec![BackupRecord {
                 resource_arn: arn,
