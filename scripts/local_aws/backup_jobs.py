@@ -31,6 +31,8 @@ headers, so the SDK's customisation hooks can add them):
   x-emulator-fail: <message>        the job fails with this status message, no recovery point
   x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
   x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+  x-emulator-fail-children: <type>:<message>   (a CloudFormation stack's backup) its child jobs
+                                    of that AWS Backup type fail with this message
 
 and `x-emulator-time` on a PutBackupVaultLockConfiguration: the lock was configured at this
 time, so its LockDate (the end of a compliance-mode lock's grace time) can already be past.
@@ -48,6 +50,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, unquote
 
 from moto.backup.models import backup_backends
+from moto.cloudformation.models import cloudformation_backends
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
 from moto.events.models import events_backends
@@ -200,6 +203,11 @@ class Job:
     destination_recovery_point_arn: str = ""
     size: int = 1_073_741_824
     completed: float | None = None
+    # Composite jobs ("AWS CloudFormation stack backups"): the stack's job is the parent of one
+    # child job per resource in it that AWS Backup supports.
+    is_parent: bool = False
+    parent_job_id: str = ""
+    child_states: dict[str, int] = field(default_factory=dict)
 
     @property
     def vault_arn(self) -> str:
@@ -215,8 +223,13 @@ class Job:
             "CreationDate": self.created,
             "State": self.state,
             "BackupSizeInBytes": self.size,
-            "IsParent": False,
+            "IsParent": self.is_parent,
         }
+        if self.parent_job_id:
+            common["ParentJobId"] = self.parent_job_id
+        if self.is_parent:
+            common["NumberOfChildJobs"] = sum(self.child_states.values())
+            common["ChildJobsInState"] = dict(self.child_states)
         if self.completed is not None:
             common["CompletionDate"] = self.completed
         if self.status_message:
@@ -302,6 +315,8 @@ def resource_type_of(resource_arn: str) -> str:
         return kind
     if service == "s3":
         return "S3"
+    if service == "cloudformation" and rest.startswith("stack/"):
+        return "CloudFormation"
     raise invalid(f"Resource type of {resource_arn} is not supported by this emulator")
 
 
@@ -455,35 +470,87 @@ class BackupJobs:
             }
 
         def start() -> Job:
-            job_id = str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4())
-            job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "COMPLETED",
-                      created_by=created_by, vault_name=vault_name, completed=created)
-            refusal = lock_refusal("Backup", vault, lifecycle)
-            if "x-emulator-fail" in headers:
-                job.state, job.status_message = "FAILED", headers["x-emulator-fail"]
-            elif refusal:
-                job.state, job.status_message = "FAILED", refusal
-            else:
-                point = RecoveryPoint(
-                    arn=self.new_point_arn(kind, account, region, job_id),
-                    account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
-                    resource_type=kind, created=created, iam_role_arn=role,
-                    encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
-                    lifecycle=lifecycle, created_by=created_by,
-                    multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
-                )
-                self.add_point(point)
-                vault.num_of_recovery_points += 1
-                job.recovery_point_arn = point.arn
-            self.jobs[job.id] = job
-            self.emit(job)
-            return job
+            if kind != "CloudFormation":
+                return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created,
+                                       created_by, lifecycle, headers.get("x-emulator-fail"))
+            # "AWS CloudFormation stack backups": a composite job whose children back up each
+            # resource of the stack that AWS Backup supports; the parent ends when they have.
+            members = self.stack_members(account, region, resource_arn)
+            parent_id = str(uuid.uuid4())
+            failing = headers.get("x-emulator-fail-children", "")
+            failing_type, _, failing_message = failing.partition(":")
+            children = [
+                self.run_backup(account, region, vault, vault_name, member, member_kind, role, created, created_by,
+                                lifecycle, failing_message if member_kind == failing_type else None,
+                                parent_job_id=parent_id)
+                for member, member_kind in members
+            ]
+            states: dict[str, int] = {}
+            for child in children:
+                states[child.state] = states.get(child.state, 0) + 1
+            return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created, created_by,
+                                   lifecycle, None, job_id=parent_id, child_states=states)
 
         job = self.idempotent(account, region, "backup", body.get("IdempotencyToken"), start)
-        out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": False}
+        out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
         if job.recovery_point_arn:
             out["RecoveryPointArn"] = job.recovery_point_arn
         return out
+
+    def run_backup(self, account: str, region: str, vault, vault_name: str, resource_arn: str, kind: str, role: str,
+                   created: float, created_by: dict | None, lifecycle: dict, fail: str | None,
+                   parent_job_id: str = "", job_id: str | None = None,
+                   child_states: dict[str, int] | None = None) -> Job:
+        """One backup job, to its end: a recovery point, or FAILED with AWS's status message.
+        A parent whose children did not all complete is PARTIAL."""
+        job_id = job_id or (str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4()))
+        job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "COMPLETED",
+                  created_by=created_by, vault_name=vault_name, completed=created, parent_job_id=parent_job_id,
+                  is_parent=child_states is not None, child_states=child_states or {})
+        refusal = lock_refusal("Backup", vault, lifecycle)
+        if fail:
+            job.state, job.status_message = "FAILED", fail
+        elif refusal:
+            job.state, job.status_message = "FAILED", refusal
+        else:
+            point = RecoveryPoint(
+                arn=self.new_point_arn(kind, account, region, job_id),
+                account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
+                resource_type=kind, created=created, iam_role_arn=role,
+                encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
+                lifecycle=lifecycle, created_by=created_by,
+                multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
+            )
+            self.add_point(point)
+            vault.num_of_recovery_points += 1
+            job.recovery_point_arn = point.arn
+            if job.is_parent and set(job.child_states) != {"COMPLETED"}:
+                job.state = "PARTIAL"
+                job.status_message = "Some of the nested backup jobs of this composite job did not complete."
+        self.jobs[job.id] = job
+        self.emit(job)
+        return job
+
+    @staticmethod
+    def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str]]:
+        """The resources of a stack that AWS Backup backs up, with their AWS Backup types."""
+        stack = cloudformation_backends[account][region].stacks.get(stack_arn)
+        if stack is None:
+            raise invalid(f"Stack {stack_arn} does not exist")
+        members = []
+        for resource in stack.stack_resources:
+            cfn_type = type(resource).cloudformation_type()
+            name = getattr(resource, "physical_resource_id", "")
+            arn = {
+                "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{region}:{account}:table/{name}",
+                "AWS::EC2::Volume": f"arn:aws:ec2:{region}:{account}:volume/{name}",
+                "AWS::EC2::Instance": f"arn:aws:ec2:{region}:{account}:instance/{name}",
+                "AWS::EFS::FileSystem": f"arn:aws:elasticfilesystem:{region}:{account}:file-system/{name}",
+                "AWS::RDS::DBInstance": f"arn:aws:rds:{region}:{account}:db:{name}",
+            }.get(cfn_type)
+            if arn:
+                members.append((arn, resource_type_of(arn)))
+        return members
 
     @staticmethod
     def new_point_arn(kind: str, account: str, region: str, job_id: str, copy: bool = False) -> str:

@@ -81,6 +81,7 @@ def job_matches(job: Any, filters: dict[str, Any], now: float) -> bool:
         "backupVaultName": job.vault_name if job.kind == "backup" else None,
         "destinationVaultArn": job.destination_vault_arn if job.kind == "copy" else None,
         "sourceRecoveryPointArn": job.recovery_point_arn if job.kind == "copy" else None,
+        "parentJobId": job.parent_job_id,
     }
     for name, value in exact.items():
         if name in filters and filters[name] != value:
