@@ -536,3 +536,85 @@ async fn a_batch_that_is_not_sqs_json_is_an_invocation_error() {
     );
     assert!(harness.topic.receive(0, Duration::from_secs(2)).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_stack_backup_with_two_failed_children_alerts_once_naming_both() {
+    let sdk = local_aws::sdk_config().await;
+    // A CloudFormation stack of two tables, backed up as one composite job ("AWS CloudFormation
+    // stack backups") whose two nested table backups fail.
+    let tables: Vec<String> = ["orders", "payments"].iter().map(|t| unique(t)).collect();
+    let resources: serde_json::Map<String, Value> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                format!("Table{i}"),
+                json!({"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}}),
+            )
+        })
+        .collect();
+    let stack = aws_sdk_cloudformation::Client::new(&sdk)
+        .create_stack()
+        .stack_name(unique("shop"))
+        .template_body(json!({"Resources": resources}).to_string())
+        .send()
+        .await
+        .expect("create stack")
+        .stack_id()
+        .expect("stack id")
+        .to_string();
+    let table_arns: Vec<String> = tables
+        .iter()
+        .map(|t| format!("arn:aws:dynamodb:{}:123456789012:table/{t}", local_aws::REGION))
+        .collect();
+    let inbox = local_aws::rule_to_queue(
+        &sdk,
+        None,
+        &unique("composite"),
+        &json!({"source": ["aws.backup"], "detail": {"resourceArn": [&stack, &table_arns[0], &table_arns[1]]}}),
+    )
+    .await;
+    let vault_name = unique("stack-vault");
+    rearguard_e2e::backup_world::vault(&sdk, &vault_name, None).await;
+    rearguard_e2e::backup_world::backup_with(
+        &sdk,
+        &vault_name,
+        &stack,
+        &[(
+            "x-emulator-fail-children",
+            "DynamoDB:Table is being updated".to_string(),
+        )],
+    )
+    .await;
+    let events = local_aws::drain_queue(&sdk, &inbox, Duration::from_secs(5)).await;
+    assert_eq!(events.len(), 3, "a parent and two children: {events:?}");
+    let h = Harness::start(true, &[]).await;
+
+    let answer = h.invoke(&sqs_batch(&events)).await;
+
+    assert!(matches!(answer, Answer::Response(_)), "{answer:?}");
+    let alerts = h.topic.receive(2, Duration::from_secs(5)).await;
+    assert_eq!(alerts.len(), 1, "one alert for the stack: {alerts:?}");
+    let alert = &alerts[0];
+    assert!(
+        alert.subject.starts_with("[CRITICAL] Backup PARTIAL"),
+        "{}",
+        alert.subject
+    );
+    assert!(alert.subject.contains("shop"), "{}", alert.subject);
+    let children: Vec<&str> = alert.document["failedChildren"]
+        .as_array()
+        .expect("failedChildren")
+        .iter()
+        .filter_map(|c| c["resourceArn"].as_str())
+        .collect();
+    assert_eq!(children.len(), 2);
+    assert!(
+        table_arns.iter().all(|t| children.contains(&t.as_str())),
+        "{children:?}"
+    );
+    let logs = h.function.logs().join("\n");
+    assert_eq!(logs.matches("child_of_composite").count(), 2, "{logs}");
+}

@@ -84,6 +84,21 @@ pub fn classify(event: &JobEvent) -> Verdict {
     }
 }
 
+/// A composite job whose nested jobs failed: each failed child is a resource without its backup
+/// (or its copy), so the parent alerts as a failed job of its kind would.
+pub fn failed_child(kind: JobKind) -> (Severity, &'static str) {
+    match kind {
+        JobKind::Copy => (
+            Severity::Error,
+            "Nested copy jobs of this composite job failed: those resources have no copy in the destination vault.",
+        ),
+        _ => (
+            Severity::Critical,
+            "Nested backup jobs of this composite job failed: those resources have no recovery point from this backup.",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,12 +27,17 @@ pub struct Config {
     /// `CONCURRENCY`: how many resources of a batch are decided at the same time (1: one after
     /// another).
     pub concurrency: usize,
+    /// The function's own account, read from its topic's ARN (the stack creates the topic): the
+    /// account whose jobs it can look up.
+    pub home_account: String,
 }
 
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
+        let home_account = topic_arn.split(':').nth(4).unwrap_or_default().to_string();
         Ok(Config {
+            home_account,
             topic_arn,
             state_table: settings.optional("STATE_TABLE_NAME"),
             event_bus: settings.optional("ALERT_EVENT_BUS"),

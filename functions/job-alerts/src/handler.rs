@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use tracing::{error, info, warn};
 
-use crate::classify::{Verdict, classify};
+use crate::classify::{self, Verdict, classify};
+use crate::composite::{ChildJob, JobLookup, Role, role_of, worth_a_lookup};
 use crate::config::Config;
 use crate::digest::{self, DigestEntry, GroupKey};
 use crate::incidents::{self, Observation, Outcome as JobOutcome, Step};
@@ -31,6 +32,8 @@ pub struct Deps<'a> {
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub ledger: Option<&'a dyn DeliveryLedger>,
     pub incidents: Option<&'a dyn IncidentStore>,
+    /// The job APIs, to fold composite jobs' children into their parent.
+    pub jobs: Option<&'a dyn JobLookup>,
 }
 
 /// The times an invocation works with.
@@ -147,6 +150,8 @@ struct Job {
     event: JobEvent,
     at: DateTime<Utc>,
     verdict: Verdict,
+    /// A composite job's children that did not complete (named in its alert).
+    failed_children: Vec<ChildJob>,
 }
 
 /// The jobs of one incident key (or a job without one), decided together in event-time order.
@@ -229,6 +234,7 @@ fn decode_and_group(records: Vec<Record>, tally: &Tally<'_>, now: DateTime<Utc>)
             at: incidents::event_time(&event, now),
             verdict: classify(&event),
             event,
+            failed_children: Vec::new(),
         };
         match key {
             Some(key) => match by_key.get(&key) {
@@ -284,7 +290,10 @@ async fn decide_group(
 
     let mut jobs = Vec::with_capacity(group.jobs.len());
     let mut degraded = false;
-    for job in group.jobs {
+    for mut job in group.jobs {
+        if !place_in_composite(&mut job, deps, tally).await {
+            continue;
+        }
         match claim(deps, &job.event, clock).await {
             Ok(Claim::Acquired) => jobs.push((job, Claimed::Yes)),
             Ok(Claim::AlreadyDone) => {
@@ -344,6 +353,9 @@ async fn decide_group(
         match plan(&job, step, tracked, deps, tally) {
             Planned::Message(alert, label, kind) => {
                 let mut alert = alert;
+                if !job.failed_children.is_empty() {
+                    render::name_failed_children(&mut alert, &job.failed_children);
+                }
                 if degraded {
                     // Subscribers can tell a message that may repeat from one that cannot.
                     alert.attributes.insert("dedupe".into(), "unavailable".into());
@@ -378,6 +390,45 @@ async fn decide_group(
         }
     }
     (messages, done)
+}
+
+/// Looks a failed or partial job up in the job APIs: a composite job's child is left to its
+/// parent's alert (`false`: nothing more to do for it); a parent learns its failed children.
+/// A lookup that fails leaves the job standalone: the alert goes out either way.
+async fn place_in_composite(job: &mut Job, deps: &Deps<'_>, tally: &Tally<'_>) -> bool {
+    let Some(lookup) = deps.jobs else { return true };
+    if !worth_a_lookup(&job.event, &job.verdict, &deps.config.home_account) {
+        return true;
+    }
+    match role_of(lookup, &job.event).await {
+        Ok(Role::Child { parent_job_id }) => {
+            info!(event_id = %job.event.event_id, job_id = job.event.job_id().unwrap_or(""), %parent_job_id,
+                decision = "child_of_composite", "nested job: its composite parent's alert names it");
+            count(tally, "ChildJobsFolded", &[]);
+            false
+        }
+        Ok(Role::Parent { failed_children }) => {
+            if !failed_children.is_empty()
+                && let Verdict::Failed { severity, .. } = job.verdict
+            {
+                // A nested resource without its backup is as serious as a failed backup of it.
+                let child = classify::failed_child(job.event.kind());
+                job.verdict = Verdict::Failed {
+                    severity: severity.min(child.0),
+                    consequence: child.1,
+                };
+            }
+            job.failed_children = failed_children;
+            true
+        }
+        Ok(Role::Standalone) => true,
+        Err(e) => {
+            warn!(event_id = %job.event.event_id, error = %e, decision = "alert_standalone",
+                "job not looked up; alerting it on its own");
+            count(tally, "JobLookupFailures", &[]);
+            true
+        }
+    }
 }
 
 /// The incident steps of a group's jobs (`None` for jobs that do not touch the incident), after

@@ -1,6 +1,7 @@
 //! job-alerts: AWS Backup, Copy and Restore job events become clear, actionable SNS alerts.
 
 mod classify;
+mod composite;
 mod config;
 mod digest;
 mod handler;
@@ -30,6 +31,7 @@ struct App {
     publisher: Box<dyn PublishAlert>,
     forwarder: Option<Box<dyn ForwardAlert>>,
     store: Option<DynamoStore>,
+    jobs: composite::BackupJobLookup,
     cold_start: AtomicBool,
 }
 
@@ -49,6 +51,7 @@ impl App {
             publisher,
             forwarder,
             store,
+            jobs: composite::BackupJobLookup::new(&sdk),
             cold_start: AtomicBool::new(true),
         }
     }
@@ -64,6 +67,7 @@ impl App {
             forwarder: self.forwarder.as_deref(),
             ledger: self.store.as_ref().map(|s| s as _),
             incidents: self.store.as_ref().map(|s| s as _),
+            jobs: Some(&self.jobs),
         };
         let now = chrono::Utc::now();
         let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)

@@ -290,6 +290,28 @@ pub fn failure(event: &JobEvent, severity: Severity, consequence: &str, repeat: 
     )
 }
 
+/// Names a composite job's failed children in its alert: after the consequence, and in the
+/// document as `failedChildren`.
+pub fn name_failed_children(alert: &mut Alert, children: &[crate::composite::ChildJob]) {
+    let mut block = format!("Nested jobs that did not complete ({}):\n", children.len());
+    for child in children {
+        block.push_str(&format!(
+            "  - {} ({}): {}{}\n",
+            short_name(&child.resource_arn),
+            child.resource_type,
+            child.state,
+            child
+                .status_message
+                .as_ref()
+                .map_or(String::new(), |m| format!(" - {m}"))
+        ));
+    }
+    block.push('\n');
+    let at = alert.text.find("\n\n").map_or(alert.text.len(), |i| i + 2);
+    alert.text.insert_str(at, &block);
+    alert.document["failedChildren"] = json!(children);
+}
+
 /// A backup that completed with a status message. `closed` is an incident this success ends.
 pub fn completed_with_issues(event: &JobEvent, closed: Option<&Incident>) -> Alert {
     let who = subject_of(event);

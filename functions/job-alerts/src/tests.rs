@@ -177,6 +177,7 @@ fn config() -> Config {
         dedupe_retention: Duration::from_secs(7 * 86_400),
         metrics_namespace: "Rearguard".into(),
         concurrency: 4,
+        home_account: "111122223333".into(),
     }
 }
 
@@ -233,6 +234,7 @@ impl World {
             forwarder: None,
             ledger: self.stateful.then_some(&self.store as &dyn DeliveryLedger),
             incidents: self.stateful.then_some(&self.store as &dyn IncidentStore),
+            jobs: None,
         }
     }
     async fn run_at(&self, bodies: &[&str], at: DateTime<Utc>) -> Vec<String> {
@@ -820,4 +822,58 @@ async fn records_not_started_before_the_deadline_margin_go_back_to_the_queue_unc
     assert_eq!(outcome.failed, vec!["msg-0".to_string(), "msg-1".to_string()]);
     assert!(world.outbox.sent().is_empty());
     assert!(world.store.deliveries.lock().unwrap().is_empty(), "nothing claimed");
+}
+
+/// The job APIs as a test wants them: every job a child, or unreachable.
+enum FakeJobs {
+    AllChildren,
+    Unreachable,
+}
+
+#[async_trait::async_trait]
+impl crate::composite::JobLookup for FakeJobs {
+    async fn facts(
+        &self,
+        _: rearguard::backup_events::JobKind,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::composite::JobFacts, String> {
+        match self {
+            FakeJobs::AllChildren => Ok(crate::composite::JobFacts {
+                is_parent: false,
+                parent_job_id: Some("parent-1".into()),
+            }),
+            FakeJobs::Unreachable => Err("dispatch failure: connection refused".into()),
+        }
+    }
+    async fn failed_children(
+        &self,
+        _: rearguard::backup_events::JobKind,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<crate::composite::ChildJob>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn a_composite_jobs_child_is_left_to_its_parent_and_a_failed_lookup_still_alerts() {
+    for (jobs, alerts) in [(FakeJobs::AllChildren, 0), (FakeJobs::Unreachable, 1)] {
+        let world = World::new();
+        let mut deps = world.deps();
+        deps.jobs = Some(&jobs);
+        let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+        let failed = process(
+            records(&[sample!("backup-failed-rds")]),
+            &deps,
+            clock(now()),
+            &mut metrics,
+        )
+        .await
+        .failed;
+
+        assert!(failed.is_empty());
+        assert_eq!(world.outbox.sent().len(), alerts);
+    }
 }
