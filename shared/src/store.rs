@@ -141,6 +141,49 @@ impl Delivery<serde_json::Value> {
     }
 }
 
+/// The one way every function keeps its delivery ledger: a claim per event key with a lease,
+/// the key kept `retention` once handled, the claim given back when handling failed. Without a
+/// ledger (stateless) or a key (an event without an id), every claim is granted and nothing is
+/// recorded. Failures to record are logged: the work is done, a redelivery may repeat it.
+#[derive(Clone, Copy)]
+pub struct Deliveries<'a> {
+    ledger: Option<&'a dyn DeliveryLedger>,
+    retention: chrono::Duration,
+}
+
+impl<'a> Deliveries<'a> {
+    pub fn new(ledger: Option<&'a dyn DeliveryLedger>, retention: chrono::Duration) -> Deliveries<'a> {
+        Deliveries { ledger, retention }
+    }
+
+    fn of(&self, key: &str) -> Option<&'a dyn DeliveryLedger> {
+        self.ledger.filter(|_| !key.is_empty())
+    }
+
+    pub async fn claim(&self, key: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<Claim, StoreError> {
+        match self.of(key) {
+            Some(ledger) => ledger.claim(key, now, lease_until).await,
+            None => Ok(Claim::Acquired),
+        }
+    }
+
+    pub async fn complete(&self, key: &str, now: DateTime<Utc>) {
+        if let Some(ledger) = self.of(key)
+            && let Err(e) = ledger.complete(key, now + self.retention).await
+        {
+            tracing::error!(key, error = %e, "handled but not recorded; a redelivery may act again");
+        }
+    }
+
+    pub async fn release(&self, key: &str) {
+        if let Some(ledger) = self.of(key)
+            && let Err(e) = ledger.release(key).await
+        {
+            tracing::error!(key, error = %e, "claim not released; the retry waits for the lease to run out");
+        }
+    }
+}
+
 /// Runs `work` for `key` at most once across deliveries: claims the key in the ledger (when
 /// there is one), records success, and gives the claim back on failure so a retry proceeds.
 pub async fn exactly_once<T, E, Fut>(
@@ -154,26 +197,20 @@ where
     Fut: std::future::Future<Output = Result<T, E>>,
     E: From<StoreError>,
 {
-    let Some(ledger) = ledger.filter(|_| !key.is_empty()) else {
-        return work().await.map(Delivery::Handled);
-    };
+    let deliveries = Deliveries::new(ledger, retention);
     let now = Utc::now();
-    match ledger.claim(key, now, now + lease).await? {
+    match deliveries.claim(key, now, now + lease).await? {
         Claim::AlreadyDone => return Ok(Delivery::Duplicate),
         Claim::InProgress => return Ok(Delivery::InProgress),
         Claim::Acquired => {}
     }
     match work().await {
         Ok(value) => {
-            if let Err(e) = ledger.complete(key, now + retention).await {
-                tracing::warn!(key, error = %e, "handled but not recorded; a redelivery may act again");
-            }
+            deliveries.complete(key, now).await;
             Ok(Delivery::Handled(value))
         }
         Err(e) => {
-            if let Err(release) = ledger.release(key).await {
-                tracing::warn!(key, error = %release, "claim not released; the retry waits for the lease to run out");
-            }
+            deliveries.release(key).await;
             Err(e)
         }
     }

@@ -12,7 +12,7 @@ use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::PublishAlert;
-use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
+use rearguard::store::{Claim, Deliveries, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -755,32 +755,24 @@ fn incident_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
     now + chrono::Duration::days(30)
 }
 
+/// The delivery ledger, through the one path every function uses.
+fn deliveries<'a>(deps: &Deps<'a>) -> Deliveries<'a> {
+    let retention = chrono::Duration::from_std(deps.config.dedupe_retention).unwrap_or(chrono::Duration::days(7));
+    Deliveries::new(deps.ledger, retention)
+}
+
 async fn claim(deps: &Deps<'_>, event: &JobEvent, clock: Clock) -> Result<Claim, StoreError> {
-    match deps.ledger {
-        Some(ledger) if !event.event_id.is_empty() => ledger.claim(&event.event_id, clock.now, clock.lease_until).await,
-        _ => Ok(Claim::Acquired),
-    }
+    deliveries(deps)
+        .claim(&event.event_id, clock.now, clock.lease_until)
+        .await
 }
 
 async fn complete(deps: &Deps<'_>, event_id: &str, now: DateTime<Utc>) {
-    let Some(ledger) = deps.ledger else { return };
-    if event_id.is_empty() {
-        return;
-    }
-    let retention = chrono::Duration::from_std(deps.config.dedupe_retention).unwrap_or(chrono::Duration::days(7));
-    if let Err(e) = ledger.complete(event_id, now + retention).await {
-        error!(event_id, error = %e, "event handled but not recorded; a redelivery may alert again");
-    }
+    deliveries(deps).complete(event_id, now).await
 }
 
 async fn release(deps: &Deps<'_>, event_id: &str) {
-    let Some(ledger) = deps.ledger else { return };
-    if event_id.is_empty() {
-        return;
-    }
-    if let Err(e) = ledger.release(event_id).await {
-        error!(event_id, error = %e, "claim not released; the redelivery waits for the lease to run out");
-    }
+    deliveries(deps).release(event_id).await
 }
 
 /// The EventBridge id of a body that failed to decode, for the log line, if it has one.
