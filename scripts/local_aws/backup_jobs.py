@@ -15,6 +15,7 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   DELETE /backup-vaults/{name}/recovery-points/{arn}      DeleteRecoveryPoint
   PUT/GET/DELETE /backup-vaults/{name}/access-policy      Put/Get/DeleteBackupVaultAccessPolicy
   GET  /resources/                                        ListProtectedResources
+  PUT  /scan/job, GET /scan/jobs and /scan/jobs/{id}      StartScanJob, ListScanJobs, DescribeScanJob
   PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
@@ -59,6 +60,7 @@ from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
 import resource_policy
+import scan_jobs
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
 
@@ -335,6 +337,7 @@ class BackupJobs:
         # (regardless of the recovery point's status)": the newest point ever created per
         # (account, region, resource), kept after it expires or is deleted.
         self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
+        self.scan_jobs: dict[str, scan_jobs.ScanJob] = {}
 
     def add_point(self, point: RecoveryPoint) -> None:
         self.points[point.arn] = point
@@ -885,6 +888,12 @@ class BackupJobsApp:
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page([j.describe() for j in st.list_jobs(a, r, kind, q)], q, key)
             return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
+        if s == ["scan", "job"] and method == "PUT":
+            return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
+        if s[:2] == ["scan", "jobs"] and method == "GET":
+            if len(s) == 2:
+                return lambda a, r, s, q, b, h: page(scan_jobs.list_scan_jobs(st, a, r, q, invalid), q, "ScanJobs")
+            return lambda a, r, s, q, b, h: self.describe_scan_job(a, r, s[2])
         if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "vault-lock" and method == "PUT":
             return lambda a, r, s, q, b, h: st.put_vault_lock(a, r, s[1], b, h)
         if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "access-policy":
@@ -919,6 +928,12 @@ class BackupJobsApp:
         if job is None or job.kind != kind or (job.account, job.region) != (account, region):
             raise not_found(f"{'Backup' if kind == 'backup' else 'Copy'} job {job_id} not found")
         return job.describe() if kind == "backup" else {"CopyJob": job.describe()}
+
+    def describe_scan_job(self, account: str, region: str, job_id: str) -> dict:
+        job = self.state.scan_jobs.get(job_id)
+        if job is None or (job.account, job.region) != (account, region):
+            raise not_found(f"Scan job {job_id} not found")
+        return job.describe()
 
     def protected(self, account: str, region: str) -> list[dict]:
         latest = [p for (a, r, _), p in self.state.protected.items() if (a, r) == (account, region)]
