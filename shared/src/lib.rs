@@ -19,6 +19,7 @@ pub mod event_bus;
 pub mod lenient;
 pub mod metrics;
 pub mod policy;
+pub mod scan_events;
 pub mod sns;
 pub mod store;
 pub mod tagging;

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use tokio::sync::Mutex;
 
 use crate::classify::Verdict;
+use crate::scans::CleanPoint;
+use chrono::{DateTime, Utc};
 
 /// What the job APIs say about one job.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,11 +46,20 @@ pub enum Role {
     Parent { failed_children: Vec<ChildJob> },
 }
 
-/// The job APIs, in the account and Region of the event.
+/// The AWS Backup job APIs, in the Region of the event (the function's own account).
 #[async_trait]
 pub trait JobLookup: Send + Sync {
     async fn facts(&self, kind: JobKind, region: &str, job_id: &str) -> Result<JobFacts, String>;
     async fn failed_children(&self, kind: JobKind, region: &str, parent_job_id: &str) -> Result<Vec<ChildJob>, String>;
+    /// The newest recovery point of a resource that a malware scan found clean.
+    async fn last_clean_point(&self, region: &str, resource_arn: &str) -> Result<Option<CleanPoint>, String>;
+    /// When a recovery point was created (`None` when it is gone).
+    async fn point_created_at(
+        &self,
+        region: &str,
+        vault_name: &str,
+        recovery_point_arn: &str,
+    ) -> Result<Option<DateTime<Utc>>, String>;
 }
 
 /// Only failed and partial backups and copies of this account are looked up: a completed child
@@ -99,6 +110,10 @@ impl BackupJobLookup {
             })
             .clone()
     }
+}
+
+fn to_chrono(at: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(at.secs(), at.subsec_nanos())
 }
 
 fn failed(state: &str) -> bool {
@@ -192,6 +207,57 @@ impl JobLookup for BackupJobLookup {
         children.sort_by(|a, b| a.resource_arn.cmp(&b.resource_arn));
         Ok(children)
     }
+
+    async fn last_clean_point(&self, region: &str, resource_arn: &str) -> Result<Option<CleanPoint>, String> {
+        use aws_sdk_backup::types::{ScanResultStatus, ScanState};
+        let client = self.client(region).await;
+        let mut pages = client
+            .list_scan_jobs()
+            .by_resource_arn(resource_arn)
+            .by_state(ScanState::Completed)
+            .by_scan_result_status(ScanResultStatus::NoThreatsFound)
+            .into_paginator()
+            .send();
+        let mut newest: Option<CleanPoint> = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| format!("{}", aws_sdk_backup::error::DisplayErrorContext(e)))?;
+            for job in page.scan_jobs() {
+                let scanned_at = job.completion_date().or(Some(job.creation_date())).and_then(to_chrono);
+                if newest.as_ref().is_none_or(|n| scanned_at > n.scanned_at) {
+                    newest = Some(CleanPoint {
+                        recovery_point_arn: job.recovery_point_arn().to_string(),
+                        scanned_at,
+                    });
+                }
+            }
+        }
+        Ok(newest)
+    }
+
+    async fn point_created_at(
+        &self,
+        region: &str,
+        vault_name: &str,
+        recovery_point_arn: &str,
+    ) -> Result<Option<DateTime<Utc>>, String> {
+        let client = self.client(region).await;
+        match client
+            .describe_recovery_point()
+            .backup_vault_name(vault_name)
+            .recovery_point_arn(recovery_point_arn)
+            .send()
+            .await
+        {
+            Ok(point) => Ok(point.creation_date().and_then(to_chrono)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(format!("{}", aws_sdk_backup::error::DisplayErrorContext(e))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +274,12 @@ mod tests {
         }
         async fn failed_children(&self, _: JobKind, _: &str, _: &str) -> Result<Vec<ChildJob>, String> {
             Ok(self.1.clone())
+        }
+        async fn last_clean_point(&self, _: &str, _: &str) -> Result<Option<CleanPoint>, String> {
+            Ok(None)
+        }
+        async fn point_created_at(&self, _: &str, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, String> {
+            Ok(None)
         }
     }
 

@@ -11,6 +11,7 @@ use rearguard::alert::{Alert, Severity};
 use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
+use rearguard::scan_events::ScanEvent;
 use rearguard::sns::PublishAlert;
 use rearguard::store::{Claim, Deliveries, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ use crate::config::Config;
 use crate::digest::{self, DigestEntry, GroupKey};
 use crate::incidents::{self, Observation, Outcome as JobOutcome, Step};
 use crate::render;
+use crate::scans;
 
 /// What the handler needs; each capability maps onto one IAM permission in the template.
 pub struct Deps<'a> {
@@ -184,6 +186,10 @@ struct Decided {
 
 pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metrics: &mut Metrics) -> Outcome {
     let tally = Mutex::new(metrics);
+    // Malware scans are not jobs of a resource's incident: they take their own, short path.
+    let (scan_records, records): (Vec<Record>, Vec<Record>) =
+        records.into_iter().partition(|r| ScanEvent::looks_like(&r.body));
+    let scans_to_retry = handle_scans(scan_records, deps, clock, &tally).await;
     let groups = decode_and_group(records, &tally, clock.now);
     // Groups are independent (one incident key each), so their claims, reads and writes run
     // side by side, a bounded number at a time; results keep the batch's order.
@@ -200,7 +206,106 @@ pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metric
         decided.push(done);
     }
     let undelivered = deliver(outgoing, deps, &tally).await;
-    settle(decided, &undelivered, deps, clock).await
+    let mut outcome = settle(decided, &undelivered, deps, clock).await;
+    outcome.failed.extend(scans_to_retry);
+    outcome
+}
+
+/// Scan results: infected or unproven points alert (once per event, through the ledger), with
+/// the point's age and the resource's last clean point when the job APIs can tell; returns the
+/// records to redeliver.
+async fn handle_scans(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, tally: &Tally<'_>) -> Vec<String> {
+    let mut retry = Vec::new();
+    for record in records {
+        let event = match ScanEvent::decode_str(&record.body) {
+            Ok(event) => event,
+            Err(reason) => {
+                warn!(record_id = %record.id, event_id = %event_id_of(&record.body), %reason, decision = "ignore", "event not handled");
+                count(tally, "EventsIgnored", &[]);
+                continue;
+            }
+        };
+        count(tally, "ScansSeen", &[("state", event.state())]);
+        let log = |decision: &str| {
+            info!(event_id = %event.event_id, scan_job_id = event.detail.scan_job_id.as_deref().unwrap_or(""),
+                state = event.state(), result = event.result().unwrap_or(""),
+                recovery_point = event.detail.recovery_point_arn.as_deref().unwrap_or(""), decision, "scan decision");
+        };
+        if scans::alerts(&event).is_none() {
+            log("quiet");
+            continue;
+        }
+        let ledger = deliveries(deps);
+        let degraded = match ledger.claim(&event.event_id, clock.now, clock.lease_until).await {
+            Ok(Claim::Acquired) => false,
+            Ok(Claim::AlreadyDone) => {
+                log("duplicate");
+                count(tally, "Duplicates", &[]);
+                continue;
+            }
+            Ok(Claim::InProgress) => {
+                log("retry");
+                retry.push(record.id);
+                continue;
+            }
+            Err(e) => {
+                error!(event_id = %event.event_id, error = %e, decision = "fail_open", "state table unavailable: handled without dedupe");
+                count(tally, "StoreUnavailable", &[]);
+                true
+            }
+        };
+        let context = scan_context(&event, deps, tally).await;
+        let Some(mut alert) = scans::render(&event, &context) else {
+            continue;
+        };
+        if degraded {
+            alert.attributes.insert("dedupe".into(), "unavailable".into());
+        }
+        log("alert");
+        let kind = if alert.severity == Severity::Critical {
+            "malware"
+        } else {
+            "scan_unproven"
+        };
+        if send(&alert, &[kind], deps, tally).await {
+            ledger.complete(&event.event_id, clock.now).await;
+        } else {
+            ledger.release(&event.event_id).await;
+            retry.push(record.id);
+        }
+    }
+    retry
+}
+
+/// When the scanned backup was taken and the resource's last clean point, from the job APIs
+/// (this account's scans only); what cannot be read is left out of the message.
+async fn scan_context(event: &ScanEvent, deps: &Deps<'_>, tally: &Tally<'_>) -> scans::Context {
+    let mut context = scans::Context::default();
+    let Some(lookup) = deps.jobs.filter(|_| event.account == deps.config.home_account) else {
+        return context;
+    };
+    if let (Some(vault), Some(point)) = (
+        event.detail.backup_vault_name.as_deref(),
+        event.detail.recovery_point_arn.as_deref(),
+    ) {
+        match lookup.point_created_at(&event.region, vault, point).await {
+            Ok(at) => context.taken_at = at,
+            Err(e) => {
+                warn!(event_id = %event.event_id, error = %e, "recovery point not described");
+                count(tally, "JobLookupFailures", &[]);
+            }
+        }
+    }
+    if let Some(resource) = event.detail.resource_arn.as_deref() {
+        match lookup.last_clean_point(&event.region, resource).await {
+            Ok(clean) => context.last_clean = clean,
+            Err(e) => {
+                warn!(event_id = %event.event_id, error = %e, "scan jobs not listed");
+                count(tally, "JobLookupFailures", &[]);
+            }
+        }
+    }
+    context
 }
 
 /// Decodes every record (logging and dropping what is not a job event or repeats an event id
@@ -746,6 +851,8 @@ fn kind_metric(kind: &str) -> &'static str {
         "warning" => "JobsWarned",
         "recovery" => "Recoveries",
         "late" => "LateFailuresReported",
+        "malware" => "MalwareFound",
+        "scan_unproven" => "ScansUnproven",
         _ => "RestoreNotices",
     }
 }

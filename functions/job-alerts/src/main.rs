@@ -8,6 +8,7 @@ mod handler;
 mod hints;
 mod incidents;
 mod render;
+mod scans;
 #[cfg(test)]
 mod tests;
 

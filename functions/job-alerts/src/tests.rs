@@ -854,6 +854,12 @@ impl crate::composite::JobLookup for FakeJobs {
     ) -> Result<Vec<crate::composite::ChildJob>, String> {
         Ok(Vec::new())
     }
+    async fn last_clean_point(&self, _: &str, _: &str) -> Result<Option<crate::scans::CleanPoint>, String> {
+        Ok(None)
+    }
+    async fn point_created_at(&self, _: &str, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, String> {
+        Ok(None)
+    }
 }
 
 #[tokio::test]
