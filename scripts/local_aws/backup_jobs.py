@@ -20,6 +20,7 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
   POST /_emulator/clock  {"advance_seconds": N}           moves it forward (lifecycles expire)
 
+STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
 read from moto's EC2 and RDS backends. Jobs complete at once and, like AWS Backup, put their
@@ -34,6 +35,7 @@ headers, so the SDK's customisation hooks can add them):
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -50,6 +52,7 @@ from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
+import assume_role
 import resource_policy
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
@@ -730,6 +733,8 @@ class BackupJobsApp:
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match and match.group(3) == "sts":
+            return self.sts(environ, start_response, get_account_id_from(match.group(1)))
         if not match or match.group(3) != "backup":
             return self.moto_app(environ, start_response)
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
@@ -756,6 +761,19 @@ class BackupJobsApp:
             status, payload = e.status, {"__type": e.code, "message": e.message, "Code": e.code}
             extra = [("x-amzn-ErrorType", e.code)]
         return respond(start_response, status, payload, extra)
+
+    def sts(self, environ: dict, start_response: Callable, caller_account: str) -> Iterable[bytes]:
+        """AssumeRole of a role that does not exist is refused (assume_role.py); the rest is moto's."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        refused = assume_role.refused_role(body)
+        if refused is None:
+            return self.moto_app(environ, start_response)
+        data = assume_role.access_denied(caller_account, refused)
+        start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
+                                          ("x-amzn-RequestId", str(uuid.uuid4()))])
+        return [data]
 
     def control(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         """The emulator's own controls, for its tests: the clock."""

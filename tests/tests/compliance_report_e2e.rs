@@ -6,7 +6,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use rearguard_e2e::backup_world::{acting_in, backup_with, vault};
+use rearguard_e2e::backup_world::{acting_in, backup_with, create_role, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -211,6 +211,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
             "compliance": {"rpo_hours": 744, "vault": "compliance", "vault_lock": {"mode": "compliance"}}
         }
     });
+    create_role(&sdk, ACCOUNT, "rearguard-compliance-reader").await;
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();
     env.extend([

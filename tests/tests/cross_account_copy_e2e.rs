@@ -5,8 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in,
-    share_key_with, vault,
+    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, create_role, customer_key, next_events,
+    points_in, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -19,13 +19,16 @@ const WAIT: Duration = Duration::from_secs(20);
 const HOME: &str = "123456789012";
 const ISOLATED_ACCOUNT: &str = "444455556666";
 const COPY_ROLE: &str = "arn:aws:iam::123456789012:role/rearguard-copy";
+/// The vault-check role templates/destination-account.yaml creates in the isolated account.
+const CHECK_ROLE: &str = "rearguard-vault-check";
 const BACKUP_JOB: &str = "Backup Job State Change";
 const COPY_JOB: &str = "Copy Job State Change";
 
 /// One test's vaults: production and a re-encrypting vault here, `dr` in us-west-2, `isolated`
 /// in the isolated account, each with a customer managed key; all names unique to the test. The
 /// isolated vault accepts copies from this account and the re-encrypting vault's key is shared
-/// with the isolated account, as cross-account copies need.
+/// with the isolated account, as cross-account copies need; the isolated account has the
+/// vault-check role.
 struct Vaults {
     production: String,
     reencrypt: String,
@@ -50,6 +53,7 @@ impl Vaults {
         let isolated_name = unique("isolated");
         let isolated_vault = vault(&isolated, &isolated_name, Some(&isolated_key)).await;
         allow_copies_from(&isolated, &isolated_name, &[HOME]).await;
+        create_role(sdk, ISOLATED_ACCOUNT, CHECK_ROLE).await;
         Vaults {
             dr: vault(&west, &unique("dr"), Some(&west_key)).await,
             isolated: isolated_vault,
@@ -82,7 +86,7 @@ impl Harness {
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("REARGUARD_POLICY", routes.to_string()));
-        env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
+        env.push(("DESTINATION_ROLE_NAME", CHECK_ROLE.into()));
         env.push(("EVENT_BUS_NAME", bus));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
