@@ -269,6 +269,50 @@ async fn a_completed_ebs_backup_is_copied_to_another_account_and_region_once_eac
 }
 
 #[tokio::test]
+async fn a_destination_account_without_the_check_role_still_gets_its_copies_and_one_warning() {
+    // GIVEN a route to the isolated account and to the same-account DR vault, and a vault-check
+    // role name that was never deployed in the isolated account (AssumeRole is AccessDenied)
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}})
+    )]));
+    let not_deployed = unique("not-deployed");
+    let harness = Harness::start(routes, &[("DESTINATION_ROLE_NAME", &not_deployed)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("unchecked-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    // WHEN the backup's completion arrives
+    let answer = harness.invoke(&completed).await;
+
+    // THEN both copies start, the DR copy included, and one WARNING names the role to deploy
+    assert_eq!(answer["status"], "handled", "{answer}");
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 2, "{answer}");
+    let west = acting_in(&sdk, None, "us-west-2").await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    assert_eq!(points_in(&west, Vaults::name(&vaults.dr)).await.len(), 1);
+    assert_eq!(points_in(&isolated, Vaults::name(&vaults.isolated)).await.len(), 1);
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(alerts[0].subject.starts_with("[WARNING] "), "{}", alerts[0].subject);
+    let role = format!("arn:aws:iam::{ISOLATED_ACCOUNT}:role/{not_deployed}");
+    assert_eq!(alerts[0].document["detail"]["unchecked"][0]["roleArn"], role.as_str());
+    assert!(
+        alerts[0].document["detail"]["unchecked"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("AccessDenied")),
+        "{:#?}",
+        alerts[0].document
+    );
+    assert!(harness.logs().contains("copy_unchecked"));
+}
+
+#[tokio::test]
 async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;

@@ -18,8 +18,18 @@ pub struct ApiError {
     pub operation: &'static str,
     pub code: String,
     pub message: String,
+    pub failure: Failure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Throttling, server-side and network errors: a later attempt can succeed.
+    Transient,
     /// Access denied, invalid parameters, missing resources: the same call fails the same way.
-    pub permanent: bool,
+    Permanent,
+    /// The credentials for the call could not be had: AssumeRole into another account failed
+    /// (the role is not deployed there, or does not trust this function).
+    Credentials,
 }
 
 const PERMANENT_CODES: &[&str] = &[
@@ -37,8 +47,16 @@ const PERMANENT_CODES: &[&str] = &[
 impl ApiError {
     pub fn from_sdk<E: ProvideErrorMetadata, R>(operation: &'static str, error: SdkError<E, R>) -> ApiError
     where
-        SdkError<E, R>: std::error::Error,
+        SdkError<E, R>: std::error::Error + 'static,
     {
+        if let Some(credentials) = rearguard::accounts::credentials_failure(&error) {
+            return ApiError {
+                operation,
+                code: credentials.code,
+                message: credentials.message,
+                failure: Failure::Credentials,
+            };
+        }
         let code = error.code().unwrap_or("").to_string();
         let message = error
             .message()
@@ -46,10 +64,20 @@ impl ApiError {
             .unwrap_or_else(|| aws_sdk_backup::error::DisplayErrorContext(&error).to_string());
         ApiError {
             operation,
-            permanent: PERMANENT_CODES.contains(&code.as_str()),
+            failure: if PERMANENT_CODES.contains(&code.as_str()) {
+                Failure::Permanent
+            } else {
+                Failure::Transient
+            },
             code: if code.is_empty() { "Unknown".into() } else { code },
             message,
         }
+    }
+
+    /// Retrying cannot help. A credentials failure is not: for the function's own role it is
+    /// the credentials endpoint, and callers that assume roles handle it before asking.
+    pub fn permanent(&self) -> bool {
+        self.failure == Failure::Permanent
     }
 
     fn not_found(&self) -> bool {
@@ -64,6 +92,11 @@ pub enum VaultStatus {
     Missing(String),
     /// Another account, and no role to look with: StartCopyJob will tell.
     Unverified,
+    /// Another account whose vault-check role could not be assumed: copied without the check.
+    Unchecked {
+        role_arn: String,
+        reason: String,
+    },
 }
 
 #[async_trait]
@@ -99,9 +132,9 @@ impl AwsBackup {
     async fn backup(&self, account: &str, region: &str) -> Result<aws_sdk_backup::Client, ApiError> {
         let config = self.accounts.config(account, region).await.map_err(|e| ApiError {
             operation: "AssumeRole",
-            code: "AccountUnreachable".into(),
+            code: "NoRoleForAccount".into(),
             message: e.to_string(),
-            permanent: true,
+            failure: Failure::Permanent,
         })?;
         Ok(aws_sdk_backup::Client::new(&config))
     }
@@ -139,9 +172,9 @@ impl CopyApi for AwsBackup {
             .await
             .map_err(|e| ApiError {
                 operation: "DescribeKey",
-                code: "AccountUnreachable".into(),
+                code: "NoRoleForAccount".into(),
                 message: e.to_string(),
-                permanent: true,
+                failure: Failure::Permanent,
             })?;
         key_is_aws_managed(&aws_sdk_kms::Client::new(&config), key_arn).await
     }
@@ -153,11 +186,23 @@ impl CopyApi for AwsBackup {
         if !self.accounts.reaches(parsed.account) {
             return Ok(VaultStatus::Unverified);
         }
-        vault_status(
+        match vault_status(
             &self.backup(parsed.account, parsed.region).await?,
             vault_name(vault_arn),
         )
         .await
+        {
+            Err(e) if e.failure == Failure::Credentials => Ok(VaultStatus::Unchecked {
+                role_arn: self
+                    .accounts
+                    .role_for(parsed.account)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+            }),
+            other => other,
+        }
     }
 
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
@@ -378,7 +423,7 @@ mod tests {
 
         let e = start_copy(&client, &order()).await.unwrap_err();
 
-        assert!(e.permanent, "{e:?}");
+        assert!(e.permanent(), "{e:?}");
         assert_eq!(e.code, "InvalidParameterValueException");
         assert_eq!(e.message, "Invalid lifecycle");
     }
@@ -396,7 +441,7 @@ mod tests {
 
         let e = completed_copies(&client, "arn:r", "arn:p").await.unwrap_err();
 
-        assert!(!e.permanent, "{e:?}");
+        assert!(!e.permanent(), "{e:?}");
         assert_eq!(e.code, "ServiceUnavailableException");
     }
 
