@@ -32,6 +32,9 @@ pub enum Failure {
     Credentials,
 }
 
+/// Errors a retry cannot fix. `DependencyFailureException` is not one: "a dependent Amazon Web
+/// Services service or resource returned an error to the Backup service" (AWS Backup API
+/// Reference, *DependencyFailureException*, HTTP 500), a server-side failure, so it is retried.
 const PERMANENT_CODES: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",
@@ -41,7 +44,6 @@ const PERMANENT_CODES: &[&str] = &[
     "ResourceNotFoundException",
     "ValidationException",
     "NotFoundException",
-    "DependencyFailureException",
 ];
 
 impl ApiError {
@@ -407,6 +409,33 @@ mod tests {
 
         assert_eq!(start_copy(&client, &order()).await.unwrap(), "job-2");
         assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_dependency_failure_is_retried_and_transient_when_it_persists() {
+        let failed = r#"{"__type": "DependencyFailureException", "message": "KMS returned an error"}"#;
+        let rule = mock!(aws_sdk_backup::Client::start_copy_job)
+            .sequence()
+            .http_status(500, Some(failed.to_string()))
+            .output(|| StartCopyJobOutput::builder().copy_job_id("job-3").build())
+            .build();
+        let client = mock_client!(aws_sdk_backup, RuleMode::Sequential, [&rule], |b| b
+            .retry_config(rearguard::aws::retry_config()));
+
+        assert_eq!(start_copy(&client, &order()).await.unwrap(), "job-3");
+        assert_eq!(rule.num_calls(), 2);
+
+        // StartCopyJob's model does not list it, so the SDK hands it over as a generic error.
+        let persistent = mock!(aws_sdk_backup::Client::start_copy_job)
+            .then_error(|| StartCopyJobError::generic(meta("DependencyFailureException", "KMS returned an error")));
+        let client = mock_client!(aws_sdk_backup, [&persistent]);
+
+        let e = start_copy(&client, &order()).await.unwrap_err();
+
+        assert_eq!(
+            (e.code.as_str(), e.failure),
+            ("DependencyFailureException", Failure::Transient)
+        );
     }
 
     #[tokio::test]
