@@ -478,6 +478,52 @@ async fn an_unknown_destination_vault_is_refused_before_copying() {
 }
 
 #[tokio::test]
+async fn a_vault_locked_to_35_days_refuses_a_copy_kept_forever_naming_the_bound() {
+    // GIVEN the isolated vault under a Vault Lock of at most 35 days, and a source backup kept
+    // forever that a route without a lifecycle copies there (the copy would inherit "never")
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    aws_sdk_backup::Client::new(&isolated)
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name(Vaults::name(&vaults.isolated))
+        .min_retention_days(1)
+        .max_retention_days(35)
+        .send()
+        .await
+        .expect("lock the vault");
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("locked-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the isolated copy is refused up front, naming the bound; the DR copy is made
+    assert_eq!(
+        (answer["copies"].as_array().unwrap().len(), answer["refused"].as_u64()),
+        (1, Some(1)),
+        "{answer}"
+    );
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs.len(), 1, "no copy job the vault would fail: {jobs:#?}");
+    assert_eq!(jobs[0].destination_backup_vault_arn(), Some(vaults.dr.as_str()));
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let refused = &alerts[0].document["detail"]["refused"][0];
+    assert_eq!(refused["refusal"]["code"], "VAULT_LOCK");
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("at most 35 days (MaxRetentionDays)"), "{reason}");
+}
+
+#[tokio::test]
 async fn the_source_is_shortened_once_every_copy_completed() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;

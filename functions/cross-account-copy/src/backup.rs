@@ -9,7 +9,7 @@ use rearguard::arn::{Arn, vault_name};
 use std::collections::BTreeSet;
 
 use crate::lifecycle::Lifecycle;
-use crate::plan::{CopyOrder, PointFacts};
+use crate::plan::{CopyOrder, PointFacts, RetentionBounds};
 
 /// An AWS error, sorted into what a retry can fix and what it cannot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -90,7 +90,8 @@ impl ApiError {
 /// Whether a destination vault is there.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VaultStatus {
-    Exists,
+    /// There, with its Vault Lock retention bounds (none when it is not locked).
+    Exists(RetentionBounds),
     Missing(String),
     /// Another account, and no role to look with: StartCopyJob will tell.
     Unverified,
@@ -275,7 +276,10 @@ pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result
         .await
         .map_err(|e| ApiError::from_sdk("DescribeBackupVault", e))
     {
-        Ok(_) => Ok(VaultStatus::Exists),
+        Ok(vault) => Ok(VaultStatus::Exists(RetentionBounds {
+            min_days: vault.min_retention_days(),
+            max_days: vault.max_retention_days(),
+        })),
         Err(e) if e.not_found() => Ok(VaultStatus::Missing(e.message)),
         Err(e) => Err(e),
     }
@@ -342,6 +346,7 @@ pub async fn update_lifecycle(
 mod tests {
     use super::*;
     use crate::lifecycle::LifecycleSource;
+    use aws_sdk_backup::operation::describe_backup_vault::DescribeBackupVaultOutput;
     use aws_sdk_backup::operation::describe_recovery_point::DescribeRecoveryPointOutput;
     use aws_sdk_backup::operation::list_copy_jobs::{ListCopyJobsError, ListCopyJobsOutput};
     use aws_sdk_backup::operation::start_copy_job::{StartCopyJobError, StartCopyJobOutput};
@@ -503,6 +508,28 @@ mod tests {
         assert_eq!(
             done,
             BTreeSet::from(["arn:v:dr".to_string(), "arn:v:isolated".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_locked_vault_reports_its_retention_bounds() {
+        let rule = mock!(aws_sdk_backup::Client::describe_backup_vault)
+            .match_requests(|req| req.backup_vault_name() == Some("isolated"))
+            .then_output(|| {
+                DescribeBackupVaultOutput::builder()
+                    .locked(true)
+                    .min_retention_days(7)
+                    .max_retention_days(35)
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        assert_eq!(
+            vault_status(&client, "isolated").await.unwrap(),
+            VaultStatus::Exists(RetentionBounds {
+                min_days: Some(7),
+                max_days: Some(35)
+            })
         );
     }
 

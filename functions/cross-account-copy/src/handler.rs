@@ -316,7 +316,13 @@ async fn copy_one(
                 reason,
             });
         }
-        Ok(VaultStatus::Exists | VaultStatus::Unverified) => {}
+        Ok(VaultStatus::Exists(bounds)) => {
+            if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
+                warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "outside the destination vault's Vault Lock bounds");
+                return Ok((refuse(refusal), None));
+            }
+        }
+        Ok(VaultStatus::Unverified) => {}
         Err(e) if e.permanent() => {
             warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "destination vault unreachable");
             return Ok((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
@@ -488,7 +494,10 @@ mod tests {
             Ok(false)
         }
         async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
-            self.vaults.get(vault_arn).cloned().unwrap_or(Ok(VaultStatus::Exists))
+            self.vaults
+                .get(vault_arn)
+                .cloned()
+                .unwrap_or(Ok(VaultStatus::Exists(plan::RetentionBounds::default())))
         }
         async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
             if let Some(e) = self.copies.get(order.destination_vault_arn.as_str()) {
@@ -588,6 +597,34 @@ mod tests {
             "the same-account DR copy is started"
         );
         assert!(outbox.0.lock().unwrap().is_empty(), "alerts wait for the retry");
+    }
+
+    #[tokio::test]
+    async fn a_copy_outside_the_destination_vault_lock_is_refused_before_it_starts() {
+        let locked = plan::RetentionBounds {
+            min_days: Some(1),
+            max_days: Some(30),
+        };
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(ISOLATED, Ok(VaultStatus::Exists(locked)))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert_eq!(
+            *aws.started.lock().unwrap(),
+            [DR],
+            "35 days inherited, above the 30 allowed"
+        );
+        let alert = &outbox.0.lock().unwrap()[0];
+        assert_eq!(alert.document["detail"]["refused"][0]["refusal"]["code"], "VAULT_LOCK");
+        assert_eq!(
+            alert.document["detail"]["refused"][0]["refusal"]["bound"],
+            "MaxRetentionDays"
+        );
     }
 
     #[tokio::test]

@@ -47,6 +47,37 @@ pub struct CopyOrder {
     pub hop: bool,
 }
 
+/// A destination vault's Vault Lock retention bounds (DescribeBackupVault `MinRetentionDays`,
+/// `MaxRetentionDays`); `None` where the vault sets none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionBounds {
+    pub min_days: Option<i64>,
+    pub max_days: Option<i64>,
+}
+
+/// *AWS Backup Vault Lock*: a copy job whose retention is shorter than the vault's
+/// MinRetentionDays, or longer than its MaxRetentionDays, is failed by the vault. A copy kept
+/// forever (no DeleteAfterDays, as one inheriting a "never expire" source is) is longer than any
+/// maximum. Such a copy is refused before it starts, naming the bound.
+pub fn vault_lock_refusal(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Option<Refusal> {
+    let kept = lifecycle.delete_after_days;
+    let refuse = |bound: &str, bound_days: i64| Refusal::VaultLock {
+        bound: bound.to_string(),
+        bound_days,
+        retention_days: kept,
+    };
+    if let (Some(min), Some(days)) = (bounds.min_days, kept)
+        && days < min
+    {
+        return Some(refuse("MinRetentionDays", min));
+    }
+    match (bounds.max_days, kept) {
+        (Some(max), None) => Some(refuse("MaxRetentionDays", max)),
+        (Some(max), Some(days)) if days > max => Some(refuse("MaxRetentionDays", max)),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Refusal {
@@ -63,6 +94,11 @@ pub enum Refusal {
     },
     UnknownVault {
         message: String,
+    },
+    VaultLock {
+        bound: String,
+        bound_days: i64,
+        retention_days: Option<i64>,
     },
     CopyRejected {
         error_code: String,
@@ -85,6 +121,21 @@ impl Refusal {
             Refusal::Lifecycle { message } => format!("the copy's lifecycle is invalid: {message}"),
             Refusal::NotCopyable { status } => format!("the recovery point is {status}"),
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
+            Refusal::VaultLock {
+                bound,
+                bound_days,
+                retention_days,
+            } => {
+                let kept = retention_days.map_or("forever (it never expires)".to_string(), |d| format!("{d} days"));
+                let limit = if bound == "MinRetentionDays" {
+                    "at least"
+                } else {
+                    "at most"
+                };
+                format!(
+                    "the destination vault's Vault Lock keeps copies {limit} {bound_days} days ({bound}), and this copy would be kept {kept}; the vault would fail the copy job"
+                )
+            }
             Refusal::CopyRejected { error_code, message } => {
                 format!("AWS Backup rejected the copy ({error_code}): {message}")
             }
@@ -103,6 +154,9 @@ impl Refusal {
             Refusal::NotCopyable { .. } => "Nothing to copy; the next backup will be copied.",
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
+            }
+            Refusal::VaultLock { .. } => {
+                "Give the route a lifecycle whose delete_after_days is within the vault's MinRetentionDays and MaxRetentionDays, or copy to another vault."
             }
             Refusal::CopyRejected { .. } => {
                 "Check that the copy role may be passed (iam:PassRole) and that the destination vault's access policy lets this account copy in."
@@ -611,6 +665,50 @@ mod tests {
         assert!(plan.continuous);
         assert_eq!(plan.copies().count(), 2);
         assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
+    }
+
+    #[test]
+    fn vault_lock_bounds_refuse_a_copy_outside_them_naming_the_bound() {
+        let bounds = RetentionBounds {
+            min_days: Some(7),
+            max_days: Some(35),
+        };
+        assert_eq!(vault_lock_refusal(&Lifecycle::delete_after(35), &bounds), None);
+        assert_eq!(vault_lock_refusal(&Lifecycle::delete_after(7), &bounds), None);
+        let never = vault_lock_refusal(&Lifecycle::default(), &bounds).unwrap();
+        assert_eq!(
+            never,
+            Refusal::VaultLock {
+                bound: "MaxRetentionDays".into(),
+                bound_days: 35,
+                retention_days: None
+            }
+        );
+        assert!(
+            never.reason().contains("35 days (MaxRetentionDays)"),
+            "{}",
+            never.reason()
+        );
+        assert!(never.reason().contains("forever"), "{}", never.reason());
+        let long = vault_lock_refusal(&Lifecycle::delete_after(36), &bounds).unwrap();
+        assert!(matches!(long, Refusal::VaultLock { ref bound, .. } if bound == "MaxRetentionDays"));
+        let short = vault_lock_refusal(&Lifecycle::delete_after(6), &bounds).unwrap();
+        assert!(
+            short.reason().contains("at least 7 days (MinRetentionDays)"),
+            "{}",
+            short.reason()
+        );
+        // A vault without a lock takes anything, kept forever included.
+        assert_eq!(
+            vault_lock_refusal(&Lifecycle::default(), &RetentionBounds::default()),
+            None
+        );
+        // A minimum alone does not refuse a copy kept forever.
+        let min_only = RetentionBounds {
+            min_days: Some(7),
+            max_days: None,
+        };
+        assert_eq!(vault_lock_refusal(&Lifecycle::default(), &min_only), None);
     }
 
     #[test]
