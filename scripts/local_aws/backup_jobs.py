@@ -63,8 +63,14 @@ DAY = 86_400
 # column of AWS Backup's "Feature availability by resource" table. For other types AWS Backup
 # ignores MoveToColdStorageAfterDays ("Lifecycle" in the API Reference).
 COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", "SAP HANA on Amazon EC2", "VirtualMachine"}
-# Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared.
-SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora"}
+# Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared
+# ("Encryption for a backup copy to a different account or AWS Region"). DocumentDB and Neptune
+# backups are cluster snapshots like Aurora's.
+SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune"}
+# The RDS API manages DocumentDB and Neptune clusters too; AWS Backup types a cluster by its
+# engine ("ListBackupJobs", ByResourceType: Aurora, DocumentDB, Neptune, RDS, ...). moto's RDS
+# knows no docdb engine, so only Neptune clusters exist here.
+CLUSTER_TYPES = {"neptune": "Neptune"}
 
 
 def _patch_managed_keys() -> None:
@@ -355,11 +361,19 @@ class BackupJobs:
             volumes = [ec2.volumes.get(d.volume_id) for d in instance.block_device_mapping.values() if d.volume_id]
             encrypted = [v for v in volumes if v is not None and v.encrypted]
             return snapshot_key(bool(encrypted), encrypted[0].kms_key_id if encrypted else None, "alias/aws/ebs")
-        if kind in ("RDS", "Aurora"):
+        if kind in ("RDS", "Aurora", "DocumentDB", "Neptune"):
             rds = rds_backends[account][region]
             source = rds.databases.get(name) if kind == "RDS" else rds.clusters.get(name)
             return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
+
+    @staticmethod
+    def cluster_type(account: str, region: str, resource_arn: str, kind: str) -> str:
+        """An RDS DB cluster is Aurora unless its engine makes it another type (Neptune)."""
+        if kind != "Aurora":
+            return kind
+        cluster = rds_backends[account][region].clusters.get(resource_arn.rsplit(":", 1)[-1])
+        return CLUSTER_TYPES.get(str(getattr(cluster, "engine", "")), kind)
 
     @staticmethod
     def is_multi_az_cluster(account: str, region: str, resource_arn: str, kind: str) -> bool:
@@ -412,7 +426,7 @@ class BackupJobs:
         if not (vault_name and resource_arn and role):
             raise invalid("BackupVaultName, ResourceArn and IamRoleArn are required")
         vault = self.vault(account, region, vault_name)
-        kind = resource_type_of(resource_arn)
+        kind = self.cluster_type(account, region, resource_arn, resource_type_of(resource_arn))
         created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
         lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
         created_by = None
@@ -466,7 +480,7 @@ class BackupJobs:
         prefix = "copyjob" if copy else "job"
         if kind == "RDS":
             return f"arn:aws:rds:{region}:{account}:snapshot:awsbackup:{prefix}-{job_id.lower()}"
-        if kind == "Aurora":
+        if kind in ("Aurora", "DocumentDB", "Neptune"):
             return f"arn:aws:rds:{region}:{account}:cluster-snapshot:awsbackup:{prefix}-{job_id.lower()}"
         return f"arn:aws:backup:{region}:{account}:recovery-point:{uuid.uuid4()}"
 

@@ -205,6 +205,28 @@ async fn database_with_aws_managed_key(sdk: &SdkConfig) -> String {
     format!("arn:aws:rds:eu-west-1:{HOME}:db:{name}")
 }
 
+/// An RDS-API DB cluster of `engine` (`neptune`; `postgres` is a Multi-AZ DB cluster), encrypted
+/// with the AWS managed key (`aws/rds`).
+async fn db_cluster(sdk: &SdkConfig, engine: &str) -> String {
+    let name = unique(engine);
+    let mut request = aws_sdk_rds::Client::new(sdk)
+        .create_db_cluster()
+        .db_cluster_identifier(&name)
+        .engine(engine)
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .storage_encrypted(true);
+    if engine == "postgres" {
+        request = request
+            .db_cluster_instance_class("db.m6gd.large")
+            .allocated_storage(100)
+            .storage_type("io1")
+            .iops(1000);
+    }
+    request.send().await.expect("create db cluster");
+    format!("arn:aws:rds:eu-west-1:{HOME}:cluster:{name}")
+}
+
 /// The one event of `detail_type` in the inbox.
 async fn the_event(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Value {
     let mut events = next_events(sdk, inbox, detail_type).await;
@@ -361,6 +383,66 @@ async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_
         "the route's lifecycle, not the hop's 3 days"
     );
     assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_neptune_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
+    // GIVEN a Neptune cluster under aws/rds, routed to the isolated account with a re-encrypting vault
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated],
+        json!({"reencrypt": {"vault": vaults.reencrypt, "keep_days": 3}, "lifecycle": {"delete_after_days": 90}})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = db_cluster(&sdk, "neptune").await;
+    let inbox = backup_events_inbox(&sdk, &unique("neptune-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    assert_eq!(completed["detail"]["resourceType"], "Neptune");
+
+    // WHEN it completes, and then the hop's copy completes
+    let answer = harness.invoke(&completed).await;
+    let copies = answer["copies"].as_array().unwrap();
+    assert_eq!((copies.len(), copies[0]["hop"].as_bool()), (1, Some(true)), "{answer}");
+    let hop_copy = next_events(&sdk, &inbox, COPY_JOB).await.remove(0);
+    let onward = harness.invoke(&hop_copy).await;
+
+    // THEN the re-encrypted copy lands in the isolated account, and nothing is refused
+    assert_eq!(onward["copies"].as_array().unwrap().len(), 1, "{onward}");
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    assert_eq!(points_in(&isolated, Vaults::name(&vaults.isolated)).await.len(), 1);
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_multi_az_db_cluster_snapshot_is_refused_with_the_reason() {
+    // GIVEN a Multi-AZ DB cluster (RDS engine postgres) routed to another Region
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = db_cluster(&sdk, "postgres").await;
+    let inbox = backup_events_inbox(&sdk, &unique("multi-az-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+
+    // WHEN its backup completes
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN no copy is started, and one alert says why
+    assert_eq!(answer["refused"], 1, "{answer}");
+    assert!(copy_jobs(&sdk, &cluster).await.is_empty());
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let reason = alerts[0].document["detail"]["refused"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("copying a Multi-AZ DB cluster snapshot is not supported"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]

@@ -106,6 +106,8 @@ pub enum VaultStatus {
 pub trait CopyApi: Send + Sync {
     async fn describe_point(&self, region: &str, vault: &str, point_arn: &str) -> Result<PointFacts, ApiError>;
     async fn key_is_aws_managed(&self, key_arn: &str) -> Result<bool, ApiError>;
+    /// The engine of an RDS DB cluster (`None` when RDS does not know it).
+    async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError>;
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError>;
     /// Starts the copy; returns the copy job id (the same id again for the same token).
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError>;
@@ -182,6 +184,21 @@ impl CopyApi for AwsBackup {
         key_is_aws_managed(&aws_sdk_kms::Client::new(&config), key_arn).await
     }
 
+    async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError> {
+        let region = Arn::parse(cluster_arn).map_or("", |a| a.region).to_string();
+        let config = self
+            .accounts
+            .config(self.accounts.home_account(), &region)
+            .await
+            .map_err(|e| ApiError {
+                operation: "DescribeDBClusters",
+                code: "NoRoleForAccount".into(),
+                message: e.to_string(),
+                failure: Failure::Permanent,
+            })?;
+        db_cluster_engine(&aws_sdk_rds::Client::new(&config), cluster_arn).await
+    }
+
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
         let Some(parsed) = Arn::parse(vault_arn) else {
             return Ok(VaultStatus::Missing(format!("{vault_arn} is not a vault ARN")));
@@ -251,7 +268,7 @@ pub async fn describe_point(
         in_cold_storage: output.storage_class() == Some(&StorageClass::Cold),
         lifecycle: from_sdk(output.lifecycle()),
         key_arn: output.encryption_key_arn().map(str::to_string),
-        key_is_aws_managed: false,
+        ..PointFacts::default()
     })
 }
 
@@ -266,6 +283,25 @@ pub async fn key_is_aws_managed(client: &aws_sdk_kms::Client, key_arn: &str) -> 
         .key_metadata()
         .and_then(|m| m.key_manager())
         .is_some_and(|m| *m == aws_sdk_kms::types::KeyManagerType::Aws))
+}
+
+pub async fn db_cluster_engine(client: &aws_sdk_rds::Client, cluster_arn: &str) -> Result<Option<String>, ApiError> {
+    match client
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster_arn)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output
+            .db_clusters()
+            .first()
+            .and_then(|c| c.engine())
+            .map(str::to_string)),
+        Err(e) => match ApiError::from_sdk("DescribeDBClusters", e) {
+            e if e.code == "DBClusterNotFoundFault" => Ok(None),
+            e => Err(e),
+        },
+    }
 }
 
 pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result<VaultStatus, ApiError> {
@@ -509,6 +545,38 @@ mod tests {
             done,
             BTreeSet::from(["arn:v:dr".to_string(), "arn:v:isolated".to_string()])
         );
+    }
+
+    #[tokio::test]
+    async fn a_db_clusters_engine_is_read_by_its_arn_and_a_gone_cluster_is_unknown() {
+        use aws_sdk_rds::operation::describe_db_clusters::{DescribeDBClustersError, DescribeDbClustersOutput};
+        let arn = "arn:aws:rds:eu-west-1:111122223333:cluster:orders";
+        let found = mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .match_requests(move |req| req.db_cluster_identifier() == Some(arn))
+            .then_output(|| {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(aws_sdk_rds::types::DbCluster::builder().engine("postgres").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_rds, [&found]);
+        assert_eq!(
+            db_cluster_engine(&client, arn).await.unwrap().as_deref(),
+            Some("postgres")
+        );
+
+        let gone = mock!(aws_sdk_rds::Client::describe_db_clusters).then_error(|| {
+            DescribeDBClustersError::DbClusterNotFoundFault(
+                aws_sdk_rds::types::error::DbClusterNotFoundFault::builder()
+                    .meta(
+                        aws_sdk_rds::error::ErrorMetadata::builder()
+                            .code("DBClusterNotFoundFault")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_rds, [&gone]);
+        assert_eq!(db_cluster_engine(&client, arn).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -198,14 +198,15 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     }))
 }
 
-/// DescribeRecoveryPoint, plus KMS DescribeKey for snapshot types (whose key can block a
-/// cross-account copy).
+/// DescribeRecoveryPoint, plus KMS DescribeKey for the types that keep their resource's key
+/// (which can block a cross-account copy), plus RDS DescribeDBClusters for a DB cluster's
+/// snapshot (a Multi-AZ DB cluster's cannot be copied).
 async fn point_facts(arrival: &Arrival, deps: &Deps<'_>) -> Result<PointFacts, ApiError> {
     let mut facts = deps
         .api
         .describe_point(&arrival.region, &arrival.vault_name, &arrival.recovery_point_arn)
         .await?;
-    if matches!(arrival.resource_type.as_str(), "EC2" | "EBS" | "RDS" | "Aurora")
+    if plan::keeps_resource_key(&arrival.resource_type)
         && let Some(key) = facts.key_arn.clone()
     {
         facts.key_is_aws_managed = match deps.api.key_is_aws_managed(&key).await {
@@ -213,6 +214,18 @@ async fn point_facts(arrival: &Arrival, deps: &Deps<'_>) -> Result<PointFacts, A
             Err(e) if e.permanent() => {
                 // Unknown: the copy is tried, and a failed copy job is alerted by job-alerts.
                 warn!(key = %key, error = %e, "cannot tell who manages the key; copying anyway");
+                false
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    if plan::rds_cluster_of(&arrival.resource_arn, &arrival.resource_type).is_some() {
+        facts.multi_az_db_cluster = match deps.api.db_cluster_engine(&arrival.resource_arn).await {
+            Ok(Some(engine)) => plan::is_multi_az_db_cluster_engine(&engine),
+            Ok(None) => false,
+            Err(e) if e.permanent() => {
+                // The cluster may be gone; its snapshot is tried, and a failed copy job is alerted.
+                warn!(cluster = %arrival.resource_arn, error = %e, "cannot read the cluster's engine; copying anyway");
                 false
             }
             Err(e) => return Err(e),
@@ -492,6 +505,9 @@ mod tests {
         }
         async fn key_is_aws_managed(&self, _: &str) -> Result<bool, ApiError> {
             Ok(false)
+        }
+        async fn db_cluster_engine(&self, _: &str) -> Result<Option<String>, ApiError> {
+            Ok(None)
         }
         async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
             self.vaults

@@ -11,9 +11,40 @@ use crate::routes::{Candidate, Route, Routes};
 use crate::token::copy_token;
 use crate::trigger::{Arrival, Origin};
 
-/// Snapshot types keep the protected resource's KMS key; under an AWS managed key such a
-/// snapshot cannot be shared with, or copied to, another account.
-const SNAPSHOT_TYPES: &[&str] = &["EC2", "EBS", "RDS", "Aurora"];
+/// The database types whose AWS Backup recovery points are snapshots of the database itself,
+/// the one list every snapshot rule here uses.
+pub const DATABASE_SNAPSHOT_TYPES: &[&str] = &["RDS", "Aurora", "DocumentDB", "Neptune"];
+
+/// Whether a type's recovery points keep the protected resource's KMS key: EBS snapshots, EC2
+/// AMIs and the database snapshots do, the others take the vault's ("Encryption for a backup copy
+/// to a different account or AWS Region"). Under an AWS managed key such a recovery point cannot
+/// be shared with, or copied to, another account.
+pub fn keeps_resource_key(resource_type: &str) -> bool {
+    matches!(resource_type, "EC2" | "EBS") || DATABASE_SNAPSHOT_TYPES.contains(&resource_type)
+}
+
+/// A DynamoDB backup made without AWS Backup's advanced features (`table/T/backup/…`, a
+/// DynamoDB ARN): only advanced backups can be copied to another account or Region ("Advanced
+/// DynamoDB backup").
+pub fn is_dynamodb_native_backup(recovery_point_arn: &str) -> bool {
+    Arn::parse(recovery_point_arn)
+        .is_some_and(|a| a.service == "dynamodb" && a.resource.starts_with("table/") && a.resource.contains("/backup/"))
+}
+
+/// The DB cluster a backup was taken of, when its resource is an RDS DB cluster of a type that
+/// may be a Multi-AZ DB cluster (`arn:…:rds:…:cluster:name`, typed RDS or Aurora).
+pub fn rds_cluster_of<'a>(resource_arn: &'a str, resource_type: &str) -> Option<&'a str> {
+    let arn = Arn::parse(resource_arn)?;
+    (arn.service == "rds" && matches!(resource_type, "RDS" | "Aurora"))
+        .then(|| arn.resource.strip_prefix("cluster:"))
+        .flatten()
+}
+
+/// Whether an RDS DB cluster's engine makes it a Multi-AZ DB cluster: a DB cluster that is not
+/// Aurora, DocumentDB or Neptune ("Multi-AZ DB cluster deployments for Amazon RDS").
+pub fn is_multi_az_db_cluster_engine(engine: &str) -> bool {
+    !(engine.starts_with("aurora") || engine == "docdb" || engine == "neptune")
+}
 
 /// What DescribeRecoveryPoint (and KMS DescribeKey) say about the arrived recovery point.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +54,8 @@ pub struct PointFacts {
     pub lifecycle: Lifecycle,
     pub key_arn: Option<String>,
     pub key_is_aws_managed: bool,
+    /// A snapshot of a Multi-AZ DB cluster (RDS DescribeDBClusters says its engine).
+    pub multi_az_db_cluster: bool,
 }
 
 /// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`.
@@ -92,6 +125,8 @@ pub enum Refusal {
     NotCopyable {
         status: String,
     },
+    MultiAzDbCluster,
+    DynamoDbNativeBackup,
     UnknownVault {
         message: String,
     },
@@ -120,6 +155,12 @@ impl Refusal {
             ),
             Refusal::Lifecycle { message } => format!("the copy's lifecycle is invalid: {message}"),
             Refusal::NotCopyable { status } => format!("the recovery point is {status}"),
+            Refusal::MultiAzDbCluster => {
+                "copying a Multi-AZ DB cluster snapshot is not supported (Amazon RDS, \"Limitations of Multi-AZ DB clusters\")".into()
+            }
+            Refusal::DynamoDbNativeBackup => {
+                "the DynamoDB backup was made without AWS Backup's advanced DynamoDB features, and only advanced backups can be copied to another account or Region".into()
+            }
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
             Refusal::VaultLock {
                 bound,
@@ -152,6 +193,12 @@ impl Refusal {
                 "Fix the route's lifecycle: cold storage only for types that support it, and delete at least 90 days after the move."
             }
             Refusal::NotCopyable { .. } => "Nothing to copy; the next backup will be copied.",
+            Refusal::MultiAzDbCluster => {
+                "Protect the cluster another way (a cross-Region read replica, or snapshots exported to S3), or take the copies out of the route."
+            }
+            Refusal::DynamoDbNativeBackup => {
+                "Turn on advanced DynamoDB backup in AWS Backup's settings for this Region (UpdateGlobalSettings / UpdateRegionSettings); later backups can then be copied."
+            }
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
             }
@@ -345,9 +392,21 @@ impl Planner<'_, '_> {
             self.plan.outcomes.push(refuse(Refusal::ColdStorage));
             return;
         }
+        // "Limitations of Multi-AZ DB clusters for Amazon RDS": copying a snapshot of a Multi-AZ
+        // DB cluster is not supported, to any vault.
+        if facts.multi_az_db_cluster {
+            self.plan.outcomes.push(refuse(Refusal::MultiAzDbCluster));
+            return;
+        }
         let destination_account = account_of(destination);
+        let elsewhere = destination_account != arrival.account
+            || Arn::parse(destination).is_some_and(|d| d.region != arrival.region);
+        if elsewhere && is_dynamodb_native_backup(&arrival.recovery_point_arn) {
+            self.plan.outcomes.push(refuse(Refusal::DynamoDbNativeBackup));
+            return;
+        }
         let shared_key_problem = destination_account != arrival.account
-            && SNAPSHOT_TYPES.contains(&arrival.resource_type.as_str())
+            && keeps_resource_key(&arrival.resource_type)
             && facts.key_is_aws_managed;
         if shared_key_problem {
             match route.reencrypt.as_ref().filter(|_| !continuing) {
@@ -709,6 +768,82 @@ mod tests {
             max_days: None,
         };
         assert_eq!(vault_lock_refusal(&Lifecycle::default(), &min_only), None);
+    }
+
+    #[test]
+    fn every_database_snapshot_type_keeps_its_key_and_goes_through_the_reencrypting_vault() {
+        for kind in ["RDS", "Aurora", "DocumentDB", "Neptune", "EBS", "EC2"] {
+            assert!(keeps_resource_key(kind), "{kind}");
+        }
+        assert!(!keeps_resource_key("EFS") && !keeps_resource_key("DynamoDB"));
+        let routes = routes(r#", "reencrypt": {"vault": "rearguard-reencrypt", "keep_days": 3}"#);
+        let mut managed = facts(Some(35));
+        managed.key_is_aws_managed = true;
+        for kind in ["DocumentDB", "Neptune"] {
+            let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+            let plan = run(&routes, &backup(kind, point), &managed);
+            let copies: Vec<_> = plan.copies().collect();
+            assert_eq!(copies.len(), 2, "{kind}: the hop and dr");
+            assert!(copies[0].hop && copies[0].destination_vault_arn.ends_with(":rearguard-reencrypt"));
+        }
+    }
+
+    #[test]
+    fn a_multi_az_db_cluster_snapshot_is_refused_everywhere() {
+        assert!(is_multi_az_db_cluster_engine("postgres") && is_multi_az_db_cluster_engine("mysql"));
+        for engine in ["aurora-postgresql", "aurora-mysql", "docdb", "neptune"] {
+            assert!(!is_multi_az_db_cluster_engine(engine), "{engine}");
+        }
+        let mut multi_az = facts(Some(35));
+        multi_az.multi_az_db_cluster = true;
+        let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+        let plan = run(&routes(""), &backup("RDS", point), &multi_az);
+        assert_eq!(plan.copies().count(), 0);
+        assert_eq!(plan.outcomes.len(), 2);
+        for outcome in &plan.outcomes {
+            let Outcome::Refused { refusal, .. } = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(
+                refusal
+                    .reason()
+                    .contains("copying a Multi-AZ DB cluster snapshot is not supported")
+            );
+        }
+    }
+
+    #[test]
+    fn a_dynamodb_backup_without_advanced_features_stays_in_its_account_and_region() {
+        let native = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders/backup/01700000000000-abcdef12";
+        assert!(is_dynamodb_native_backup(native));
+        assert!(!is_dynamodb_native_backup(
+            "arn:aws:backup:eu-west-1:111122223333:recovery-point:1"
+        ));
+        let routes = Routes::for_test(
+            r#"[{"name": "r", "source_vaults": ["*"], "destinations": ["isolated", "dr", "rearguard-reencrypt"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        );
+        let plan = run(&routes, &backup("DynamoDB", native), &facts(Some(35)));
+        // isolated: another account; dr: another Region; the same-account, same-Region vault is fine.
+        assert!(matches!(
+            &plan.outcomes[0],
+            Outcome::Refused {
+                refusal: Refusal::DynamoDbNativeBackup,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &plan.outcomes[1],
+            Outcome::Refused {
+                refusal: Refusal::DynamoDbNativeBackup,
+                ..
+            }
+        ));
+        assert_eq!(plan.copies().count(), 1);
+        let Outcome::Refused { refusal, .. } = &plan.outcomes[0] else {
+            unreachable!()
+        };
+        assert!(refusal.reason().contains("advanced DynamoDB"), "{}", refusal.reason());
     }
 
     #[test]
