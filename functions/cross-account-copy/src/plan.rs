@@ -458,7 +458,7 @@ impl Planner<'_, '_> {
             role_arn: route.copy_role_arn.clone(),
             lifecycle,
             lifecycle_source: LifecycleSource::Route,
-            idempotency_token: copy_token(&arrival.recovery_point_arn, destination),
+            idempotency_token: copy_token(&arrival.recovery_point_arn, destination, &arrival.job_id),
             hop,
         }
     }
@@ -484,6 +484,7 @@ mod tests {
     fn backup(resource_type: &str, point: &str) -> Arrival {
         Arrival {
             event_id: "e".into(),
+            job_id: "job-1".into(),
             recovery_point_arn: point.into(),
             vault_arn: PRODUCTION.into(),
             vault_name: "rearguard-production".into(),
@@ -532,7 +533,7 @@ mod tests {
                 .iter()
                 .all(|c| c.region == "eu-west-1" && c.source_vault_name == "rearguard-production")
         );
-        assert_eq!(copies[0].idempotency_token, copy_token(SNAPSHOT, ISOLATED));
+        assert_eq!(copies[0].idempotency_token, copy_token(SNAPSHOT, ISOLATED, "job-1"));
         assert_ne!(copies[0].idempotency_token, copies[1].idempotency_token);
         assert_eq!(
             copies[0].lifecycle,
@@ -723,6 +724,16 @@ mod tests {
         let plan = run(&routes(""), &backup("RDS", point), &facts(Some(35)));
         assert!(plan.continuous);
         assert_eq!(plan.copies().count(), 2);
+        // The same continuous point backed up the next day is another copy, not a repeat.
+        let next_day = Arrival {
+            job_id: "job-2".into(),
+            ..backup("RDS", point)
+        };
+        let again = run(&routes(""), &next_day, &facts(Some(35)));
+        assert_ne!(
+            plan.copies().next().unwrap().idempotency_token,
+            again.copies().next().unwrap().idempotency_token
+        );
         assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
     }
 

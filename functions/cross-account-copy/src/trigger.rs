@@ -7,6 +7,9 @@ use rearguard::backup_events::{JobDetail, JobEvent, JobState};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrival {
     pub event_id: String,
+    /// The backup or copy job that made the recovery point arrive (its completion time when the
+    /// event has no job id): tells one backup of a continuous recovery point from the next.
+    pub job_id: String,
     pub recovery_point_arn: String,
     pub vault_arn: String,
     pub vault_name: String,
@@ -99,8 +102,14 @@ pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
         JobDetail::Restore(_) => return Err(NotAnArrival::Restore),
     };
     let parsed = Arn::parse(&vault_arn).ok_or(NotAnArrival::Missing("a vault ARN"))?;
+    let job_id = event
+        .job_id()
+        .or_else(|| event.completion_date())
+        .unwrap_or_default()
+        .to_string();
     Ok(Arrival {
         event_id: event.event_id.clone(),
+        job_id,
         account: parsed.account.to_string(),
         region: parsed.region.to_string(),
         vault_name: arn::vault_name(&vault_arn).to_string(),
@@ -131,6 +140,7 @@ mod tests {
         );
         assert_eq!(arrival.resource_type, "EBS");
         assert_eq!(arrival.account, "111122223333");
+        assert_eq!(arrival.job_id, "C0FFEE11-2A3B-4C5D-8E9F-0A1B2C3D4E5F");
         assert_eq!(arrival.origin, Origin::Backup { on_demand: false });
     }
 
