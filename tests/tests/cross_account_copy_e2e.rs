@@ -491,6 +491,54 @@ async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_ale
 }
 
 #[tokio::test]
+async fn a_copy_redelivered_after_its_ledger_entry_expired_starts_nothing() {
+    // GIVEN a backup copied once, with the state table remembering the event
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}})
+    )]));
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("redrive-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    let first = harness.invoke(&completed).await;
+    assert_eq!(first["copies"].as_array().unwrap().len(), 2, "{first}");
+
+    // WHEN the ledger entry has expired (7 days) and the event comes back from the failure queue
+    let event_id = completed["id"].as_str().unwrap();
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_item()
+        .table_name(&state_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("delivery#cross-account-copy#{event_id}")),
+        )
+        .send()
+        .await
+        .expect("the ledger entry expires");
+    let redriven = harness.invoke(&completed).await;
+
+    // THEN it is handled again, finds both copies and starts nothing
+    assert_eq!(redriven["status"], "handled", "{redriven}");
+    assert_eq!(redriven["copies"], first["copies"], "the same copy jobs");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 2);
+    let logs = harness.logs();
+    assert_eq!(
+        logs.matches("start_copy_job").count(),
+        2,
+        "StartCopyJob only for the first delivery:\n{logs}"
+    );
+    assert_eq!(logs.matches("copy_exists").count(), 2, "{logs}");
+}
+
+#[tokio::test]
 async fn on_demand_and_plan_jobs_take_their_own_routes() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;

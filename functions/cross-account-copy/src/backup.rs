@@ -109,6 +109,14 @@ pub trait CopyApi: Send + Sync {
     /// The engine of an RDS DB cluster (`None` when RDS does not know it).
     async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError>;
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError>;
+    /// A copy job of `order`'s recovery point into its destination vault, created after
+    /// `created_after`, that has not failed: its id (the copy exists or is under way).
+    async fn existing_copy(
+        &self,
+        order: &CopyOrder,
+        resource_arn: &str,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, ApiError>;
     /// Starts the copy; returns the copy job id (the same id again for the same token).
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError>;
     /// Destination vault ARNs holding a completed copy of `point_arn`.
@@ -225,6 +233,15 @@ impl CopyApi for AwsBackup {
         }
     }
 
+    async fn existing_copy(
+        &self,
+        order: &CopyOrder,
+        resource_arn: &str,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, ApiError> {
+        existing_copy(&self.home(&order.region).await?, order, resource_arn, created_after).await
+    }
+
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
         start_copy(&self.home(&order.region).await?, order).await
     }
@@ -319,6 +336,38 @@ pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result
         Err(e) if e.not_found() => Ok(VaultStatus::Missing(e.message)),
         Err(e) => Err(e),
     }
+}
+
+/// ListCopyJobs by resource, destination vault, source recovery point and creation time
+/// ("ListCopyJobs": ByResourceArn, ByDestinationVaultArn, BySourceRecoveryPointArn,
+/// ByCreatedAfter), then the first job that did not fail.
+/// The ledger of handled events is kept 7 days and the idempotency token is AWS's to forget; a
+/// redrive from the failure queue after that still finds the copy it started.
+pub async fn existing_copy(
+    client: &aws_sdk_backup::Client,
+    order: &CopyOrder,
+    resource_arn: &str,
+    created_after: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<String>, ApiError> {
+    let mut pages = client
+        .list_copy_jobs()
+        .by_resource_arn(resource_arn)
+        .by_destination_vault_arn(&order.destination_vault_arn)
+        .by_source_recovery_point_arn(&order.recovery_point_arn)
+        .set_by_created_after(created_after.map(|t| aws_smithy_types::DateTime::from_millis(t.timestamp_millis())))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk("ListCopyJobs", e))?;
+        let found = page.copy_jobs().iter().find(|job| {
+            job.source_recovery_point_arn() == Some(order.recovery_point_arn.as_str())
+                && job.state() != Some(&CopyJobState::Failed)
+        });
+        if let Some(job) = found {
+            return Ok(Some(job.copy_job_id().unwrap_or_default().to_string()));
+        }
+    }
+    Ok(None)
 }
 
 pub async fn start_copy(client: &aws_sdk_backup::Client, order: &CopyOrder) -> Result<String, ApiError> {
@@ -518,7 +567,7 @@ mod tests {
     #[tokio::test]
     async fn completed_copies_are_those_of_this_recovery_point() {
         let rule = mock!(aws_sdk_backup::Client::list_copy_jobs)
-            .match_requests(|req| {
+            .match_requests(move |req| {
                 req.by_resource_arn() == Some("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
                     && req.by_state() == Some(&CopyJobState::Completed)
             })
@@ -577,6 +626,60 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_rds, [&gone]);
         assert_eq!(db_cluster_engine(&client, arn).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_existing_copy_is_found_by_resource_destination_and_time_and_a_failed_one_is_not() {
+        let created = chrono::DateTime::parse_from_rfc3339("2026-11-21T03:00:02Z")
+            .unwrap()
+            .to_utc();
+        let rule = mock!(aws_sdk_backup::Client::list_copy_jobs)
+            .match_requests(move |req| {
+                req.by_resource_arn() == Some("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
+                    && req.by_destination_vault_arn()
+                        == Some("arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated")
+                    && req.by_source_recovery_point_arn() == Some("arn:aws:ec2:eu-west-1::snapshot/snap-1")
+                    && req.by_created_after().map(|t| t.secs()) == Some(created.timestamp())
+            })
+            .then_output(|| {
+                let job = |id: &str, point: &str, state: CopyJobState| {
+                    CopyJob::builder()
+                        .copy_job_id(id)
+                        .source_recovery_point_arn(point)
+                        .state(state)
+                        .build()
+                };
+                ListCopyJobsOutput::builder()
+                    .copy_jobs(job(
+                        "failed",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-1",
+                        CopyJobState::Failed,
+                    ))
+                    .copy_jobs(job(
+                        "other",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-0",
+                        CopyJobState::Completed,
+                    ))
+                    .copy_jobs(job(
+                        "running",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-1",
+                        CopyJobState::Running,
+                    ))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let found = existing_copy(
+            &client,
+            &order(),
+            "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1",
+            Some(created),
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(found.as_deref(), Some("running"));
+        assert_eq!(rule.num_calls(), 1);
     }
 
     #[tokio::test]

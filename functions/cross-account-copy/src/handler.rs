@@ -138,7 +138,7 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     inputs.original_lifecycle = original.as_ref();
     let plan = plan::decide(&inputs);
 
-    let Carried { outcomes, unchecked } = carry_out(&plan, deps).await?;
+    let Carried { outcomes, unchecked } = carry_out(arrival, &plan, deps).await?;
     let shortened_points = shorten_sources(arrival, &plan, deps, &mut alerts).await?;
 
     let refusals: Vec<(&str, &str, &Refusal)> = outcomes
@@ -280,7 +280,7 @@ struct Carried {
 /// destination stands on its own: a refusal or a transient failure of one never keeps the
 /// others from starting. A transient failure is returned after all the others were tried, so the
 /// event is retried (the copies already started are asked for again with the same token).
-async fn carry_out(plan: &Plan, deps: &Deps<'_>) -> Result<Carried, HandleError> {
+async fn carry_out(arrival: &Arrival, plan: &Plan, deps: &Deps<'_>) -> Result<Carried, HandleError> {
     let mut carried = Carried {
         outcomes: Vec::new(),
         unchecked: Vec::new(),
@@ -291,7 +291,7 @@ async fn carry_out(plan: &Plan, deps: &Deps<'_>) -> Result<Carried, HandleError>
             carried.outcomes.push((outcome.clone(), None));
             continue;
         };
-        match copy_one(order, deps, &mut carried.unchecked).await {
+        match copy_one(arrival, order, deps, &mut carried.unchecked).await {
             Ok(done) => carried.outcomes.push(done),
             Err(e) => {
                 warn!(destination = %order.destination_vault_arn, error = %e, decision = "retry", "transient failure; the other destinations go on");
@@ -305,8 +305,9 @@ async fn carry_out(plan: &Plan, deps: &Deps<'_>) -> Result<Carried, HandleError>
     }
 }
 
-/// One copy: check its destination vault, then start it.
+/// One copy: check its destination vault, look for the copy already made, then start it.
 async fn copy_one(
+    arrival: &Arrival,
     order: &CopyOrder,
     deps: &Deps<'_>,
     unchecked: &mut Vec<render::Unchecked>,
@@ -341,6 +342,16 @@ async fn copy_one(
             return Ok((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
         }
         Err(e) => return Err(e),
+    }
+    // Exactly once beyond the ledger and the token: a copy of this backup already there (or under
+    // way) is the answer, and nothing is started.
+    if let Some(job_id) = deps
+        .api
+        .existing_copy(order, &arrival.resource_arn, arrival.job_created)
+        .await?
+    {
+        info!(decision = "copy_exists", copy_job_id = %job_id, route = %order.route, destination_vault = %order.destination_vault_arn, "the copy was already started; starting nothing");
+        return Ok((Outcome::Copy(order.clone()), Some(job_id)));
     }
     if deps.dry_run {
         info!(
@@ -482,6 +493,7 @@ mod tests {
     struct FakeAws {
         vaults: BTreeMap<&'static str, Result<VaultStatus, ApiError>>,
         copies: BTreeMap<&'static str, ApiError>,
+        existing: BTreeMap<&'static str, &'static str>,
         started: Mutex<Vec<String>>,
     }
 
@@ -514,6 +526,17 @@ mod tests {
                 .get(vault_arn)
                 .cloned()
                 .unwrap_or(Ok(VaultStatus::Exists(plan::RetentionBounds::default())))
+        }
+        async fn existing_copy(
+            &self,
+            order: &CopyOrder,
+            _: &str,
+            _: Option<chrono::DateTime<chrono::Utc>>,
+        ) -> Result<Option<String>, ApiError> {
+            Ok(self
+                .existing
+                .get(order.destination_vault_arn.as_str())
+                .map(|id| id.to_string()))
         }
         async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
             if let Some(e) = self.copies.get(order.destination_vault_arn.as_str()) {
@@ -641,6 +664,21 @@ mod tests {
             alert.document["detail"]["refused"][0]["refusal"]["bound"],
             "MaxRetentionDays"
         );
+    }
+
+    #[tokio::test]
+    async fn a_copy_already_made_is_the_answer_and_nothing_is_started_again() {
+        let aws = FakeAws {
+            existing: BTreeMap::from([(ISOLATED, "copy-job-from-last-week")]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [DR], "only the missing copy is started");
+        let copies = answer["copies"].as_array().unwrap();
+        assert_eq!(copies[0]["copyJobId"], "copy-job-from-last-week", "{answer}");
     }
 
     #[tokio::test]

@@ -485,6 +485,7 @@ mod tests {
         Arrival {
             event_id: "e".into(),
             job_id: "job-1".into(),
+            job_created: None,
             recovery_point_arn: point.into(),
             vault_arn: PRODUCTION.into(),
             vault_name: "rearguard-production".into(),

@@ -227,6 +227,7 @@ mod tests {
         Arrival {
             event_id: "e".into(),
             job_id: "job-1".into(),
+            job_created: None,
             recovery_point_arn: "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1".into(),
             vault_arn: "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production".into(),
             vault_name: "rearguard-production".into(),

@@ -10,6 +10,8 @@ pub struct Arrival {
     /// The backup or copy job that made the recovery point arrive (its completion time when the
     /// event has no job id): tells one backup of a continuous recovery point from the next.
     pub job_id: String,
+    /// When that job was created: copies of this recovery point made for it come after.
+    pub job_created: Option<chrono::DateTime<chrono::Utc>>,
     pub recovery_point_arn: String,
     pub vault_arn: String,
     pub vault_name: String,
@@ -107,9 +109,14 @@ pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
         .or_else(|| event.completion_date())
         .unwrap_or_default()
         .to_string();
+    let job_created = event
+        .creation_date()
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.with_timezone(&chrono::Utc));
     Ok(Arrival {
         event_id: event.event_id.clone(),
         job_id,
+        job_created,
         account: parsed.account.to_string(),
         region: parsed.region.to_string(),
         vault_name: arn::vault_name(&vault_arn).to_string(),
@@ -141,6 +148,10 @@ mod tests {
         assert_eq!(arrival.resource_type, "EBS");
         assert_eq!(arrival.account, "111122223333");
         assert_eq!(arrival.job_id, "C0FFEE11-2A3B-4C5D-8E9F-0A1B2C3D4E5F");
+        assert_eq!(
+            arrival.job_created.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-21T03:00:02.118+00:00")
+        );
         assert_eq!(arrival.origin, Origin::Backup { on_demand: false });
     }
 
