@@ -190,7 +190,7 @@ impl Refusal {
                 "Give the route a \"reencrypt\" vault with a customer managed key (the copy goes there first, then on), or encrypt the resource with a customer managed key."
             }
             Refusal::Lifecycle { .. } => {
-                "Fix the route's lifecycle: cold storage only for types that support it, and delete at least 90 days after the move."
+                "Fix the route's lifecycle: delete at least 90 days after the move to cold storage, and every number of days at least 1."
             }
             Refusal::NotCopyable { .. } => "Nothing to copy; the next backup will be copied.",
             Refusal::MultiAzDbCluster => {
