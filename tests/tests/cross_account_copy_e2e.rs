@@ -693,6 +693,69 @@ async fn the_source_is_shortened_once_every_copy_completed() {
 }
 
 #[tokio::test]
+async fn the_source_is_shortened_on_a_tag_filtered_route_whose_copy_is_in_another_region() {
+    // GIVEN a route for the resources tagged backup-plan=production, copying to us-west-2 and
+    // shortening the source to 7 days, and a volume so tagged in eu-west-1
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.dr],
+        json!({"plans": ["production"], "lifecycle": {"delete_after_days": 35}, "shorten_source_to_days": 7})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume_id = aws_sdk_ec2::Client::new(&sdk)
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("backup-plan")
+                        .value("production")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create volume")
+        .volume_id()
+        .unwrap()
+        .to_string();
+    let volume = format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{volume_id}");
+    let inbox = backup_events_inbox(&sdk, &unique("tagged-shorten-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let first = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+    assert_eq!(first["copies"].as_array().unwrap().len(), 1, "{first}");
+    let copied = the_event(&sdk, &inbox, COPY_JOB).await;
+    assert_eq!(
+        copied["detail"]["destinationBackupVaultArn"],
+        vaults.dr.as_str(),
+        "the recovery point arrives in us-west-2"
+    );
+
+    // WHEN the copy's completion arrives
+    let answer = harness.invoke(&copied).await;
+
+    // THEN the tag is read where the volume is, the route matches, and the source is shortened
+    assert_eq!(answer["sourceShortened"].as_array().unwrap().len(), 1, "{answer}");
+    let lifecycle = aws_sdk_backup::Client::new(&sdk)
+        .describe_recovery_point()
+        .backup_vault_name(&vaults.production)
+        .recovery_point_arn(&point)
+        .send()
+        .await
+        .expect("describe")
+        .lifecycle()
+        .and_then(|l| l.delete_after_days());
+    assert_eq!(lifecycle, Some(7));
+}
+
+#[tokio::test]
 async fn dry_run_logs_the_exact_copy_and_starts_none() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;

@@ -89,13 +89,16 @@ fn transient(e: ApiError) -> HandleError {
 }
 
 async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
-    let backup_tag = if deps.routes.reads_tags() && arrival.account == deps.home_account {
-        deps.tags
-            .backup_tag(&arrival.resource_arn, &arrival.region, &deps.routes.backup_tag_key)
+    let tag_region = arrival
+        .tag_region(deps.home_account)
+        .filter(|_| deps.routes.reads_tags());
+    let backup_tag = match tag_region {
+        Some(region) => deps
+            .tags
+            .backup_tag(&arrival.resource_arn, region, &deps.routes.backup_tag_key)
             .await
-            .map_err(HandleError::Tagging)?
-    } else {
-        None
+            .map_err(HandleError::Tagging)?,
+        None => None,
     };
     let mut inputs = Inputs {
         routes: deps.routes,

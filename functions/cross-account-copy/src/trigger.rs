@@ -43,6 +43,27 @@ impl Origin {
     }
 }
 
+impl Arrival {
+    /// Where the protected resource's backup tag can be read: the resource ARN's Region in the
+    /// home account, wherever the recovery point arrived (a copy in another Region or account is
+    /// still a copy of a resource here). `None` when the resource is in another account.
+    pub fn tag_region<'a>(&'a self, home_account: &str) -> Option<&'a str> {
+        let arn = Arn::parse(&self.resource_arn)?;
+        // S3 bucket ARNs name neither account nor Region: the recovery point's stand in.
+        let account = if arn.account.is_empty() {
+            self.account.as_str()
+        } else {
+            arn.account
+        };
+        let region = if arn.region.is_empty() {
+            self.region.as_str()
+        } else {
+            arn.region
+        };
+        (account == home_account).then_some(region)
+    }
+}
+
 /// Why an event starts nothing. Logged and ignored, never retried.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NotAnArrival {
@@ -207,6 +228,18 @@ mod tests {
             }
         }
         assert!(seen >= 15, "only {seen} job samples decoded");
+    }
+
+    #[test]
+    fn the_backup_tag_is_read_where_the_resource_is_not_where_its_copy_arrived() {
+        let mut copy = arrival(&sample("copy-completed-to-hop-vault.json")).unwrap();
+        copy.region = "us-west-2".into();
+        copy.account = "444455556666".into();
+        copy.resource_arn = "arn:aws:rds:eu-west-1:111122223333:db:prod-orders".into();
+        assert_eq!(copy.tag_region("111122223333"), Some("eu-west-1"));
+        assert_eq!(copy.tag_region("999988887777"), None, "not a resource of this account");
+        copy.resource_arn = "arn:aws:s3:::invoices".into();
+        assert_eq!(copy.tag_region("444455556666"), Some("us-west-2"));
     }
 
     #[test]
