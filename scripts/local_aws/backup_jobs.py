@@ -22,6 +22,7 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
   POST /_emulator/clock  {"advance_seconds": N}           moves it forward (lifecycles expire)
 
+STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
 read from moto's EC2 and RDS backends. Jobs complete at once and, like AWS Backup, put their
@@ -41,6 +42,7 @@ time, so its LockDate (the end of a compliance-mode lock's grace time) can alrea
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -59,6 +61,7 @@ from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
+import assume_role
 import resource_policy
 import scan_jobs
 from clock import Clock
@@ -70,8 +73,14 @@ DAY = 86_400
 # column of AWS Backup's "Feature availability by resource" table. For other types AWS Backup
 # ignores MoveToColdStorageAfterDays ("Lifecycle" in the API Reference).
 COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", "SAP HANA on Amazon EC2", "VirtualMachine"}
-# Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared.
-SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora"}
+# Snapshots of these types keep the source's KMS key; an AWS managed key cannot be shared
+# ("Encryption for a backup copy to a different account or AWS Region"). DocumentDB and Neptune
+# backups are cluster snapshots like Aurora's.
+SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune"}
+# The RDS API manages DocumentDB and Neptune clusters too; AWS Backup types a cluster by its
+# engine ("ListBackupJobs", ByResourceType: Aurora, DocumentDB, Neptune, RDS, ...). moto's RDS
+# knows no docdb engine, so only Neptune clusters exist here.
+CLUSTER_TYPES = {"neptune": "Neptune"}
 
 
 def _patch_managed_keys() -> None:
@@ -402,11 +411,19 @@ class BackupJobs:
             volumes = [ec2.volumes.get(d.volume_id) for d in instance.block_device_mapping.values() if d.volume_id]
             encrypted = [v for v in volumes if v is not None and v.encrypted]
             return snapshot_key(bool(encrypted), encrypted[0].kms_key_id if encrypted else None, "alias/aws/ebs")
-        if kind in ("RDS", "Aurora"):
+        if kind in ("RDS", "Aurora", "DocumentDB", "Neptune"):
             rds = rds_backends[account][region]
             source = rds.databases.get(name) if kind == "RDS" else rds.clusters.get(name)
             return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
+
+    @staticmethod
+    def cluster_type(account: str, region: str, resource_arn: str, kind: str) -> str:
+        """An RDS DB cluster is Aurora unless its engine makes it another type (Neptune)."""
+        if kind != "Aurora":
+            return kind
+        cluster = rds_backends[account][region].clusters.get(resource_arn.rsplit(":", 1)[-1])
+        return CLUSTER_TYPES.get(str(getattr(cluster, "engine", "")), kind)
 
     @staticmethod
     def is_multi_az_cluster(account: str, region: str, resource_arn: str, kind: str) -> bool:
@@ -459,7 +476,7 @@ class BackupJobs:
         if not (vault_name and resource_arn and role):
             raise invalid("BackupVaultName, ResourceArn and IamRoleArn are required")
         vault = self.vault(account, region, vault_name)
-        kind = resource_type_of(resource_arn)
+        kind = self.cluster_type(account, region, resource_arn, resource_type_of(resource_arn))
         created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
         lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
         created_by = None
@@ -565,7 +582,7 @@ class BackupJobs:
         prefix = "copyjob" if copy else "job"
         if kind == "RDS":
             return f"arn:aws:rds:{region}:{account}:snapshot:awsbackup:{prefix}-{job_id.lower()}"
-        if kind == "Aurora":
+        if kind in ("Aurora", "DocumentDB", "Neptune"):
             return f"arn:aws:rds:{region}:{account}:cluster-snapshot:awsbackup:{prefix}-{job_id.lower()}"
         return f"arn:aws:backup:{region}:{account}:recovery-point:{uuid.uuid4()}"
 
@@ -832,6 +849,8 @@ class BackupJobsApp:
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match and match.group(3) == "sts":
+            return self.sts(environ, start_response, get_account_id_from(match.group(1)))
         if not match or match.group(3) != "backup":
             return self.moto_app(environ, start_response)
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
@@ -858,6 +877,19 @@ class BackupJobsApp:
             status, payload = e.status, {"__type": e.code, "message": e.message, "Code": e.code}
             extra = [("x-amzn-ErrorType", e.code)]
         return respond(start_response, status, payload, extra)
+
+    def sts(self, environ: dict, start_response: Callable, caller_account: str) -> Iterable[bytes]:
+        """AssumeRole of a role that does not exist is refused (assume_role.py); the rest is moto's."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        refused = assume_role.refused_role(body)
+        if refused is None:
+            return self.moto_app(environ, start_response)
+        data = assume_role.access_denied(caller_account, refused)
+        start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
+                                          ("x-amzn-RequestId", str(uuid.uuid4()))])
+        return [data]
 
     def control(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         """The emulator's own controls, for its tests: the clock."""

@@ -4,8 +4,40 @@
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// Why the credentials for a call could not be had: the STS error code (`AccessDenied` when the
+/// role does not exist or does not trust the caller) and the whole message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsFailure {
+    pub code: String,
+    pub message: String,
+}
+
+/// The credentials failure behind `error`, if that is what failed it. An assumed role's
+/// credentials are fetched when a client first signs a request; when AssumeRole fails, the SDK
+/// reports a dispatch failure without an error code, and the STS error is only in its sources.
+pub fn credentials_failure(error: &(dyn std::error::Error + 'static)) -> Option<CredentialsFailure> {
+    let failure = chain(error).find_map(|e| e.downcast_ref::<CredentialsError>())?;
+    let code = chain(failure)
+        .find_map(|e| e.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>())
+        .and_then(|e| e.code())
+        .unwrap_or("CredentialsUnavailable");
+    Some(CredentialsFailure {
+        code: code.to_string(),
+        message: aws_sdk_sts::error::DisplayErrorContext(failure).to_string(),
+    })
+}
+
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("account {account}: {message}")]
@@ -141,6 +173,35 @@ mod tests {
         assert!(!without.reaches("444455556666"));
         let e = without.role_for("444455556666").unwrap_err().to_string();
         assert!(e.contains("MEMBER_ROLE_NAME") && e.contains("444455556666"), "{e}");
+    }
+
+    #[test]
+    fn a_refused_assume_role_is_found_with_its_code_behind_the_dispatch_failure() {
+        use aws_sdk_sts::error::{ErrorMetadata, SdkError};
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let refused: SdkError<AssumeRoleError, HttpResponse> = SdkError::service_error(
+            AssumeRoleError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::444455556666:role/x")
+                    .build(),
+            ),
+            HttpResponse::new(403u16.try_into().unwrap(), aws_smithy_types::body::SdkBody::empty()),
+        );
+        // What a client's call returns when its credentials provider failed.
+        let dispatch: SdkError<AssumeRoleError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::other(
+            CredentialsError::provider_error(refused).into(),
+            None,
+        ));
+
+        let failure = credentials_failure(&dispatch).expect("a credentials failure");
+
+        assert_eq!(failure.code, "AccessDenied");
+        assert!(failure.message.contains("role/x"), "{}", failure.message);
+        let unrelated: SdkError<AssumeRoleError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io("connection reset".into()));
+        assert_eq!(credentials_failure(&unrelated), None);
     }
 
     #[tokio::test]

@@ -11,12 +11,19 @@ use crate::local_aws::drain_queue;
 
 pub const BACKUP_ROLE: &str = "arn:aws:iam::123456789012:role/service-role/AWSBackupDefaultServiceRole";
 
-/// The SDK config acting in `account` (through AssumeRole, as a member account would) and `region`.
+/// The role AWS Organizations creates in each member account it creates, which lets the
+/// management account administer it (Organizations API `CreateAccount`, `RoleName`). The local
+/// AWS refuses AssumeRole into a role IAM did not create in the account, as AWS does; this one
+/// is there from the start.
+pub const ORGANIZATION_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// The SDK config acting in `account` (through its organization access role, as the account's
+/// administrators would) and `region`.
 pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> SdkConfig {
     let mut builder = sdk.to_builder().region(Region::new(region.to_string()));
     if let Some(account) = account {
         let provider =
-            aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/rearguard-test"))
+            aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/{ORGANIZATION_ROLE}"))
                 .session_name("test")
                 .configure(sdk)
                 .build()
@@ -24,6 +31,29 @@ pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> 
         builder = builder.credentials_provider(aws_sdk_backup::config::SharedCredentialsProvider::new(provider));
     }
     builder.build()
+}
+
+/// Creates the role `name` in `account`, as a deployment there would (a member template, the
+/// destination template), trusting the platform account; a role already there is kept. Until
+/// then the local AWS refuses AssumeRole into it, as AWS does.
+pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
+    let admin = acting_in(sdk, Some(account), crate::local_aws::REGION).await;
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]
+    });
+    let created = aws_sdk_iam::Client::new(&admin)
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await;
+    if let Err(e) = created {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|e| e.is_entity_already_exists_exception());
+        assert!(exists, "create role {name} in {account}: {e:?}");
+    }
 }
 
 /// A customer managed KMS key in the config's account and region; returns its ARN.

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::backup_world::{
-    acting_in, allow_copies_from, backup_events_inbox_all, backup_with, customer_key, lock_vault, share_key_with, vault,
+    acting_in, allow_copies_from, backup_events_inbox_all, backup_with, create_role, customer_key, lock_vault,
+    share_key_with, vault,
 };
 use crate::function::{FunctionProcess, binary};
 use crate::local_aws::{self, AlertsTopic, create_state_table, drain_queue};
@@ -54,6 +55,7 @@ async fn env_in(sdk: &SdkConfig, account: &str) -> Vec<(&'static str, String)> {
     env.retain(|(k, _)| *k != "AWS_REGION");
     env.push(("AWS_REGION", REGION.to_string()));
     if account != PLATFORM {
+        create_role(sdk, account, "rearguard-deploy").await;
         let credentials = aws_sdk_sts::Client::new(sdk)
             .assume_role()
             .role_arn(format!("arn:aws:iam::{account}:role/rearguard-deploy"))
@@ -295,6 +297,8 @@ pub async fn run(sdk: &SdkConfig) {
     );
     let platform = acting_in(sdk, None, REGION).await;
     let workloads = acting_in(sdk, Some(WORKLOADS), REGION).await;
+    // templates/member-account.yaml's role, which tag-enrollment and compliance-report assume.
+    create_role(sdk, WORKLOADS, MEMBER_ROLE).await;
     let isolated_vault = vault(
         &acting_in(sdk, Some(ISOLATED), REGION).await,
         "rearguard-isolated",

@@ -99,7 +99,7 @@ def condition_holds(template, condition, parameters=None):
             return all(holds(a) for a in args)
         if op == "Fn::Or":
             return any(holds(a) for a in args)
-        if op == "Condition":
+        if op in ("Condition", "Fn::Condition"):  # `!Condition X` is loaded as Fn::Condition
             return holds(template["Conditions"][args])
         raise AssertionError(f"condition operator {op} not understood")
 
@@ -292,3 +292,29 @@ def test_every_vault_key_is_retained_and_only_break_glass_can_destroy_it(path):
 def test_no_partition_is_hard_coded(path):
     lines = [f"{n}: {line.strip()}" for n, line in enumerate(path.read_text().splitlines(), 1) if "arn:aws:" in line]
     assert not lines, f"{path.name} hard-codes the aws partition (use ${{AWS::Partition}}):\n" + "\n".join(lines)
+
+
+# cross-account-copy assumes DestinationRoleName in each destination account to confirm the vault
+# exists; AssumeRole of a role that is not there is AccessDenied ("Troubleshoot IAM roles"), and
+# the copy then starts unchecked with a warning. The destination template creates the role
+# whenever its vault takes copies, and an empty DestinationRoleName means no check (no AssumeRole).
+def test_the_destination_template_creates_the_vault_check_role_whenever_its_vault_takes_copies():
+    destination = load(ROOT / "templates" / "destination-account.yaml")
+    role = destination["Resources"]["VaultCheckRole"]
+    for parameters in ({"SourceAccountIds": "111122223333"}, {"OrganizationId": "o-abc123"},
+                       {"SourceFunctionRoleArns": "arn:aws:iam::111122223333:role/x"}):
+        assert condition_holds(destination, role["Condition"], parameters), parameters
+    assert role["Properties"]["RoleName"] == {"Ref": "VaultCheckRoleName"}
+    assert destination["Parameters"]["VaultCheckRoleName"]["Default"] == "rearguard-vault-check"
+
+
+def test_an_empty_destination_role_name_is_allowed_and_drops_the_assume_role_permission(stack):
+    parameter = stack["Parameters"]["DestinationRoleName"]
+    assert re.fullmatch(parameter["AllowedPattern"], "")
+    assert parameter["Default"] == "rearguard-vault-check"
+    statements = stack["Resources"]["CrossAccountCopyFunction"]["Properties"]["Policies"][0]["Statement"]
+    guarded = [s for s in statements if isinstance(s, dict) and "Fn::If" in s]
+    check = [s["Fn::If"] for s in guarded if s["Fn::If"][1].get("Sid") == "CheckDestinationVaults"]
+    assert len(check) == 1 and check[0][2] == {"Ref": "AWS::NoValue"}
+    assert not condition_holds(stack, check[0][0], {"DestinationRoleName": ""})
+    assert condition_holds(stack, check[0][0])

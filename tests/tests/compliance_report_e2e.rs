@@ -6,7 +6,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use rearguard_e2e::backup_world::{acting_in, backup_with, lock_vault, vault};
+use rearguard_e2e::backup_world::{acting_in, backup_with, create_role, lock_vault, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -212,6 +212,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
                 "vault_lock": {"mode": "compliance", "min_retention_days": 2557}}
         }
     });
+    create_role(&sdk, ACCOUNT, "rearguard-compliance-reader").await;
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();
     env.extend([
@@ -325,6 +326,8 @@ struct Reporter {
 
 impl Reporter {
     async fn start(sdk: &SdkConfig, account: &str, regions: &[&str], policy: &Value) -> Reporter {
+        // The member account's read-only role, as templates/member-account.yaml creates it.
+        create_role(sdk, account, "rearguard-compliance-reader").await;
         let bucket = unique("rearguard-reports");
         aws_sdk_s3::Client::new(sdk)
             .create_bucket()

@@ -5,8 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in,
-    share_key_with, vault,
+    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, create_role, customer_key, next_events,
+    points_in, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -19,13 +19,16 @@ const WAIT: Duration = Duration::from_secs(20);
 const HOME: &str = "123456789012";
 const ISOLATED_ACCOUNT: &str = "444455556666";
 const COPY_ROLE: &str = "arn:aws:iam::123456789012:role/rearguard-copy";
+/// The vault-check role templates/destination-account.yaml creates in the isolated account.
+const CHECK_ROLE: &str = "rearguard-vault-check";
 const BACKUP_JOB: &str = "Backup Job State Change";
 const COPY_JOB: &str = "Copy Job State Change";
 
 /// One test's vaults: production and a re-encrypting vault here, `dr` in us-west-2, `isolated`
 /// in the isolated account, each with a customer managed key; all names unique to the test. The
 /// isolated vault accepts copies from this account and the re-encrypting vault's key is shared
-/// with the isolated account, as cross-account copies need.
+/// with the isolated account, as cross-account copies need; the isolated account has the
+/// vault-check role.
 struct Vaults {
     production: String,
     reencrypt: String,
@@ -50,6 +53,7 @@ impl Vaults {
         let isolated_name = unique("isolated");
         let isolated_vault = vault(&isolated, &isolated_name, Some(&isolated_key)).await;
         allow_copies_from(&isolated, &isolated_name, &[HOME]).await;
+        create_role(sdk, ISOLATED_ACCOUNT, CHECK_ROLE).await;
         Vaults {
             dr: vault(&west, &unique("dr"), Some(&west_key)).await,
             isolated: isolated_vault,
@@ -82,7 +86,7 @@ impl Harness {
         let mut env: Vec<(&str, String)> = local_aws::function_env();
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("REARGUARD_POLICY", routes.to_string()));
-        env.push(("DESTINATION_ROLE_NAME", "rearguard-vault-check".into()));
+        env.push(("DESTINATION_ROLE_NAME", CHECK_ROLE.into()));
         env.push(("EVENT_BUS_NAME", bus));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -201,6 +205,28 @@ async fn database_with_aws_managed_key(sdk: &SdkConfig) -> String {
     format!("arn:aws:rds:eu-west-1:{HOME}:db:{name}")
 }
 
+/// An RDS-API DB cluster of `engine` (`neptune`; `postgres` is a Multi-AZ DB cluster), encrypted
+/// with the AWS managed key (`aws/rds`).
+async fn db_cluster(sdk: &SdkConfig, engine: &str) -> String {
+    let name = unique(engine);
+    let mut request = aws_sdk_rds::Client::new(sdk)
+        .create_db_cluster()
+        .db_cluster_identifier(&name)
+        .engine(engine)
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .storage_encrypted(true);
+    if engine == "postgres" {
+        request = request
+            .db_cluster_instance_class("db.m6gd.large")
+            .allocated_storage(100)
+            .storage_type("io1")
+            .iops(1000);
+    }
+    request.send().await.expect("create db cluster");
+    format!("arn:aws:rds:eu-west-1:{HOME}:cluster:{name}")
+}
+
 /// The one event of `detail_type` in the inbox.
 async fn the_event(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Value {
     let mut events = next_events(sdk, inbox, detail_type).await;
@@ -265,6 +291,50 @@ async fn a_completed_ebs_backup_is_copied_to_another_account_and_region_once_eac
 }
 
 #[tokio::test]
+async fn a_destination_account_without_the_check_role_still_gets_its_copies_and_one_warning() {
+    // GIVEN a route to the isolated account and to the same-account DR vault, and a vault-check
+    // role name that was never deployed in the isolated account (AssumeRole is AccessDenied)
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}})
+    )]));
+    let not_deployed = unique("not-deployed");
+    let harness = Harness::start(routes, &[("DESTINATION_ROLE_NAME", &not_deployed)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("unchecked-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+
+    // WHEN the backup's completion arrives
+    let answer = harness.invoke(&completed).await;
+
+    // THEN both copies start, the DR copy included, and one WARNING names the role to deploy
+    assert_eq!(answer["status"], "handled", "{answer}");
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 2, "{answer}");
+    let west = acting_in(&sdk, None, "us-west-2").await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    assert_eq!(points_in(&west, Vaults::name(&vaults.dr)).await.len(), 1);
+    assert_eq!(points_in(&isolated, Vaults::name(&vaults.isolated)).await.len(), 1);
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(alerts[0].subject.starts_with("[WARNING] "), "{}", alerts[0].subject);
+    let role = format!("arn:aws:iam::{ISOLATED_ACCOUNT}:role/{not_deployed}");
+    assert_eq!(alerts[0].document["detail"]["unchecked"][0]["roleArn"], role.as_str());
+    assert!(
+        alerts[0].document["detail"]["unchecked"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("AccessDenied")),
+        "{:#?}",
+        alerts[0].document
+    );
+    assert!(harness.logs().contains("copy_unchecked"));
+}
+
+#[tokio::test]
 async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
@@ -316,6 +386,66 @@ async fn an_rds_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_
 }
 
 #[tokio::test]
+async fn a_neptune_snapshot_under_an_aws_managed_key_goes_through_the_reencrypting_vault() {
+    // GIVEN a Neptune cluster under aws/rds, routed to the isolated account with a re-encrypting vault
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated],
+        json!({"reencrypt": {"vault": vaults.reencrypt, "keep_days": 3}, "lifecycle": {"delete_after_days": 90}})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = db_cluster(&sdk, "neptune").await;
+    let inbox = backup_events_inbox(&sdk, &unique("neptune-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    assert_eq!(completed["detail"]["resourceType"], "Neptune");
+
+    // WHEN it completes, and then the hop's copy completes
+    let answer = harness.invoke(&completed).await;
+    let copies = answer["copies"].as_array().unwrap();
+    assert_eq!((copies.len(), copies[0]["hop"].as_bool()), (1, Some(true)), "{answer}");
+    let hop_copy = next_events(&sdk, &inbox, COPY_JOB).await.remove(0);
+    let onward = harness.invoke(&hop_copy).await;
+
+    // THEN the re-encrypted copy lands in the isolated account, and nothing is refused
+    assert_eq!(onward["copies"].as_array().unwrap().len(), 1, "{onward}");
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    assert_eq!(points_in(&isolated, Vaults::name(&vaults.isolated)).await.len(), 1);
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_multi_az_db_cluster_snapshot_is_refused_with_the_reason() {
+    // GIVEN a Multi-AZ DB cluster (RDS engine postgres) routed to another Region
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = db_cluster(&sdk, "postgres").await;
+    let inbox = backup_events_inbox(&sdk, &unique("multi-az-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+
+    // WHEN its backup completes
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN no copy is started, and one alert says why
+    assert_eq!(answer["refused"], 1, "{answer}");
+    assert!(copy_jobs(&sdk, &cluster).await.is_empty());
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let reason = alerts[0].document["detail"]["refused"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("copying a Multi-AZ DB cluster snapshot is not supported"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
 async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_alert() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
@@ -358,6 +488,54 @@ async fn without_a_reencrypting_vault_an_aws_managed_key_is_refused_with_one_ale
         .collect();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0]["detail"]["refused"], true);
+}
+
+#[tokio::test]
+async fn a_copy_redelivered_after_its_ledger_entry_expired_starts_nothing() {
+    // GIVEN a backup copied once, with the state table remembering the event
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({"lifecycle": {"delete_after_days": 35}})
+    )]));
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(routes, &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("redrive-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    let first = harness.invoke(&completed).await;
+    assert_eq!(first["copies"].as_array().unwrap().len(), 2, "{first}");
+
+    // WHEN the ledger entry has expired (7 days) and the event comes back from the failure queue
+    let event_id = completed["id"].as_str().unwrap();
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .delete_item()
+        .table_name(&state_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("delivery#cross-account-copy#{event_id}")),
+        )
+        .send()
+        .await
+        .expect("the ledger entry expires");
+    let redriven = harness.invoke(&completed).await;
+
+    // THEN it is handled again, finds both copies and starts nothing
+    assert_eq!(redriven["status"], "handled", "{redriven}");
+    assert_eq!(redriven["copies"], first["copies"], "the same copy jobs");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 2);
+    let logs = harness.logs();
+    assert_eq!(
+        logs.matches("start_copy_job").count(),
+        2,
+        "StartCopyJob only for the first delivery:\n{logs}"
+    );
+    assert_eq!(logs.matches("copy_exists").count(), 2, "{logs}");
 }
 
 #[tokio::test]
@@ -430,6 +608,52 @@ async fn an_unknown_destination_vault_is_refused_before_copying() {
 }
 
 #[tokio::test]
+async fn a_vault_locked_to_35_days_refuses_a_copy_kept_forever_naming_the_bound() {
+    // GIVEN the isolated vault under a Vault Lock of at most 35 days, and a source backup kept
+    // forever that a route without a lifecycle copies there (the copy would inherit "never")
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    aws_sdk_backup::Client::new(&isolated)
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name(Vaults::name(&vaults.isolated))
+        .min_retention_days(1)
+        .max_retention_days(35)
+        .send()
+        .await
+        .expect("lock the vault");
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated, &vaults.dr],
+        json!({})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("locked-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the isolated copy is refused up front, naming the bound; the DR copy is made
+    assert_eq!(
+        (answer["copies"].as_array().unwrap().len(), answer["refused"].as_u64()),
+        (1, Some(1)),
+        "{answer}"
+    );
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs.len(), 1, "no copy job the vault would fail: {jobs:#?}");
+    assert_eq!(jobs[0].destination_backup_vault_arn(), Some(vaults.dr.as_str()));
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let refused = &alerts[0].document["detail"]["refused"][0];
+    assert_eq!(refused["refusal"]["code"], "VAULT_LOCK");
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("at most 35 days (MaxRetentionDays)"), "{reason}");
+}
+
+#[tokio::test]
 async fn the_source_is_shortened_once_every_copy_completed() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;
@@ -466,6 +690,69 @@ async fn the_source_is_shortened_once_every_copy_completed() {
 
     assert_eq!(source_lifecycle().await, Some(7));
     assert!(harness.logs().contains("update_recovery_point_lifecycle"));
+}
+
+#[tokio::test]
+async fn the_source_is_shortened_on_a_tag_filtered_route_whose_copy_is_in_another_region() {
+    // GIVEN a route for the resources tagged backup-plan=production, copying to us-west-2 and
+    // shortening the source to 7 days, and a volume so tagged in eu-west-1
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.dr],
+        json!({"plans": ["production"], "lifecycle": {"delete_after_days": 35}, "shorten_source_to_days": 7})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume_id = aws_sdk_ec2::Client::new(&sdk)
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("backup-plan")
+                        .value("production")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create volume")
+        .volume_id()
+        .unwrap()
+        .to_string();
+    let volume = format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{volume_id}");
+    let inbox = backup_events_inbox(&sdk, &unique("tagged-shorten-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    let first = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+    assert_eq!(first["copies"].as_array().unwrap().len(), 1, "{first}");
+    let copied = the_event(&sdk, &inbox, COPY_JOB).await;
+    assert_eq!(
+        copied["detail"]["destinationBackupVaultArn"],
+        vaults.dr.as_str(),
+        "the recovery point arrives in us-west-2"
+    );
+
+    // WHEN the copy's completion arrives
+    let answer = harness.invoke(&copied).await;
+
+    // THEN the tag is read where the volume is, the route matches, and the source is shortened
+    assert_eq!(answer["sourceShortened"].as_array().unwrap().len(), 1, "{answer}");
+    let lifecycle = aws_sdk_backup::Client::new(&sdk)
+        .describe_recovery_point()
+        .backup_vault_name(&vaults.production)
+        .recovery_point_arn(&point)
+        .send()
+        .await
+        .expect("describe")
+        .lifecycle()
+        .and_then(|l| l.delete_after_days());
+    assert_eq!(lifecycle, Some(7));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use rearguard_e2e::backup_world::create_role;
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -46,6 +47,8 @@ impl Harness {
 
     async fn start_with(policy: &str, extra_env: &[(&str, &str)]) -> Harness {
         let sdk = local_aws::sdk_config().await;
+        // The member template's role, which the function assumes in member accounts.
+        create_role(&sdk, MEMBER, ROLE).await;
         let topic = AlertsTopic::create(&sdk, &unique("enroll")).await;
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = local_aws::function_env();
@@ -94,6 +97,7 @@ async fn tags_of(sdk: &SdkConfig, arn: &str) -> BTreeMap<String, String> {
 
 /// An SDK config acting in another account, as the member account itself would.
 async fn member_account(sdk: &SdkConfig) -> SdkConfig {
+    create_role(sdk, MEMBER, ROLE).await;
     let provider = aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))
         .session_name("test")
         .configure(sdk)

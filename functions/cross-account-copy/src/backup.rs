@@ -9,7 +9,7 @@ use rearguard::arn::{Arn, vault_name};
 use std::collections::BTreeSet;
 
 use crate::lifecycle::Lifecycle;
-use crate::plan::{CopyOrder, PointFacts};
+use crate::plan::{CopyOrder, PointFacts, RetentionBounds};
 
 /// An AWS error, sorted into what a retry can fix and what it cannot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,10 +18,23 @@ pub struct ApiError {
     pub operation: &'static str,
     pub code: String,
     pub message: String,
-    /// Access denied, invalid parameters, missing resources: the same call fails the same way.
-    pub permanent: bool,
+    pub failure: Failure,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Throttling, server-side and network errors: a later attempt can succeed.
+    Transient,
+    /// Access denied, invalid parameters, missing resources: the same call fails the same way.
+    Permanent,
+    /// The credentials for the call could not be had: AssumeRole into another account failed
+    /// (the role is not deployed there, or does not trust this function).
+    Credentials,
+}
+
+/// Errors a retry cannot fix. `DependencyFailureException` is not one: "a dependent Amazon Web
+/// Services service or resource returned an error to the Backup service" (AWS Backup API
+/// Reference, *DependencyFailureException*, HTTP 500), a server-side failure, so it is retried.
 const PERMANENT_CODES: &[&str] = &[
     "AccessDeniedException",
     "AccessDenied",
@@ -31,14 +44,21 @@ const PERMANENT_CODES: &[&str] = &[
     "ResourceNotFoundException",
     "ValidationException",
     "NotFoundException",
-    "DependencyFailureException",
 ];
 
 impl ApiError {
     pub fn from_sdk<E: ProvideErrorMetadata, R>(operation: &'static str, error: SdkError<E, R>) -> ApiError
     where
-        SdkError<E, R>: std::error::Error,
+        SdkError<E, R>: std::error::Error + 'static,
     {
+        if let Some(credentials) = rearguard::accounts::credentials_failure(&error) {
+            return ApiError {
+                operation,
+                code: credentials.code,
+                message: credentials.message,
+                failure: Failure::Credentials,
+            };
+        }
         let code = error.code().unwrap_or("").to_string();
         let message = error
             .message()
@@ -46,10 +66,20 @@ impl ApiError {
             .unwrap_or_else(|| aws_sdk_backup::error::DisplayErrorContext(&error).to_string());
         ApiError {
             operation,
-            permanent: PERMANENT_CODES.contains(&code.as_str()),
+            failure: if PERMANENT_CODES.contains(&code.as_str()) {
+                Failure::Permanent
+            } else {
+                Failure::Transient
+            },
             code: if code.is_empty() { "Unknown".into() } else { code },
             message,
         }
+    }
+
+    /// Retrying cannot help. A credentials failure is not: for the function's own role it is
+    /// the credentials endpoint, and callers that assume roles handle it before asking.
+    pub fn permanent(&self) -> bool {
+        self.failure == Failure::Permanent
     }
 
     fn not_found(&self) -> bool {
@@ -60,17 +90,33 @@ impl ApiError {
 /// Whether a destination vault is there.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VaultStatus {
-    Exists,
+    /// There, with its Vault Lock retention bounds (none when it is not locked).
+    Exists(RetentionBounds),
     Missing(String),
     /// Another account, and no role to look with: StartCopyJob will tell.
     Unverified,
+    /// Another account whose vault-check role could not be assumed: copied without the check.
+    Unchecked {
+        role_arn: String,
+        reason: String,
+    },
 }
 
 #[async_trait]
 pub trait CopyApi: Send + Sync {
     async fn describe_point(&self, region: &str, vault: &str, point_arn: &str) -> Result<PointFacts, ApiError>;
     async fn key_is_aws_managed(&self, key_arn: &str) -> Result<bool, ApiError>;
+    /// The engine of an RDS DB cluster (`None` when RDS does not know it).
+    async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError>;
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError>;
+    /// A copy job of `order`'s recovery point into its destination vault, created after
+    /// `created_after`, that has not failed: its id (the copy exists or is under way).
+    async fn existing_copy(
+        &self,
+        order: &CopyOrder,
+        resource_arn: &str,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, ApiError>;
     /// Starts the copy; returns the copy job id (the same id again for the same token).
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError>;
     /// Destination vault ARNs holding a completed copy of `point_arn`.
@@ -99,9 +145,9 @@ impl AwsBackup {
     async fn backup(&self, account: &str, region: &str) -> Result<aws_sdk_backup::Client, ApiError> {
         let config = self.accounts.config(account, region).await.map_err(|e| ApiError {
             operation: "AssumeRole",
-            code: "AccountUnreachable".into(),
+            code: "NoRoleForAccount".into(),
             message: e.to_string(),
-            permanent: true,
+            failure: Failure::Permanent,
         })?;
         Ok(aws_sdk_backup::Client::new(&config))
     }
@@ -139,11 +185,26 @@ impl CopyApi for AwsBackup {
             .await
             .map_err(|e| ApiError {
                 operation: "DescribeKey",
-                code: "AccountUnreachable".into(),
+                code: "NoRoleForAccount".into(),
                 message: e.to_string(),
-                permanent: true,
+                failure: Failure::Permanent,
             })?;
         key_is_aws_managed(&aws_sdk_kms::Client::new(&config), key_arn).await
+    }
+
+    async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError> {
+        let region = Arn::parse(cluster_arn).map_or("", |a| a.region).to_string();
+        let config = self
+            .accounts
+            .config(self.accounts.home_account(), &region)
+            .await
+            .map_err(|e| ApiError {
+                operation: "DescribeDBClusters",
+                code: "NoRoleForAccount".into(),
+                message: e.to_string(),
+                failure: Failure::Permanent,
+            })?;
+        db_cluster_engine(&aws_sdk_rds::Client::new(&config), cluster_arn).await
     }
 
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
@@ -153,11 +214,32 @@ impl CopyApi for AwsBackup {
         if !self.accounts.reaches(parsed.account) {
             return Ok(VaultStatus::Unverified);
         }
-        vault_status(
+        match vault_status(
             &self.backup(parsed.account, parsed.region).await?,
             vault_name(vault_arn),
         )
         .await
+        {
+            Err(e) if e.failure == Failure::Credentials => Ok(VaultStatus::Unchecked {
+                role_arn: self
+                    .accounts
+                    .role_for(parsed.account)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+            }),
+            other => other,
+        }
+    }
+
+    async fn existing_copy(
+        &self,
+        order: &CopyOrder,
+        resource_arn: &str,
+        created_after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, ApiError> {
+        existing_copy(&self.home(&order.region).await?, order, resource_arn, created_after).await
     }
 
     async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
@@ -203,7 +285,7 @@ pub async fn describe_point(
         in_cold_storage: output.storage_class() == Some(&StorageClass::Cold),
         lifecycle: from_sdk(output.lifecycle()),
         key_arn: output.encryption_key_arn().map(str::to_string),
-        key_is_aws_managed: false,
+        ..PointFacts::default()
     })
 }
 
@@ -220,6 +302,25 @@ pub async fn key_is_aws_managed(client: &aws_sdk_kms::Client, key_arn: &str) -> 
         .is_some_and(|m| *m == aws_sdk_kms::types::KeyManagerType::Aws))
 }
 
+pub async fn db_cluster_engine(client: &aws_sdk_rds::Client, cluster_arn: &str) -> Result<Option<String>, ApiError> {
+    match client
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster_arn)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output
+            .db_clusters()
+            .first()
+            .and_then(|c| c.engine())
+            .map(str::to_string)),
+        Err(e) => match ApiError::from_sdk("DescribeDBClusters", e) {
+            e if e.code == "DBClusterNotFoundFault" => Ok(None),
+            e => Err(e),
+        },
+    }
+}
+
 pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result<VaultStatus, ApiError> {
     match client
         .describe_backup_vault()
@@ -228,10 +329,45 @@ pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result
         .await
         .map_err(|e| ApiError::from_sdk("DescribeBackupVault", e))
     {
-        Ok(_) => Ok(VaultStatus::Exists),
+        Ok(vault) => Ok(VaultStatus::Exists(RetentionBounds {
+            min_days: vault.min_retention_days(),
+            max_days: vault.max_retention_days(),
+        })),
         Err(e) if e.not_found() => Ok(VaultStatus::Missing(e.message)),
         Err(e) => Err(e),
     }
+}
+
+/// ListCopyJobs by resource, destination vault, source recovery point and creation time
+/// ("ListCopyJobs": ByResourceArn, ByDestinationVaultArn, BySourceRecoveryPointArn,
+/// ByCreatedAfter), then the first job that did not fail.
+/// The ledger of handled events is kept 7 days and the idempotency token is AWS's to forget; a
+/// redrive from the failure queue after that still finds the copy it started.
+pub async fn existing_copy(
+    client: &aws_sdk_backup::Client,
+    order: &CopyOrder,
+    resource_arn: &str,
+    created_after: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<String>, ApiError> {
+    let mut pages = client
+        .list_copy_jobs()
+        .by_resource_arn(resource_arn)
+        .by_destination_vault_arn(&order.destination_vault_arn)
+        .by_source_recovery_point_arn(&order.recovery_point_arn)
+        .set_by_created_after(created_after.map(|t| aws_smithy_types::DateTime::from_millis(t.timestamp_millis())))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk("ListCopyJobs", e))?;
+        let found = page.copy_jobs().iter().find(|job| {
+            job.source_recovery_point_arn() == Some(order.recovery_point_arn.as_str())
+                && job.state() != Some(&CopyJobState::Failed)
+        });
+        if let Some(job) = found {
+            return Ok(Some(job.copy_job_id().unwrap_or_default().to_string()));
+        }
+    }
+    Ok(None)
 }
 
 pub async fn start_copy(client: &aws_sdk_backup::Client, order: &CopyOrder) -> Result<String, ApiError> {
@@ -295,6 +431,7 @@ pub async fn update_lifecycle(
 mod tests {
     use super::*;
     use crate::lifecycle::LifecycleSource;
+    use aws_sdk_backup::operation::describe_backup_vault::DescribeBackupVaultOutput;
     use aws_sdk_backup::operation::describe_recovery_point::DescribeRecoveryPointOutput;
     use aws_sdk_backup::operation::list_copy_jobs::{ListCopyJobsError, ListCopyJobsOutput};
     use aws_sdk_backup::operation::start_copy_job::{StartCopyJobError, StartCopyJobOutput};
@@ -365,6 +502,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dependency_failure_is_retried_and_transient_when_it_persists() {
+        let failed = r#"{"__type": "DependencyFailureException", "message": "KMS returned an error"}"#;
+        let rule = mock!(aws_sdk_backup::Client::start_copy_job)
+            .sequence()
+            .http_status(500, Some(failed.to_string()))
+            .output(|| StartCopyJobOutput::builder().copy_job_id("job-3").build())
+            .build();
+        let client = mock_client!(aws_sdk_backup, RuleMode::Sequential, [&rule], |b| b
+            .retry_config(rearguard::aws::retry_config()));
+
+        assert_eq!(start_copy(&client, &order()).await.unwrap(), "job-3");
+        assert_eq!(rule.num_calls(), 2);
+
+        // StartCopyJob's model does not list it, so the SDK hands it over as a generic error.
+        let persistent = mock!(aws_sdk_backup::Client::start_copy_job)
+            .then_error(|| StartCopyJobError::generic(meta("DependencyFailureException", "KMS returned an error")));
+        let client = mock_client!(aws_sdk_backup, [&persistent]);
+
+        let e = start_copy(&client, &order()).await.unwrap_err();
+
+        assert_eq!(
+            (e.code.as_str(), e.failure),
+            ("DependencyFailureException", Failure::Transient)
+        );
+    }
+
+    #[tokio::test]
     async fn an_invalid_parameter_is_permanent_with_aws_message() {
         let rule = mock!(aws_sdk_backup::Client::start_copy_job).then_error(|| {
             StartCopyJobError::InvalidParameterValueException(
@@ -378,7 +542,7 @@ mod tests {
 
         let e = start_copy(&client, &order()).await.unwrap_err();
 
-        assert!(e.permanent, "{e:?}");
+        assert!(e.permanent(), "{e:?}");
         assert_eq!(e.code, "InvalidParameterValueException");
         assert_eq!(e.message, "Invalid lifecycle");
     }
@@ -396,14 +560,14 @@ mod tests {
 
         let e = completed_copies(&client, "arn:r", "arn:p").await.unwrap_err();
 
-        assert!(!e.permanent, "{e:?}");
+        assert!(!e.permanent(), "{e:?}");
         assert_eq!(e.code, "ServiceUnavailableException");
     }
 
     #[tokio::test]
     async fn completed_copies_are_those_of_this_recovery_point() {
         let rule = mock!(aws_sdk_backup::Client::list_copy_jobs)
-            .match_requests(|req| {
+            .match_requests(move |req| {
                 req.by_resource_arn() == Some("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
                     && req.by_state() == Some(&CopyJobState::Completed)
             })
@@ -429,6 +593,114 @@ mod tests {
         assert_eq!(
             done,
             BTreeSet::from(["arn:v:dr".to_string(), "arn:v:isolated".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_db_clusters_engine_is_read_by_its_arn_and_a_gone_cluster_is_unknown() {
+        use aws_sdk_rds::operation::describe_db_clusters::{DescribeDBClustersError, DescribeDbClustersOutput};
+        let arn = "arn:aws:rds:eu-west-1:111122223333:cluster:orders";
+        let found = mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .match_requests(move |req| req.db_cluster_identifier() == Some(arn))
+            .then_output(|| {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(aws_sdk_rds::types::DbCluster::builder().engine("postgres").build())
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_rds, [&found]);
+        assert_eq!(
+            db_cluster_engine(&client, arn).await.unwrap().as_deref(),
+            Some("postgres")
+        );
+
+        let gone = mock!(aws_sdk_rds::Client::describe_db_clusters).then_error(|| {
+            DescribeDBClustersError::DbClusterNotFoundFault(
+                aws_sdk_rds::types::error::DbClusterNotFoundFault::builder()
+                    .meta(
+                        aws_sdk_rds::error::ErrorMetadata::builder()
+                            .code("DBClusterNotFoundFault")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_rds, [&gone]);
+        assert_eq!(db_cluster_engine(&client, arn).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_existing_copy_is_found_by_resource_destination_and_time_and_a_failed_one_is_not() {
+        let created = chrono::DateTime::parse_from_rfc3339("2026-11-21T03:00:02Z")
+            .unwrap()
+            .to_utc();
+        let rule = mock!(aws_sdk_backup::Client::list_copy_jobs)
+            .match_requests(move |req| {
+                req.by_resource_arn() == Some("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
+                    && req.by_destination_vault_arn()
+                        == Some("arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated")
+                    && req.by_source_recovery_point_arn() == Some("arn:aws:ec2:eu-west-1::snapshot/snap-1")
+                    && req.by_created_after().map(|t| t.secs()) == Some(created.timestamp())
+            })
+            .then_output(|| {
+                let job = |id: &str, point: &str, state: CopyJobState| {
+                    CopyJob::builder()
+                        .copy_job_id(id)
+                        .source_recovery_point_arn(point)
+                        .state(state)
+                        .build()
+                };
+                ListCopyJobsOutput::builder()
+                    .copy_jobs(job(
+                        "failed",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-1",
+                        CopyJobState::Failed,
+                    ))
+                    .copy_jobs(job(
+                        "other",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-0",
+                        CopyJobState::Completed,
+                    ))
+                    .copy_jobs(job(
+                        "running",
+                        "arn:aws:ec2:eu-west-1::snapshot/snap-1",
+                        CopyJobState::Running,
+                    ))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let found = existing_copy(
+            &client,
+            &order(),
+            "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1",
+            Some(created),
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(found.as_deref(), Some("running"));
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_locked_vault_reports_its_retention_bounds() {
+        let rule = mock!(aws_sdk_backup::Client::describe_backup_vault)
+            .match_requests(|req| req.backup_vault_name() == Some("isolated"))
+            .then_output(|| {
+                DescribeBackupVaultOutput::builder()
+                    .locked(true)
+                    .min_retention_days(7)
+                    .max_retention_days(35)
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        assert_eq!(
+            vault_status(&client, "isolated").await.unwrap(),
+            VaultStatus::Exists(RetentionBounds {
+                min_days: Some(7),
+                max_days: Some(35)
+            })
         );
     }
 

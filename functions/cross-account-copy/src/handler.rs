@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use crate::backup::{ApiError, CopyApi, VaultStatus};
 use crate::lifecycle::{Lifecycle, shortened};
-use crate::plan::{self, Inputs, Outcome, Plan, PointFacts, Refusal};
+use crate::plan::{self, CopyOrder, Inputs, Outcome, Plan, PointFacts, Refusal};
 use crate::render;
 use crate::routes::Routes;
 use crate::trigger::{self, Arrival, Origin};
@@ -89,13 +89,16 @@ fn transient(e: ApiError) -> HandleError {
 }
 
 async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
-    let backup_tag = if deps.routes.reads_tags() && arrival.account == deps.home_account {
-        deps.tags
-            .backup_tag(&arrival.resource_arn, &arrival.region, &deps.routes.backup_tag_key)
+    let tag_region = arrival
+        .tag_region(deps.home_account)
+        .filter(|_| deps.routes.reads_tags());
+    let backup_tag = match tag_region {
+        Some(region) => deps
+            .tags
+            .backup_tag(&arrival.resource_arn, region, &deps.routes.backup_tag_key)
             .await
-            .map_err(HandleError::Tagging)?
-    } else {
-        None
+            .map_err(HandleError::Tagging)?,
+        None => None,
     };
     let mut inputs = Inputs {
         routes: deps.routes,
@@ -118,7 +121,7 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     } else {
         match point_facts(arrival, deps).await {
             Ok(facts) => facts,
-            Err(e) if e.permanent => {
+            Err(e) if e.permanent() => {
                 warn!(event_id = %arrival.event_id, error = %e, decision = "alert", "the recovery point cannot be read");
                 alerts.push(render::api_failed(
                     arrival,
@@ -138,7 +141,7 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     inputs.original_lifecycle = original.as_ref();
     let plan = plan::decide(&inputs);
 
-    let outcomes = carry_out(&plan, deps).await?;
+    let Carried { outcomes, unchecked } = carry_out(arrival, &plan, deps).await?;
     let shortened_points = shorten_sources(arrival, &plan, deps, &mut alerts).await?;
 
     let refusals: Vec<(&str, &str, &Refusal)> = outcomes
@@ -163,6 +166,7 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     if plan.continuous && !copies.is_empty() {
         alerts.push(render::continuous(arrival, &copies));
     }
+    alerts.extend(render::unchecked(arrival, &unchecked));
     publish_all(deps, &alerts).await?;
 
     let mut requested = Vec::new();
@@ -197,21 +201,34 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
     }))
 }
 
-/// DescribeRecoveryPoint, plus KMS DescribeKey for snapshot types (whose key can block a
-/// cross-account copy).
+/// DescribeRecoveryPoint, plus KMS DescribeKey for the types that keep their resource's key
+/// (which can block a cross-account copy), plus RDS DescribeDBClusters for a DB cluster's
+/// snapshot (a Multi-AZ DB cluster's cannot be copied).
 async fn point_facts(arrival: &Arrival, deps: &Deps<'_>) -> Result<PointFacts, ApiError> {
     let mut facts = deps
         .api
         .describe_point(&arrival.region, &arrival.vault_name, &arrival.recovery_point_arn)
         .await?;
-    if matches!(arrival.resource_type.as_str(), "EC2" | "EBS" | "RDS" | "Aurora")
+    if plan::keeps_resource_key(&arrival.resource_type)
         && let Some(key) = facts.key_arn.clone()
     {
         facts.key_is_aws_managed = match deps.api.key_is_aws_managed(&key).await {
             Ok(managed) => managed,
-            Err(e) if e.permanent => {
+            Err(e) if e.permanent() => {
                 // Unknown: the copy is tried, and a failed copy job is alerted by job-alerts.
                 warn!(key = %key, error = %e, "cannot tell who manages the key; copying anyway");
+                false
+            }
+            Err(e) => return Err(e),
+        };
+    }
+    if plan::rds_cluster_of(&arrival.resource_arn, &arrival.resource_type).is_some() {
+        facts.multi_az_db_cluster = match deps.api.db_cluster_engine(&arrival.resource_arn).await {
+            Ok(Some(engine)) => plan::is_multi_az_db_cluster_engine(&engine),
+            Ok(None) => false,
+            Err(e) if e.permanent() => {
+                // The cluster may be gone; its snapshot is tried, and a failed copy job is alerted.
+                warn!(cluster = %arrival.resource_arn, error = %e, "cannot read the cluster's engine; copying anyway");
                 false
             }
             Err(e) => return Err(e),
@@ -247,7 +264,7 @@ async fn original_lifecycle(arrival: &Arrival, deps: &Deps<'_>) -> Result<Option
         .await
     {
         Ok(facts) => Ok(Some(facts.lifecycle)),
-        Err(e) if e.permanent => {
+        Err(e) if e.permanent() => {
             warn!(error = %e, "the original recovery point is gone; the route's lifecycle or the intermediate copy's applies");
             Ok(None)
         }
@@ -255,68 +272,122 @@ async fn original_lifecycle(arrival: &Arrival, deps: &Deps<'_>) -> Result<Option
     }
 }
 
-/// Checks each destination vault and starts the copies (or, in dry-run mode, logs them).
-async fn carry_out(plan: &Plan, deps: &Deps<'_>) -> Result<Vec<(Outcome, Option<String>)>, HandleError> {
-    let mut done = Vec::new();
+/// What carrying out a plan came to: each outcome (with its copy job id), and the destinations
+/// copied into without the vault check.
+struct Carried {
+    outcomes: Vec<(Outcome, Option<String>)>,
+    unchecked: Vec<render::Unchecked>,
+}
+
+/// Checks each destination vault and starts the copies (or, in dry-run mode, logs them). Each
+/// destination stands on its own: a refusal or a transient failure of one never keeps the
+/// others from starting. A transient failure is returned after all the others were tried, so the
+/// event is retried (the copies already started are asked for again with the same token).
+async fn carry_out(arrival: &Arrival, plan: &Plan, deps: &Deps<'_>) -> Result<Carried, HandleError> {
+    let mut carried = Carried {
+        outcomes: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    let mut retry = None;
     for outcome in &plan.outcomes {
         let Outcome::Copy(order) = outcome else {
-            done.push((outcome.clone(), None));
+            carried.outcomes.push((outcome.clone(), None));
             continue;
         };
-        let refuse = |refusal: Refusal| Outcome::Refused {
-            route: order.route.clone(),
-            destination_vault_arn: order.destination_vault_arn.clone(),
-            refusal,
-        };
-        match deps.api.vault_status(&order.destination_vault_arn).await {
-            Ok(VaultStatus::Missing(message)) => {
-                warn!(destination = %order.destination_vault_arn, %message, decision = "refuse", "destination vault not found");
-                done.push((refuse(Refusal::UnknownVault { message }), None));
-                continue;
+        match copy_one(arrival, order, deps, &mut carried.unchecked).await {
+            Ok(done) => carried.outcomes.push(done),
+            Err(e) => {
+                warn!(destination = %order.destination_vault_arn, error = %e, decision = "retry", "transient failure; the other destinations go on");
+                retry.get_or_insert(e);
             }
-            Ok(VaultStatus::Exists | VaultStatus::Unverified) => {}
-            Err(e) if e.permanent => {
-                warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "destination vault unreachable");
-                done.push((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
-                continue;
-            }
-            Err(e) => return Err(transient(e)),
-        }
-        if deps.dry_run {
-            info!(
-                action = "would_start_copy_job",
-                route = %order.route,
-                region = %order.region,
-                recovery_point = %order.recovery_point_arn,
-                source_vault = %order.source_vault_name,
-                destination_vault = %order.destination_vault_arn,
-                role = %order.role_arn,
-                idempotency_token = %order.idempotency_token,
-                lifecycle = ?order.lifecycle,
-                "dry run: not starting the copy"
-            );
-            done.push((outcome.clone(), None));
-            continue;
-        }
-        match deps.api.start_copy(order).await {
-            Ok(job_id) => {
-                info!(action = "start_copy_job", copy_job_id = %job_id, route = %order.route, destination_vault = %order.destination_vault_arn, hop = order.hop, idempotency_token = %order.idempotency_token, "copy requested");
-                done.push((outcome.clone(), Some(job_id)));
-            }
-            Err(e) if e.permanent => {
-                warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "AWS Backup rejected the copy");
-                done.push((
-                    refuse(Refusal::CopyRejected {
-                        error_code: e.code,
-                        message: e.message,
-                    }),
-                    None,
-                ));
-            }
-            Err(e) => return Err(transient(e)),
         }
     }
-    Ok(done)
+    match retry {
+        Some(e) => Err(transient(e)),
+        None => Ok(carried),
+    }
+}
+
+/// One copy: check its destination vault, look for the copy already made, then start it.
+async fn copy_one(
+    arrival: &Arrival,
+    order: &CopyOrder,
+    deps: &Deps<'_>,
+    unchecked: &mut Vec<render::Unchecked>,
+) -> Result<(Outcome, Option<String>), ApiError> {
+    let refuse = |refusal: Refusal| Outcome::Refused {
+        route: order.route.clone(),
+        destination_vault_arn: order.destination_vault_arn.clone(),
+        refusal,
+    };
+    match deps.api.vault_status(&order.destination_vault_arn).await {
+        Ok(VaultStatus::Missing(message)) => {
+            warn!(destination = %order.destination_vault_arn, %message, decision = "refuse", "destination vault not found");
+            return Ok((refuse(Refusal::UnknownVault { message }), None));
+        }
+        Ok(VaultStatus::Unchecked { role_arn, reason }) => {
+            warn!(destination = %order.destination_vault_arn, role = %role_arn, %reason, decision = "copy_unchecked", "the vault-check role cannot be assumed; copying without checking the vault");
+            unchecked.push(render::Unchecked {
+                destination_vault_arn: order.destination_vault_arn.clone(),
+                role_arn,
+                reason,
+            });
+        }
+        Ok(VaultStatus::Exists(bounds)) => {
+            if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
+                warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "outside the destination vault's Vault Lock bounds");
+                return Ok((refuse(refusal), None));
+            }
+        }
+        Ok(VaultStatus::Unverified) => {}
+        Err(e) if e.permanent() => {
+            warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "destination vault unreachable");
+            return Ok((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
+        }
+        Err(e) => return Err(e),
+    }
+    // Exactly once beyond the ledger and the token: a copy of this backup already there (or under
+    // way) is the answer, and nothing is started.
+    if let Some(job_id) = deps
+        .api
+        .existing_copy(order, &arrival.resource_arn, arrival.job_created)
+        .await?
+    {
+        info!(decision = "copy_exists", copy_job_id = %job_id, route = %order.route, destination_vault = %order.destination_vault_arn, "the copy was already started; starting nothing");
+        return Ok((Outcome::Copy(order.clone()), Some(job_id)));
+    }
+    if deps.dry_run {
+        info!(
+            action = "would_start_copy_job",
+            route = %order.route,
+            region = %order.region,
+            recovery_point = %order.recovery_point_arn,
+            source_vault = %order.source_vault_name,
+            destination_vault = %order.destination_vault_arn,
+            role = %order.role_arn,
+            idempotency_token = %order.idempotency_token,
+            lifecycle = ?order.lifecycle,
+            "dry run: not starting the copy"
+        );
+        return Ok((Outcome::Copy(order.clone()), None));
+    }
+    match deps.api.start_copy(order).await {
+        Ok(job_id) => {
+            info!(action = "start_copy_job", copy_job_id = %job_id, route = %order.route, destination_vault = %order.destination_vault_arn, hop = order.hop, idempotency_token = %order.idempotency_token, "copy requested");
+            Ok((Outcome::Copy(order.clone()), Some(job_id)))
+        }
+        Err(e) if e.permanent() => {
+            warn!(destination = %order.destination_vault_arn, error = %e, decision = "refuse", "AWS Backup rejected the copy");
+            Ok((
+                refuse(Refusal::CopyRejected {
+                    error_code: e.code,
+                    message: e.message,
+                }),
+                None,
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Shortens a source's retention once every destination of the route holds a completed copy.
@@ -344,7 +415,7 @@ async fn shorten_sources(
             .await
         {
             Ok(facts) => facts.lifecycle,
-            Err(e) if e.permanent => {
+            Err(e) if e.permanent() => {
                 warn!(error = %e, "the source recovery point is gone; nothing to shorten");
                 continue;
             }
@@ -370,7 +441,7 @@ async fn shorten_sources(
                 Ok(()) => {
                     info!(action = "update_recovery_point_lifecycle", recovery_point = %shorten.recovery_point_arn, ?lifecycle, "source retention shortened")
                 }
-                Err(e) if e.permanent => {
+                Err(e) if e.permanent() => {
                     alerts.push(render::api_failed(
                         arrival,
                         "shorten the source recovery point's retention",
@@ -405,5 +476,229 @@ async fn put_event(deps: &Deps<'_>, detail_type: &str, detail: &Value, metrics: 
     if let Err(e) = events.put(detail_type, detail).await {
         warn!(error = %e, detail_type, "custom event not put");
         metrics.count("EventFailures", &[]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::Failure;
+    use rearguard::alert::{Alert, Severity};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    const ISOLATED: &str = "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated";
+    const DR: &str = "arn:aws:backup:us-west-2:111122223333:backup-vault:dr";
+    const CHECK_ROLE: &str = "arn:aws:iam::444455556666:role/rearguard-vault-check";
+
+    /// AWS as the handler sees it: per destination, what the vault check and StartCopyJob say.
+    #[derive(Default)]
+    struct FakeAws {
+        vaults: BTreeMap<&'static str, Result<VaultStatus, ApiError>>,
+        copies: BTreeMap<&'static str, ApiError>,
+        existing: BTreeMap<&'static str, &'static str>,
+        started: Mutex<Vec<String>>,
+    }
+
+    fn error(code: &str, failure: Failure) -> ApiError {
+        ApiError {
+            operation: "StartCopyJob",
+            code: code.into(),
+            message: "m".into(),
+            failure,
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl CopyApi for FakeAws {
+        async fn describe_point(&self, _: &str, _: &str, _: &str) -> Result<PointFacts, ApiError> {
+            Ok(PointFacts {
+                status: "COMPLETED".into(),
+                lifecycle: Lifecycle::delete_after(35),
+                ..PointFacts::default()
+            })
+        }
+        async fn key_is_aws_managed(&self, _: &str) -> Result<bool, ApiError> {
+            Ok(false)
+        }
+        async fn db_cluster_engine(&self, _: &str) -> Result<Option<String>, ApiError> {
+            Ok(None)
+        }
+        async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError> {
+            self.vaults
+                .get(vault_arn)
+                .cloned()
+                .unwrap_or(Ok(VaultStatus::Exists(plan::RetentionBounds::default())))
+        }
+        async fn existing_copy(
+            &self,
+            order: &CopyOrder,
+            _: &str,
+            _: Option<chrono::DateTime<chrono::Utc>>,
+        ) -> Result<Option<String>, ApiError> {
+            Ok(self
+                .existing
+                .get(order.destination_vault_arn.as_str())
+                .map(|id| id.to_string()))
+        }
+        async fn start_copy(&self, order: &CopyOrder) -> Result<String, ApiError> {
+            if let Some(e) = self.copies.get(order.destination_vault_arn.as_str()) {
+                return Err(e.clone());
+            }
+            self.started.lock().unwrap().push(order.destination_vault_arn.clone());
+            Ok(format!("job-{}", self.started.lock().unwrap().len()))
+        }
+        async fn completed_copies(&self, _: &str, _: &str, _: &str) -> Result<BTreeSet<String>, ApiError> {
+            Ok(BTreeSet::new())
+        }
+        async fn update_lifecycle(&self, _: &str, _: &str, _: &str, _: &Lifecycle) -> Result<(), ApiError> {
+            Ok(())
+        }
+    }
+
+    struct NoTags;
+
+    #[async_trait::async_trait]
+    impl BackupTag for NoTags {
+        async fn backup_tag(&self, _: &str, _: &str, _: &str) -> Result<Option<String>, String> {
+            Ok(None)
+        }
+    }
+
+    #[derive(Default)]
+    struct Outbox(Mutex<Vec<Alert>>);
+
+    #[async_trait::async_trait]
+    impl PublishAlert for Outbox {
+        async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
+            self.0.lock().unwrap().push(alert.clone());
+            Ok("m-1".into())
+        }
+    }
+
+    async fn run(aws: &FakeAws, outbox: &Outbox) -> Result<Value, HandleError> {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+        let deps = Deps {
+            routes: &routes,
+            home_account: "111122223333",
+            api: aws,
+            tags: &NoTags,
+            publisher: outbox,
+            events: None,
+            ledger: None,
+            dry_run: false,
+        };
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
+        handle(event, &deps, &mut Metrics::new("Test", "cross-account-copy")).await
+    }
+
+    #[tokio::test]
+    async fn a_destination_without_its_check_role_is_copied_unchecked_beside_the_others_with_one_warning() {
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(
+                ISOLATED,
+                Ok(VaultStatus::Unchecked {
+                    role_arn: CHECK_ROLE.into(),
+                    reason: "AssumeRole: AccessDenied".into(),
+                }),
+            )]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(answer["copies"].as_array().unwrap().len(), 2, "{answer}");
+        assert_eq!(*aws.started.lock().unwrap(), [ISOLATED, DR]);
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].severity, Severity::Warning);
+        assert!(alerts[0].text.contains(CHECK_ROLE), "{}", alerts[0].text);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_of_one_destination_still_starts_the_others_then_asks_for_a_retry() {
+        let aws = FakeAws {
+            copies: BTreeMap::from([(ISOLATED, error("ServiceUnavailableException", Failure::Transient))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let result = run(&aws, &outbox).await;
+
+        assert!(
+            matches!(result, Err(HandleError::Aws(ref e)) if e.code == "ServiceUnavailableException"),
+            "{result:?}"
+        );
+        assert_eq!(
+            *aws.started.lock().unwrap(),
+            [DR],
+            "the same-account DR copy is started"
+        );
+        assert!(outbox.0.lock().unwrap().is_empty(), "alerts wait for the retry");
+    }
+
+    #[tokio::test]
+    async fn a_copy_outside_the_destination_vault_lock_is_refused_before_it_starts() {
+        let locked = plan::RetentionBounds {
+            min_days: Some(1),
+            max_days: Some(30),
+        };
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(ISOLATED, Ok(VaultStatus::Exists(locked)))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert_eq!(
+            *aws.started.lock().unwrap(),
+            [DR],
+            "35 days inherited, above the 30 allowed"
+        );
+        let alert = &outbox.0.lock().unwrap()[0];
+        assert_eq!(alert.document["detail"]["refused"][0]["refusal"]["code"], "VAULT_LOCK");
+        assert_eq!(
+            alert.document["detail"]["refused"][0]["refusal"]["bound"],
+            "MaxRetentionDays"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_copy_already_made_is_the_answer_and_nothing_is_started_again() {
+        let aws = FakeAws {
+            existing: BTreeMap::from([(ISOLATED, "copy-job-from-last-week")]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [DR], "only the missing copy is started");
+        let copies = answer["copies"].as_array().unwrap();
+        assert_eq!(copies[0]["copyJobId"], "copy-job-from-last-week", "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_permanent_refusal_of_one_destination_is_alerted_and_the_others_are_copied() {
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(ISOLATED, Err(error("AccessDeniedException", Failure::Permanent)))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = run(&aws, &outbox).await.unwrap();
+
+        assert_eq!(
+            (answer["copies"].as_array().unwrap().len(), answer["refused"].as_u64()),
+            (1, Some(1))
+        );
+        assert_eq!(*aws.started.lock().unwrap(), [DR]);
+        assert_eq!(outbox.0.lock().unwrap()[0].severity, Severity::Error);
     }
 }

@@ -11,9 +11,40 @@ use crate::routes::{Candidate, Route, Routes};
 use crate::token::copy_token;
 use crate::trigger::{Arrival, Origin};
 
-/// Snapshot types keep the protected resource's KMS key; under an AWS managed key such a
-/// snapshot cannot be shared with, or copied to, another account.
-const SNAPSHOT_TYPES: &[&str] = &["EC2", "EBS", "RDS", "Aurora"];
+/// The database types whose AWS Backup recovery points are snapshots of the database itself,
+/// the one list every snapshot rule here uses.
+pub const DATABASE_SNAPSHOT_TYPES: &[&str] = &["RDS", "Aurora", "DocumentDB", "Neptune"];
+
+/// Whether a type's recovery points keep the protected resource's KMS key: EBS snapshots, EC2
+/// AMIs and the database snapshots do, the others take the vault's ("Encryption for a backup copy
+/// to a different account or AWS Region"). Under an AWS managed key such a recovery point cannot
+/// be shared with, or copied to, another account.
+pub fn keeps_resource_key(resource_type: &str) -> bool {
+    matches!(resource_type, "EC2" | "EBS") || DATABASE_SNAPSHOT_TYPES.contains(&resource_type)
+}
+
+/// A DynamoDB backup made without AWS Backup's advanced features (`table/T/backup/…`, a
+/// DynamoDB ARN): only advanced backups can be copied to another account or Region ("Advanced
+/// DynamoDB backup").
+pub fn is_dynamodb_native_backup(recovery_point_arn: &str) -> bool {
+    Arn::parse(recovery_point_arn)
+        .is_some_and(|a| a.service == "dynamodb" && a.resource.starts_with("table/") && a.resource.contains("/backup/"))
+}
+
+/// The DB cluster a backup was taken of, when its resource is an RDS DB cluster of a type that
+/// may be a Multi-AZ DB cluster (`arn:…:rds:…:cluster:name`, typed RDS or Aurora).
+pub fn rds_cluster_of<'a>(resource_arn: &'a str, resource_type: &str) -> Option<&'a str> {
+    let arn = Arn::parse(resource_arn)?;
+    (arn.service == "rds" && matches!(resource_type, "RDS" | "Aurora"))
+        .then(|| arn.resource.strip_prefix("cluster:"))
+        .flatten()
+}
+
+/// Whether an RDS DB cluster's engine makes it a Multi-AZ DB cluster: a DB cluster that is not
+/// Aurora, DocumentDB or Neptune ("Multi-AZ DB cluster deployments for Amazon RDS").
+pub fn is_multi_az_db_cluster_engine(engine: &str) -> bool {
+    !(engine.starts_with("aurora") || engine == "docdb" || engine == "neptune")
+}
 
 /// What DescribeRecoveryPoint (and KMS DescribeKey) say about the arrived recovery point.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +54,8 @@ pub struct PointFacts {
     pub lifecycle: Lifecycle,
     pub key_arn: Option<String>,
     pub key_is_aws_managed: bool,
+    /// A snapshot of a Multi-AZ DB cluster (RDS DescribeDBClusters says its engine).
+    pub multi_az_db_cluster: bool,
 }
 
 /// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`.
@@ -47,6 +80,37 @@ pub struct CopyOrder {
     pub hop: bool,
 }
 
+/// A destination vault's Vault Lock retention bounds (DescribeBackupVault `MinRetentionDays`,
+/// `MaxRetentionDays`); `None` where the vault sets none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionBounds {
+    pub min_days: Option<i64>,
+    pub max_days: Option<i64>,
+}
+
+/// *AWS Backup Vault Lock*: a copy job whose retention is shorter than the vault's
+/// MinRetentionDays, or longer than its MaxRetentionDays, is failed by the vault. A copy kept
+/// forever (no DeleteAfterDays, as one inheriting a "never expire" source is) is longer than any
+/// maximum. Such a copy is refused before it starts, naming the bound.
+pub fn vault_lock_refusal(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Option<Refusal> {
+    let kept = lifecycle.delete_after_days;
+    let refuse = |bound: &str, bound_days: i64| Refusal::VaultLock {
+        bound: bound.to_string(),
+        bound_days,
+        retention_days: kept,
+    };
+    if let (Some(min), Some(days)) = (bounds.min_days, kept)
+        && days < min
+    {
+        return Some(refuse("MinRetentionDays", min));
+    }
+    match (bounds.max_days, kept) {
+        (Some(max), None) => Some(refuse("MaxRetentionDays", max)),
+        (Some(max), Some(days)) if days > max => Some(refuse("MaxRetentionDays", max)),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Refusal {
@@ -61,8 +125,15 @@ pub enum Refusal {
     NotCopyable {
         status: String,
     },
+    MultiAzDbCluster,
+    DynamoDbNativeBackup,
     UnknownVault {
         message: String,
+    },
+    VaultLock {
+        bound: String,
+        bound_days: i64,
+        retention_days: Option<i64>,
     },
     CopyRejected {
         error_code: String,
@@ -84,7 +155,28 @@ impl Refusal {
             ),
             Refusal::Lifecycle { message } => format!("the copy's lifecycle is invalid: {message}"),
             Refusal::NotCopyable { status } => format!("the recovery point is {status}"),
+            Refusal::MultiAzDbCluster => {
+                "copying a Multi-AZ DB cluster snapshot is not supported (Amazon RDS, \"Limitations of Multi-AZ DB clusters\")".into()
+            }
+            Refusal::DynamoDbNativeBackup => {
+                "the DynamoDB backup was made without AWS Backup's advanced DynamoDB features, and only advanced backups can be copied to another account or Region".into()
+            }
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
+            Refusal::VaultLock {
+                bound,
+                bound_days,
+                retention_days,
+            } => {
+                let kept = retention_days.map_or("forever (it never expires)".to_string(), |d| format!("{d} days"));
+                let limit = if bound == "MinRetentionDays" {
+                    "at least"
+                } else {
+                    "at most"
+                };
+                format!(
+                    "the destination vault's Vault Lock keeps copies {limit} {bound_days} days ({bound}), and this copy would be kept {kept}; the vault would fail the copy job"
+                )
+            }
             Refusal::CopyRejected { error_code, message } => {
                 format!("AWS Backup rejected the copy ({error_code}): {message}")
             }
@@ -98,11 +190,20 @@ impl Refusal {
                 "Give the route a \"reencrypt\" vault with a customer managed key (the copy goes there first, then on), or encrypt the resource with a customer managed key."
             }
             Refusal::Lifecycle { .. } => {
-                "Fix the route's lifecycle: cold storage only for types that support it, and delete at least 90 days after the move."
+                "Fix the route's lifecycle: delete at least 90 days after the move to cold storage, and every number of days at least 1."
             }
             Refusal::NotCopyable { .. } => "Nothing to copy; the next backup will be copied.",
+            Refusal::MultiAzDbCluster => {
+                "Protect the cluster another way (a cross-Region read replica, or snapshots exported to S3), or take the copies out of the route."
+            }
+            Refusal::DynamoDbNativeBackup => {
+                "Turn on advanced DynamoDB backup in AWS Backup's settings for this Region (UpdateGlobalSettings / UpdateRegionSettings); later backups can then be copied."
+            }
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
+            }
+            Refusal::VaultLock { .. } => {
+                "Give the route a lifecycle whose delete_after_days is within the vault's MinRetentionDays and MaxRetentionDays, or copy to another vault."
             }
             Refusal::CopyRejected { .. } => {
                 "Check that the copy role may be passed (iam:PassRole) and that the destination vault's access policy lets this account copy in."
@@ -291,9 +392,21 @@ impl Planner<'_, '_> {
             self.plan.outcomes.push(refuse(Refusal::ColdStorage));
             return;
         }
+        // "Limitations of Multi-AZ DB clusters for Amazon RDS": copying a snapshot of a Multi-AZ
+        // DB cluster is not supported, to any vault.
+        if facts.multi_az_db_cluster {
+            self.plan.outcomes.push(refuse(Refusal::MultiAzDbCluster));
+            return;
+        }
         let destination_account = account_of(destination);
+        let elsewhere = destination_account != arrival.account
+            || Arn::parse(destination).is_some_and(|d| d.region != arrival.region);
+        if elsewhere && is_dynamodb_native_backup(&arrival.recovery_point_arn) {
+            self.plan.outcomes.push(refuse(Refusal::DynamoDbNativeBackup));
+            return;
+        }
         let shared_key_problem = destination_account != arrival.account
-            && SNAPSHOT_TYPES.contains(&arrival.resource_type.as_str())
+            && keeps_resource_key(&arrival.resource_type)
             && facts.key_is_aws_managed;
         if shared_key_problem {
             match route.reencrypt.as_ref().filter(|_| !continuing) {
@@ -345,7 +458,7 @@ impl Planner<'_, '_> {
             role_arn: route.copy_role_arn.clone(),
             lifecycle,
             lifecycle_source: LifecycleSource::Route,
-            idempotency_token: copy_token(&arrival.recovery_point_arn, destination),
+            idempotency_token: copy_token(&arrival.recovery_point_arn, destination, &arrival.job_id),
             hop,
         }
     }
@@ -371,6 +484,8 @@ mod tests {
     fn backup(resource_type: &str, point: &str) -> Arrival {
         Arrival {
             event_id: "e".into(),
+            job_id: "job-1".into(),
+            job_created: None,
             recovery_point_arn: point.into(),
             vault_arn: PRODUCTION.into(),
             vault_name: "rearguard-production".into(),
@@ -419,7 +534,7 @@ mod tests {
                 .iter()
                 .all(|c| c.region == "eu-west-1" && c.source_vault_name == "rearguard-production")
         );
-        assert_eq!(copies[0].idempotency_token, copy_token(SNAPSHOT, ISOLATED));
+        assert_eq!(copies[0].idempotency_token, copy_token(SNAPSHOT, ISOLATED, "job-1"));
         assert_ne!(copies[0].idempotency_token, copies[1].idempotency_token);
         assert_eq!(
             copies[0].lifecycle,
@@ -610,7 +725,137 @@ mod tests {
         let plan = run(&routes(""), &backup("RDS", point), &facts(Some(35)));
         assert!(plan.continuous);
         assert_eq!(plan.copies().count(), 2);
+        // The same continuous point backed up the next day is another copy, not a repeat.
+        let next_day = Arrival {
+            job_id: "job-2".into(),
+            ..backup("RDS", point)
+        };
+        let again = run(&routes(""), &next_day, &facts(Some(35)));
+        assert_ne!(
+            plan.copies().next().unwrap().idempotency_token,
+            again.copies().next().unwrap().idempotency_token
+        );
         assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
+    }
+
+    #[test]
+    fn vault_lock_bounds_refuse_a_copy_outside_them_naming_the_bound() {
+        let bounds = RetentionBounds {
+            min_days: Some(7),
+            max_days: Some(35),
+        };
+        assert_eq!(vault_lock_refusal(&Lifecycle::delete_after(35), &bounds), None);
+        assert_eq!(vault_lock_refusal(&Lifecycle::delete_after(7), &bounds), None);
+        let never = vault_lock_refusal(&Lifecycle::default(), &bounds).unwrap();
+        assert_eq!(
+            never,
+            Refusal::VaultLock {
+                bound: "MaxRetentionDays".into(),
+                bound_days: 35,
+                retention_days: None
+            }
+        );
+        assert!(
+            never.reason().contains("35 days (MaxRetentionDays)"),
+            "{}",
+            never.reason()
+        );
+        assert!(never.reason().contains("forever"), "{}", never.reason());
+        let long = vault_lock_refusal(&Lifecycle::delete_after(36), &bounds).unwrap();
+        assert!(matches!(long, Refusal::VaultLock { ref bound, .. } if bound == "MaxRetentionDays"));
+        let short = vault_lock_refusal(&Lifecycle::delete_after(6), &bounds).unwrap();
+        assert!(
+            short.reason().contains("at least 7 days (MinRetentionDays)"),
+            "{}",
+            short.reason()
+        );
+        // A vault without a lock takes anything, kept forever included.
+        assert_eq!(
+            vault_lock_refusal(&Lifecycle::default(), &RetentionBounds::default()),
+            None
+        );
+        // A minimum alone does not refuse a copy kept forever.
+        let min_only = RetentionBounds {
+            min_days: Some(7),
+            max_days: None,
+        };
+        assert_eq!(vault_lock_refusal(&Lifecycle::default(), &min_only), None);
+    }
+
+    #[test]
+    fn every_database_snapshot_type_keeps_its_key_and_goes_through_the_reencrypting_vault() {
+        for kind in ["RDS", "Aurora", "DocumentDB", "Neptune", "EBS", "EC2"] {
+            assert!(keeps_resource_key(kind), "{kind}");
+        }
+        assert!(!keeps_resource_key("EFS") && !keeps_resource_key("DynamoDB"));
+        let routes = routes(r#", "reencrypt": {"vault": "rearguard-reencrypt", "keep_days": 3}"#);
+        let mut managed = facts(Some(35));
+        managed.key_is_aws_managed = true;
+        for kind in ["DocumentDB", "Neptune"] {
+            let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+            let plan = run(&routes, &backup(kind, point), &managed);
+            let copies: Vec<_> = plan.copies().collect();
+            assert_eq!(copies.len(), 2, "{kind}: the hop and dr");
+            assert!(copies[0].hop && copies[0].destination_vault_arn.ends_with(":rearguard-reencrypt"));
+        }
+    }
+
+    #[test]
+    fn a_multi_az_db_cluster_snapshot_is_refused_everywhere() {
+        assert!(is_multi_az_db_cluster_engine("postgres") && is_multi_az_db_cluster_engine("mysql"));
+        for engine in ["aurora-postgresql", "aurora-mysql", "docdb", "neptune"] {
+            assert!(!is_multi_az_db_cluster_engine(engine), "{engine}");
+        }
+        let mut multi_az = facts(Some(35));
+        multi_az.multi_az_db_cluster = true;
+        let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+        let plan = run(&routes(""), &backup("RDS", point), &multi_az);
+        assert_eq!(plan.copies().count(), 0);
+        assert_eq!(plan.outcomes.len(), 2);
+        for outcome in &plan.outcomes {
+            let Outcome::Refused { refusal, .. } = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert!(
+                refusal
+                    .reason()
+                    .contains("copying a Multi-AZ DB cluster snapshot is not supported")
+            );
+        }
+    }
+
+    #[test]
+    fn a_dynamodb_backup_without_advanced_features_stays_in_its_account_and_region() {
+        let native = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders/backup/01700000000000-abcdef12";
+        assert!(is_dynamodb_native_backup(native));
+        assert!(!is_dynamodb_native_backup(
+            "arn:aws:backup:eu-west-1:111122223333:recovery-point:1"
+        ));
+        let routes = Routes::for_test(
+            r#"[{"name": "r", "source_vaults": ["*"], "destinations": ["isolated", "dr", "rearguard-reencrypt"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        );
+        let plan = run(&routes, &backup("DynamoDB", native), &facts(Some(35)));
+        // isolated: another account; dr: another Region; the same-account, same-Region vault is fine.
+        assert!(matches!(
+            &plan.outcomes[0],
+            Outcome::Refused {
+                refusal: Refusal::DynamoDbNativeBackup,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &plan.outcomes[1],
+            Outcome::Refused {
+                refusal: Refusal::DynamoDbNativeBackup,
+                ..
+            }
+        ));
+        assert_eq!(plan.copies().count(), 1);
+        let Outcome::Refused { refusal, .. } = &plan.outcomes[0] else {
+            unreachable!()
+        };
+        assert!(refusal.reason().contains("advanced DynamoDB"), "{}", refusal.reason());
     }
 
     #[test]

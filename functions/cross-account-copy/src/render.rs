@@ -109,6 +109,52 @@ pub fn continuous(arrival: &Arrival, copies: &[&CopyOrder]) -> Alert {
     )
 }
 
+/// A destination copied into without confirming its vault: the vault-check role there could not
+/// be assumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unchecked {
+    pub destination_vault_arn: String,
+    pub role_arn: String,
+    pub reason: String,
+}
+
+/// One warning for the destinations whose vault could not be checked: the copies were started,
+/// and the role to deploy is named.
+pub fn unchecked(arrival: &Arrival, unchecked: &[Unchecked]) -> Option<Alert> {
+    let first = unchecked.first()?;
+    let more = match unchecked.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let headline = format!(
+        "Copy to {}{more} started unchecked",
+        vault_name(&first.destination_vault_arn)
+    );
+    let mut body = String::from(
+        "Rearguard could not assume the vault-check role in these destination accounts, so it started the copies without confirming the vault exists (a copy into a missing vault fails, and job-alerts reports it):\n",
+    );
+    for u in unchecked {
+        body.push_str(&format!(
+            "\n- {}: deploy the role {} (templates/destination-account.yaml creates it), or set DestinationRoleName empty to stop checking.\n  AWS said: {}",
+            destination_label(&u.destination_vault_arn),
+            u.role_arn,
+            u.reason
+        ));
+    }
+    let detail: Vec<Value> = unchecked
+        .iter()
+        .map(|u| json!({"destinationVaultArn": u.destination_vault_arn, "roleArn": u.role_arn, "reason": u.reason}))
+        .collect();
+    Some(build(
+        arrival,
+        Severity::Warning,
+        "copy_unchecked",
+        &headline,
+        &body,
+        json!({"unchecked": detail}),
+    ))
+}
+
 /// An AWS call that cannot succeed on retry (access denied, invalid parameter): said once.
 pub fn api_failed(arrival: &Arrival, action: &str, error: &ApiError, hint: &str) -> Alert {
     let body = format!(
@@ -180,6 +226,8 @@ mod tests {
     fn arrival() -> Arrival {
         Arrival {
             event_id: "e".into(),
+            job_id: "job-1".into(),
+            job_created: None,
             recovery_point_arn: "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1".into(),
             vault_arn: "arn:aws:backup:eu-west-1:111122223333:backup-vault:rearguard-production".into(),
             vault_name: "rearguard-production".into(),
@@ -219,6 +267,35 @@ mod tests {
         );
         assert_eq!(alert.attributes["jobType"], "COPY");
         assert!(refused(&arrival(), &[]).is_none());
+    }
+
+    #[test]
+    fn an_unchecked_destination_is_one_warning_naming_the_role_to_deploy() {
+        let destination = "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated";
+        let role = "arn:aws:iam::444455556666:role/rearguard-vault-check";
+        let unchecked_copy = Unchecked {
+            destination_vault_arn: destination.into(),
+            role_arn: role.into(),
+            reason: "DescribeBackupVault: AccessDenied: not authorized to perform: sts:AssumeRole".into(),
+        };
+
+        let alert = unchecked(&arrival(), std::slice::from_ref(&unchecked_copy)).unwrap();
+
+        assert_eq!(alert.severity, Severity::Warning);
+        assert!(
+            alert
+                .subject
+                .starts_with("[WARNING] Copy to isolated started unchecked"),
+            "{}",
+            alert.subject
+        );
+        assert!(
+            alert.text.contains(role) && alert.text.contains("destination-account.yaml"),
+            "{}",
+            alert.text
+        );
+        assert_eq!(alert.document["detail"]["unchecked"][0]["roleArn"], role);
+        assert!(unchecked(&arrival(), &[]).is_none());
     }
 
     #[test]

@@ -7,6 +7,11 @@ use rearguard::backup_events::{JobDetail, JobEvent, JobState};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrival {
     pub event_id: String,
+    /// The backup or copy job that made the recovery point arrive (its completion time when the
+    /// event has no job id): tells one backup of a continuous recovery point from the next.
+    pub job_id: String,
+    /// When that job was created: copies of this recovery point made for it come after.
+    pub job_created: Option<chrono::DateTime<chrono::Utc>>,
     pub recovery_point_arn: String,
     pub vault_arn: String,
     pub vault_name: String,
@@ -35,6 +40,27 @@ impl Origin {
             Origin::Backup { on_demand } => Some(*on_demand),
             Origin::Copy { .. } => None,
         }
+    }
+}
+
+impl Arrival {
+    /// Where the protected resource's backup tag can be read: the resource ARN's Region in the
+    /// home account, wherever the recovery point arrived (a copy in another Region or account is
+    /// still a copy of a resource here). `None` when the resource is in another account.
+    pub fn tag_region<'a>(&'a self, home_account: &str) -> Option<&'a str> {
+        let arn = Arn::parse(&self.resource_arn)?;
+        // S3 bucket ARNs name neither account nor Region: the recovery point's stand in.
+        let account = if arn.account.is_empty() {
+            self.account.as_str()
+        } else {
+            arn.account
+        };
+        let region = if arn.region.is_empty() {
+            self.region.as_str()
+        } else {
+            arn.region
+        };
+        (account == home_account).then_some(region)
     }
 }
 
@@ -99,8 +125,19 @@ pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
         JobDetail::Restore(_) => return Err(NotAnArrival::Restore),
     };
     let parsed = Arn::parse(&vault_arn).ok_or(NotAnArrival::Missing("a vault ARN"))?;
+    let job_id = event
+        .job_id()
+        .or_else(|| event.completion_date())
+        .unwrap_or_default()
+        .to_string();
+    let job_created = event
+        .creation_date()
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.with_timezone(&chrono::Utc));
     Ok(Arrival {
         event_id: event.event_id.clone(),
+        job_id,
+        job_created,
         account: parsed.account.to_string(),
         region: parsed.region.to_string(),
         vault_name: arn::vault_name(&vault_arn).to_string(),
@@ -131,6 +168,11 @@ mod tests {
         );
         assert_eq!(arrival.resource_type, "EBS");
         assert_eq!(arrival.account, "111122223333");
+        assert_eq!(arrival.job_id, "C0FFEE11-2A3B-4C5D-8E9F-0A1B2C3D4E5F");
+        assert_eq!(
+            arrival.job_created.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-21T03:00:02.118+00:00")
+        );
         assert_eq!(arrival.origin, Origin::Backup { on_demand: false });
     }
 
@@ -186,6 +228,18 @@ mod tests {
             }
         }
         assert!(seen >= 15, "only {seen} job samples decoded");
+    }
+
+    #[test]
+    fn the_backup_tag_is_read_where_the_resource_is_not_where_its_copy_arrived() {
+        let mut copy = arrival(&sample("copy-completed-to-hop-vault.json")).unwrap();
+        copy.region = "us-west-2".into();
+        copy.account = "444455556666".into();
+        copy.resource_arn = "arn:aws:rds:eu-west-1:111122223333:db:prod-orders".into();
+        assert_eq!(copy.tag_region("111122223333"), Some("eu-west-1"));
+        assert_eq!(copy.tag_region("999988887777"), None, "not a resource of this account");
+        copy.resource_arn = "arn:aws:s3:::invoices".into();
+        assert_eq!(copy.tag_region("444455556666"), Some("us-west-2"));
     }
 
     #[test]

@@ -81,7 +81,7 @@ class Aws:
         kwargs: dict = {"region_name": region, "endpoint_url": endpoint}
         if account != HOME:
             creds = boto3.client("sts", **kwargs).assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/emulator-test", RoleSessionName="test")["Credentials"]
+                RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test")["Credentials"]
             kwargs.update(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                           aws_session_token=creds["SessionToken"])
         self.kwargs = kwargs

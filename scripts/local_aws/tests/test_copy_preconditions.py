@@ -112,3 +112,25 @@ def test_a_multi_az_db_cluster_snapshot_cannot_be_copied(home):
                                          MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
     point = home.backup_job(source, f"arn:aws:rds:eu-west-1:{home.account}:cluster:{aurora}")["RecoveryPointArn"]
     assert copy_into(home, source, point, target_arn)["State"] == "COMPLETED"
+
+
+def test_neptune_backups_are_typed_by_engine_and_keep_the_clusters_key(home, aws):
+    # "ListBackupJobs" (ByResourceType: Neptune) and "Encryption for a backup copy to
+    # a different account or AWS Region": cluster snapshots keep the cluster's key, so the AWS
+    # managed aws/rds key keeps them out of other accounts.
+    isolated = aws(ISOLATED)
+    source, _ = home.vault()
+    target, target_arn = isolated.vault()
+    allow_copies_from(isolated, target, home.account)
+    for engine, kind in (("neptune", "Neptune"),):
+        name = unique(engine)
+        home.client("rds").create_db_cluster(DBClusterIdentifier=name, Engine=engine, StorageEncrypted=True,
+                                             MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+        job = home.backup_job(source, f"arn:aws:rds:eu-west-1:{home.account}:cluster:{name}")
+        assert job["ResourceType"] == kind
+        assert ":cluster-snapshot:awsbackup:" in job["RecoveryPointArn"]
+        point = home.backup.describe_recovery_point(BackupVaultName=source, RecoveryPointArn=job["RecoveryPointArn"])
+        key = home.client("kms").describe_key(KeyId=point["EncryptionKeyArn"])["KeyMetadata"]
+        assert key["KeyManager"] == "AWS", "the cluster's aws/rds key, not the vault's"
+        refused = copy_into(home, source, job["RecoveryPointArn"], target_arn)
+        assert refused["State"] == "FAILED" and "AWS managed key" in refused["StatusMessage"]

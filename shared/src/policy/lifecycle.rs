@@ -1,5 +1,6 @@
-//! AWS Backup's lifecycle rules for a copy: cold storage only for the resource types that
-//! support it, at least 90 days there, and never unbounded retention by accident.
+//! AWS Backup's lifecycle rules for a copy: at least 90 days in cold storage, a move to cold
+//! storage only where the type has it (AWS Backup ignores it elsewhere), and never unbounded
+//! retention by accident.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const COLD_STORAGE_MINIMUM_DAYS: i64 = 90;
 
 /// Resource types whose recovery points can move to cold storage (AWS Backup's "Feature
-/// availability by resource" table); for the others a move is rejected by StartCopyJob.
+/// availability by resource" table). For the others AWS Backup ignores MoveToColdStorageAfterDays
+/// (API Reference, `Lifecycle`), so a route asking for it is not wrong, only without effect there.
 const COLD_STORAGE_TYPES: &[&str] = &[
     "EBS",
     "EFS",
@@ -40,8 +42,6 @@ pub enum LifecycleError {
         cold + COLD_STORAGE_MINIMUM_DAYS
     )]
     TooShortInColdStorage { cold: i64, delete: i64 },
-    #[error("{0} recovery points cannot move to cold storage")]
-    NoColdStorage(String),
 }
 
 impl Lifecycle {
@@ -70,13 +70,14 @@ impl Lifecycle {
         Ok(())
     }
 
-    /// The checks for one resource type.
-    pub fn validate_for(&self, resource_type: &str) -> Result<(), LifecycleError> {
-        self.validate()?;
-        if self.move_to_cold_storage_after_days.is_some() && !supports_cold_storage(resource_type) {
-            return Err(LifecycleError::NoColdStorage(resource_type.to_string()));
+    /// The lifecycle as AWS Backup applies it to one resource type: without the move to cold
+    /// storage where the type has none (AWS Backup ignores it there).
+    pub fn effective_for(&self, resource_type: &str) -> Lifecycle {
+        let mut effective = *self;
+        if !supports_cold_storage(resource_type) {
+            effective.move_to_cold_storage_after_days = None;
         }
-        Ok(())
+        effective
     }
 }
 
@@ -90,20 +91,20 @@ pub enum LifecycleSource {
 
 /// The lifecycle for a copy: the route's own, or else the source recovery point's, so a copy
 /// never gets unbounded retention unless its source has it too. A move to cold storage is
-/// dropped for types without cold storage (the source's may be set where the copy's cannot).
+/// dropped for types without cold storage, which AWS Backup would ignore anyway.
 pub fn for_copy(
     route: Option<&Lifecycle>,
     source: &Lifecycle,
     resource_type: &str,
 ) -> Result<(Lifecycle, LifecycleSource), LifecycleError> {
-    let (mut lifecycle, from) = match route {
-        Some(route) => (*route, LifecycleSource::Route),
-        None => (*source, LifecycleSource::SourceRecoveryPoint),
+    let (lifecycle, from) = match route {
+        Some(route) => (route.effective_for(resource_type), LifecycleSource::Route),
+        None => (
+            source.effective_for(resource_type),
+            LifecycleSource::SourceRecoveryPoint,
+        ),
     };
-    if from == LifecycleSource::SourceRecoveryPoint && !supports_cold_storage(resource_type) {
-        lifecycle.move_to_cold_storage_after_days = None;
-    }
-    lifecycle.validate_for(resource_type)?;
+    lifecycle.validate()?;
     Ok((lifecycle, from))
 }
 
@@ -143,15 +144,11 @@ mod tests {
     }
 
     #[test]
-    fn cold_storage_only_for_types_that_support_it() {
+    fn a_move_to_cold_storage_applies_only_where_the_type_has_cold_storage() {
         let cold = lifecycle(Some(30), Some(365));
-        assert_eq!(cold.validate_for("EBS"), Ok(()));
-        assert_eq!(cold.validate_for("EFS"), Ok(()));
-        assert_eq!(
-            cold.validate_for("RDS"),
-            Err(LifecycleError::NoColdStorage("RDS".into()))
-        );
-        assert_eq!(lifecycle(None, Some(35)).validate_for("RDS"), Ok(()));
+        assert_eq!(cold.effective_for("EBS"), cold);
+        assert_eq!(cold.effective_for("EFS"), cold);
+        assert_eq!(cold.effective_for("RDS"), lifecycle(None, Some(365)));
     }
 
     #[test]
@@ -178,9 +175,15 @@ mod tests {
     }
 
     #[test]
-    fn a_route_asking_cold_storage_for_rds_is_refused() {
+    fn a_route_asking_cold_storage_copies_rds_without_the_move() {
+        // API Reference, `Lifecycle`: AWS Backup ignores MoveToColdStorageAfterDays for types
+        // without cold storage; the route is not refused for it.
         let route = lifecycle(Some(30), Some(365));
-        assert!(for_copy(Some(&route), &Lifecycle::default(), "RDS").is_err());
+        assert_eq!(
+            for_copy(Some(&route), &Lifecycle::default(), "RDS").unwrap(),
+            (lifecycle(None, Some(365)), LifecycleSource::Route)
+        );
+        assert_eq!(for_copy(Some(&route), &Lifecycle::default(), "EBS").unwrap().0, route);
     }
 
     #[test]

@@ -531,22 +531,6 @@ impl Document {
                 route.copy_role_arn.as_deref(),
                 &known_vault,
             )?;
-            if let Some(cold) = route
-                .lifecycle
-                .as_ref()
-                .filter(|l| l.move_to_cold_storage_after_days.is_some())
-            {
-                if route.resource_types.is_empty() {
-                    return Err(error(
-                        format!("{at}.lifecycle"),
-                        "moves copies to cold storage, so resource_types must list only types that support it (EBS, EFS, DynamoDB, ...)",
-                    ));
-                }
-                for kind in &route.resource_types {
-                    cold.validate_for(kind)
-                        .map_err(|e| error(format!("{at}.lifecycle"), e.to_string()))?;
-                }
-            }
         }
         Ok(())
     }

@@ -190,3 +190,25 @@ fn the_checked_in_schema_is_the_documents_own() {
         "policy.schema.json is out of date: regenerate it with `cargo run -p rearguard-shared --example policy-schema > policy.schema.json`"
     );
 }
+
+#[test]
+fn a_route_moving_copies_to_cold_storage_is_not_refused_for_its_types() {
+    // API Reference, `Lifecycle`: AWS Backup ignores MoveToColdStorageAfterDays for resource
+    // types without cold storage, so a route taking RDS as well as EBS is valid.
+    for types in [r#""resource_types": ["EBS", "RDS"], "#, ""] {
+        let document = EXAMPLE.replace(
+            r#""resource_types": ["EBS"], "jobs": "on_demand","#,
+            &format!(
+                r#"{types}"jobs": "on_demand", "lifecycle": {{"move_to_cold_storage_after_days": 30, "delete_after_days": 365}},"#
+            ),
+        );
+        assert_ne!(document, EXAMPLE);
+        let parsed = Document::parse(&document).unwrap_or_else(|e| panic!("{types}: {e}"));
+        assert_eq!(
+            parsed.copy_routes[0]
+                .lifecycle
+                .and_then(|l| l.move_to_cold_storage_after_days),
+            Some(30)
+        );
+    }
+}

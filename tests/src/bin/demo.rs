@@ -326,8 +326,8 @@ async fn enrollment_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
 /// completion events through the function, and the copies the emulator then holds.
 async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     use rearguard_e2e::backup_world::{
-        acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, customer_key, next_events, points_in,
-        share_key_with, vault,
+        acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, create_role, customer_key, next_events,
+        points_in, share_key_with, vault,
     };
     const ISOLATED_ACCOUNT: &str = "444455556666";
 
@@ -338,6 +338,7 @@ async fn copy_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
     let dr = vault(&west, "rearguard-dr", Some(&customer_key(&west).await)).await;
     let vault_in_isolated = vault(&isolated, "rearguard-isolated", Some(&customer_key(&isolated).await)).await;
     allow_copies_from(&isolated, "rearguard-isolated", &["123456789012"]).await;
+    create_role(sdk, ISOLATED_ACCOUNT, "rearguard-vault-check").await;
     println!("vaults  rearguard-production (123456789012 eu-west-1), {dr}, {vault_in_isolated}");
     let mut policy: serde_json::Value = serde_json::from_str(POLICY).expect("the demo's policy");
     policy["vaults"] = json!({"rearguard-production": {}, "isolated": {"arn": vault_in_isolated}, "dr": {"arn": dr}});
