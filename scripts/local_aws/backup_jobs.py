@@ -16,6 +16,8 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   PUT/GET/DELETE /backup-vaults/{name}/access-policy      Put/Get/DeleteBackupVaultAccessPolicy
   GET  /resources/                                        ListProtectedResources
   PUT  /scan/job, GET /scan/jobs and /scan/jobs/{id}      StartScanJob, ListScanJobs, DescribeScanJob
+  PUT  /restore-jobs, GET /restore-jobs/ and /{id}        StartRestoreJob, ListRestoreJobs, DescribeRestoreJob
+  GET  /restore-jobs/{id}/metadata, PUT .../validations   GetRestoreJobMetadata, PutRestoreValidationResult
   PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
@@ -63,6 +65,7 @@ from moto.rds.models import rds_backends
 
 import assume_role
 import resource_policy
+import restore_jobs
 import scan_jobs
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
@@ -347,6 +350,7 @@ class BackupJobs:
         # (account, region, resource), kept after it expires or is deleted.
         self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
         self.scan_jobs: dict[str, scan_jobs.ScanJob] = {}
+        self.restore_jobs: dict[str, restore_jobs.RestoreJob] = {}
 
     def add_point(self, point: RecoveryPoint) -> None:
         self.points[point.arn] = point
@@ -920,6 +924,19 @@ class BackupJobsApp:
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page([j.describe() for j in st.list_jobs(a, r, kind, q)], q, key)
             return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
+        if s[0] == "restore-jobs":
+            if len(s) == 1 and method == "PUT":
+                return lambda a, r, s, q, b, h: restore_jobs.start_restore_job(st, a, r, b, not_found, invalid, iso)
+            if len(s) == 1 and method == "GET":
+                return lambda a, r, s, q, b, h: page(
+                    restore_jobs.list_restore_jobs(st, a, r, q, invalid), q, "RestoreJobs")
+            if len(s) == 2 and method == "GET":
+                return lambda a, r, s, q, b, h: restore_jobs.job_in(st, a, r, s[1], not_found).describe()
+            if len(s) == 3 and s[2] == "metadata" and method == "GET":
+                return lambda a, r, s, q, b, h: {
+                    "RestoreJobId": s[1], "Metadata": restore_jobs.job_in(st, a, r, s[1], not_found).metadata}
+            if len(s) == 3 and s[2] == "validations" and method == "PUT":
+                return lambda a, r, s, q, b, h: restore_jobs.put_validation(st, a, r, s[1], b, not_found, invalid)
         if s == ["scan", "job"] and method == "PUT":
             return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
         if s[:2] == ["scan", "jobs"] and method == "GET":

@@ -1,0 +1,226 @@
+"""Restores for the local emulator: StartRestoreJob, DescribeRestoreJob, ListRestoreJobs,
+GetRestoreJobMetadata and PutRestoreValidationResult over REST-JSON, and the
+`Restore Job State Change` events AWS Backup puts on the default bus (CREATED carries `state`,
+later events `status`; a restore started by restore testing carries `restoreTestingPlanArn`).
+
+A restore creates a real resource in the local AWS, as AWS Backup does ("Restore a backup by
+resource type"), from the restore metadata AWS documents for each type:
+  DynamoDB  `targetTableName`               a table with the source table's key schema
+  EBS       `availabilityZone`              a volume of the source volume's size
+  RDS       `DBInstanceIdentifier`          a DB instance with the source's engine and class
+Other types fail with a status message saying the emulator does not restore them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.dynamodb.models import dynamodb_backends
+from moto.ec2.models import ec2_backends
+from moto.events.models import events_backends
+from moto.rds.models import rds_backends
+
+VALIDATION_STATUSES = ("FAILED", "SUCCESSFUL", "TIMED_OUT", "VALIDATING")
+STATUSES = ("PENDING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
+
+
+@dataclass
+class RestoreJob:
+    id: str
+    account: str
+    region: str
+    recovery_point_arn: str
+    vault_arn: str
+    source_resource_arn: str
+    resource_type: str
+    iam_role_arn: str
+    created: float
+    point_created: float
+    metadata: dict[str, str]
+    status: str = "COMPLETED"
+    status_message: str = ""
+    created_resource_arn: str = ""
+    testing_plan_arn: str = ""
+    validation: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "AccountId": self.account,
+            "RestoreJobId": self.id,
+            "RecoveryPointArn": self.recovery_point_arn,
+            "SourceResourceArn": self.source_resource_arn,
+            "BackupVaultArn": self.vault_arn,
+            "CreationDate": self.created,
+            "CompletionDate": self.created,
+            "Status": self.status,
+            "PercentDone": "100.00%" if self.status == "COMPLETED" else "0.00%",
+            "BackupSizeInBytes": 1_073_741_824,
+            "IamRoleArn": self.iam_role_arn,
+            "ResourceType": self.resource_type,
+            "RecoveryPointCreationDate": self.point_created,
+            "IsParent": False,
+        }
+        if self.status_message:
+            out["StatusMessage"] = self.status_message
+        if self.created_resource_arn:
+            out["CreatedResourceArn"] = self.created_resource_arn
+        if self.testing_plan_arn:
+            out["CreatedBy"] = {"RestoreTestingPlanArn": self.testing_plan_arn}
+        out.update(self.validation)
+        return out
+
+    def event_detail(self, status: str, iso) -> dict[str, Any]:
+        if status == "CREATED":
+            detail: dict[str, Any] = {"restoreJobId": self.id, "creationDate": iso(self.created), "state": "CREATED"}
+        else:
+            detail = {
+                "restoreJobId": self.id,
+                "status": status,
+                "creationDate": iso(self.created),
+                "iamRoleArn": self.iam_role_arn,
+                "resourceType": self.resource_type,
+                "backupVaultArn": self.vault_arn,
+                "recoveryPointArn": self.recovery_point_arn,
+                "sourceResourceArn": self.source_resource_arn,
+                "backupSizeInBytes": "1073741824",
+                "percentDone": 100 if status == "COMPLETED" else 0,
+            }
+            if status in ("COMPLETED", "FAILED", "ABORTED"):
+                detail["completionDate"] = iso(self.created)
+            if status == "COMPLETED":
+                detail["createdResourceArn"] = self.created_resource_arn
+            if self.status_message and status == "FAILED":
+                detail["statusMessage"] = self.status_message
+        if self.testing_plan_arn:
+            detail["restoreTestingPlanArn"] = self.testing_plan_arn
+        return detail
+
+
+def find_point(state, account: str, region: str, arn: str, not_found):
+    point = state.points.get(arn)
+    if point is None or (point.account, point.region) != (account, region):
+        raise not_found(f"Recovery point {arn} not found")
+    return point
+
+
+def create_resource(account: str, region: str, point, metadata: dict[str, str]) -> str:
+    """The restored resource, created in moto; raises ValueError with AWS-like words when the
+    metadata does not say what to create."""
+    source_name = point.resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    if point.resource_type == "DynamoDB":
+        name = metadata.get("targetTableName")
+        if not name:
+            raise ValueError("Restore metadata must include targetTableName")
+        backend = dynamodb_backends[account][region]
+        source = backend.tables.get(source_name)
+        schema = source.schema if source else [{"AttributeName": "pk", "KeyType": "HASH"}]
+        attrs = source.attr if source else [{"AttributeName": "pk", "AttributeType": "S"}]
+        backend.create_table(name, schema=schema, throughput=None, attr=attrs, global_indexes=None, indexes=None,
+                             streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None, tags=[],
+                             deletion_protection_enabled=False, warm_throughput=None)
+        return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+    if point.resource_type == "EBS":
+        zone = metadata.get("availabilityZone")
+        if not zone:
+            raise ValueError("Restore metadata must include availabilityZone")
+        ec2 = ec2_backends[account][region]
+        source = ec2.volumes.get(source_name)
+        volume = ec2.create_volume(size=source.size if source else 8, zone_name=zone)
+        return f"arn:aws:ec2:{region}:{account}:volume/{volume.id}"
+    if point.resource_type == "RDS":
+        identifier = metadata.get("DBInstanceIdentifier")
+        if not identifier:
+            raise ValueError("Restore metadata must include DBInstanceIdentifier")
+        rds = rds_backends[account][region]
+        source = rds.databases.get(source_name)
+        database = rds.create_db_instance({
+            "db_instance_identifier": identifier,
+            "engine": getattr(source, "engine", "postgres"),
+            "db_instance_class": metadata.get("DBInstanceClass") or getattr(source, "db_instance_class", "db.t3.micro"),
+            "allocated_storage": getattr(source, "allocated_storage", 20),
+            "master_username": getattr(source, "master_username", "admin"),
+            "master_user_password": "restored-not-a-secret",
+            "storage_encrypted": getattr(source, "storage_encrypted", False),
+            "account_id": account,
+            "region": region,
+        })
+        return database.db_instance_arn
+    raise ValueError(f"This emulator does not restore {point.resource_type} recovery points")
+
+
+def start_restore_job(state, account: str, region: str, body: dict, not_found, invalid, iso,
+                      testing_plan_arn: str = "") -> dict:
+    arn, role, metadata = body.get("RecoveryPointArn"), body.get("IamRoleArn"), body.get("Metadata")
+    if not (arn and role and isinstance(metadata, dict)):
+        raise invalid("RecoveryPointArn, Metadata and IamRoleArn are required")
+    point = find_point(state, account, region, arn, not_found)
+    job = RestoreJob(
+        id=str(uuid.uuid4()), account=account, region=region, recovery_point_arn=point.arn,
+        vault_arn=point.vault_arn, source_resource_arn=point.resource_arn,
+        resource_type=body.get("ResourceType") or point.resource_type, iam_role_arn=role,
+        created=state.clock.now(), point_created=point.created, metadata=dict(metadata),
+        testing_plan_arn=testing_plan_arn,
+    )
+    try:
+        job.created_resource_arn = create_resource(account, region, point, metadata)
+    except Exception as e:  # moto's own refusals (a name in use) fail the job, as in AWS
+        job.status, job.status_message = "FAILED", str(getattr(e, "message", "") or e)
+    state.restore_jobs[job.id] = job
+    for status in ("CREATED", "PENDING", "RUNNING", job.status):
+        emit(job, status, iso)
+    return {"RestoreJobId": job.id}
+
+
+def emit(job: RestoreJob, status: str, iso) -> None:
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Restore Job State Change",
+        "source": "aws.backup",
+        "account": job.account,
+        "time": job.created,
+        "region": job.region,
+        "resources": [job.recovery_point_arn],
+        "detail": job.event_detail(status, iso),
+    }
+    bus = events_backends[job.account][job.region].describe_event_bus("default")
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(dict(event), transform_input=False)
+
+
+def job_in(state, account: str, region: str, job_id: str, not_found) -> RestoreJob:
+    job = state.restore_jobs.get(job_id)
+    if job is None or (job.account, job.region) != (account, region):
+        raise not_found(f"Restore job {job_id} not found")
+    return job
+
+
+def list_restore_jobs(state, account: str, region: str, query: dict[str, str], invalid) -> list[dict]:
+    if "status" in query and query["status"] not in STATUSES:
+        raise invalid(f"status must be one of {', '.join(STATUSES)}")
+    exact = {
+        "status": lambda j: j.status,
+        "resourceType": lambda j: j.resource_type,
+        "restoreTestingPlanArn": lambda j: j.testing_plan_arn,
+    }
+    return [
+        j.describe() for j in sorted(state.restore_jobs.values(), key=lambda j: j.created, reverse=True)
+        if (j.account, j.region) == (account, region)
+        and all(get(j) == query[name] for name, get in exact.items() if name in query)
+    ]
+
+
+def put_validation(state, account: str, region: str, job_id: str, body: dict, not_found, invalid) -> dict:
+    """PutRestoreValidationResult: the validation a restore test reports for its restore job."""
+    job = job_in(state, account, region, job_id, not_found)
+    status = body.get("ValidationStatus")
+    if status not in VALIDATION_STATUSES:
+        raise invalid(f"ValidationStatus must be one of {', '.join(VALIDATION_STATUSES)}")
+    if job.status != "COMPLETED":
+        raise invalid(f"Restore job {job_id} did not complete; there is nothing to validate")
+    job.validation = {"ValidationStatus": status}
+    if body.get("ValidationStatusMessage"):
+        job.validation["ValidationStatusMessage"] = body["ValidationStatusMessage"]
+    return {}

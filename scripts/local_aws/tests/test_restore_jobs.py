@@ -1,0 +1,90 @@
+"""Restores create the resource in the local AWS and report it, with their events; restore
+validations are recorded on the job."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import Aws, unique
+
+
+def table(aws: Aws) -> str:
+    name = unique("orders")
+    aws.client("dynamodb").create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    return f"arn:aws:dynamodb:{aws.region}:{aws.account}:table/{name}"
+
+
+def restore(aws: Aws, point: str, metadata: dict) -> dict:
+    job_id = aws.backup.start_restore_job(RecoveryPointArn=point, Metadata=metadata,
+                                          IamRoleArn=f"arn:aws:iam::{aws.account}:role/backup")["RestoreJobId"]
+    return aws.backup.describe_restore_job(RestoreJobId=job_id)
+
+
+def test_a_table_restored_from_its_backup_exists_with_the_sources_key(home):
+    vault, _ = home.vault()
+    source = table(home)
+    point = home.backup_job(vault, source)["RecoveryPointArn"]
+    target = unique("orders-restored")
+
+    job = restore(home, point, {"targetTableName": target})
+
+    assert job["Status"] == "COMPLETED" and job["SourceResourceArn"] == source
+    assert job["CreatedResourceArn"].endswith(f":table/{target}")
+    described = home.client("dynamodb").describe_table(TableName=target)["Table"]
+    assert described["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    metadata = home.backup.get_restore_job_metadata(RestoreJobId=job["RestoreJobId"])["Metadata"]
+    assert metadata == {"targetTableName": target}
+
+
+def test_a_volume_is_restored_with_its_sources_size_and_a_bad_request_fails_the_job(home):
+    vault, _ = home.vault()
+    volume = home.client("ec2").create_volume(AvailabilityZone="eu-west-1a", Size=42)["VolumeId"]
+    point = home.backup_job(vault, f"arn:aws:ec2:eu-west-1:{home.account}:volume/{volume}")["RecoveryPointArn"]
+    job = restore(home, point, {"availabilityZone": "eu-west-1b"})
+    assert job["Status"] == "COMPLETED"
+    restored = job["CreatedResourceArn"].rsplit("/", 1)[-1]
+    assert home.client("ec2").describe_volumes(VolumeIds=[restored])["Volumes"][0]["Size"] == 42
+    failed = restore(home, point, {})
+    assert failed["Status"] == "FAILED" and "availabilityZone" in failed["StatusMessage"]
+
+
+def test_validation_results_are_kept_on_the_job_and_events_follow_the_restore(home):
+    events, sqs = home.client("events"), home.client("sqs")
+    queue = sqs.create_queue(QueueName=unique("restores"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = unique("restore-rule")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.backup"], "detail-type": ["Restore Job State Change"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    vault, _ = home.vault()
+    point = home.backup_job(vault, table(home))["RecoveryPointArn"]
+    job = restore(home, point, {"targetTableName": unique("drill")})
+
+    home.backup.put_restore_validation_result(RestoreJobId=job["RestoreJobId"], ValidationStatus="SUCCESSFUL",
+                                              ValidationStatusMessage="table ACTIVE with items")
+
+    described = home.backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])
+    assert (described["ValidationStatus"], described["ValidationStatusMessage"]) == ("SUCCESSFUL", "table ACTIVE with items")
+    details = [json.loads(m["Body"])["detail"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
+    mine = [d for d in details if d["restoreJobId"] == job["RestoreJobId"]]
+    assert [d.get("status", d.get("state")) for d in mine] == ["CREATED", "PENDING", "RUNNING", "COMPLETED"]
+    assert mine[-1]["createdResourceArn"] == job["CreatedResourceArn"]
+    with pytest.raises(ClientError):
+        home.backup.put_restore_validation_result(RestoreJobId=job["RestoreJobId"], ValidationStatus="MAYBE")
+
+
+def test_a_database_is_restored_as_a_new_instance_with_the_sources_engine(home):
+    rds = home.client("rds")
+    name = unique("orders")
+    rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t4g.micro", Engine="mysql",
+                           AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+    vault, _ = home.vault()
+    point = home.backup_job(vault, f"arn:aws:rds:{home.region}:{home.account}:db:{name}")["RecoveryPointArn"]
+    job = restore(home, point, {"DBInstanceIdentifier": f"{name}-restored"})
+    assert job["Status"] == "COMPLETED", job
+    restored = rds.describe_db_instances(DBInstanceIdentifier=f"{name}-restored")["DBInstances"][0]
+    assert (restored["Engine"], restored["DBInstanceClass"]) == ("mysql", "db.t4g.micro")
