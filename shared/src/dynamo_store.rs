@@ -205,6 +205,72 @@ impl IncidentStore for DynamoStore {
             .map(|item| read_incident(key, &item)))
     }
 
+    /// `BatchGetItem`, 100 keys a call, strongly consistent like the single read; keys DynamoDB
+    /// leaves unprocessed (throughput) are asked again a few times before giving up.
+    async fn load_incidents(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, Versioned<Incident>>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let mut wanted: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|k| HashMap::from([("pk".to_string(), s(&incident_pk(k)))]))
+                .collect();
+            for attempt in 0..5 {
+                if wanted.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| self.error(e))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| self.error(e))?;
+                for item in output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let Some(key) = item
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|pk| pk.strip_prefix("incident#"))
+                        .map(str::to_string)
+                    else {
+                        continue;
+                    };
+                    if is_live(&item, now) {
+                        found.insert(key.clone(), read_incident(&key, &item));
+                    }
+                }
+                wanted = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+            if !wanted.is_empty() {
+                return Err(StoreError {
+                    table: self.table.clone(),
+                    message: format!("BatchGetItem left {} keys unprocessed", wanted.len()),
+                });
+            }
+        }
+        Ok(found)
+    }
+
     async fn write_incident(
         &self,
         incident: &Incident,

@@ -96,6 +96,20 @@ pub enum Written {
 pub trait IncidentStore: Send + Sync {
     /// The record of `key`, unless absent or expired.
     async fn load_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned<Incident>>, StoreError>;
+    /// The live records of several keys at once (absent keys are left out); by default one by one.
+    async fn load_incidents(
+        &self,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, Versioned<Incident>>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for key in keys {
+            if let Some(record) = self.load_incident(key, now).await? {
+                found.insert(key.clone(), record);
+            }
+        }
+        Ok(found)
+    }
     /// Writes `incident` if the stored item still has version `expected` (`None`: if there is no
     /// live item).
     async fn write_incident(

@@ -176,7 +176,8 @@ struct Outgoing {
 #[derive(Default)]
 struct Decided {
     key: Option<String>,
-    /// Claimed events (record id, event id) to complete when the group's messages are out.
+    /// Decided events (record id, ledger key: the event id, or empty when not claimed) to
+    /// complete when the group's messages are out, or to redeliver when they are not.
     handled: Vec<(String, String)>,
     /// Records to redeliver whatever happens.
     retry: Vec<String>,
@@ -191,11 +192,18 @@ pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metric
         records.into_iter().partition(|r| ScanEvent::looks_like(&r.body));
     let scans_to_retry = handle_scans(scan_records, deps, clock, &tally).await;
     let groups = decode_and_group(records, &tally, clock.now);
+    let prefetched = prefetch(&groups, deps, clock).await;
     // Groups are independent (one incident key each), so their claims, reads and writes run
     // side by side, a bounded number at a time; results keep the batch's order.
     let limit = deps.config.concurrency;
     let results: Vec<(Vec<Outgoing>, Decided)> = stream::iter(groups.into_iter().enumerate())
-        .map(|(index, group)| decide_group(index, group, deps, clock, &tally))
+        .map(|(index, group)| {
+            let first = prefetched
+                .as_ref()
+                .zip(group.key.as_ref())
+                .map(|(found, key)| found.get(key).cloned());
+            decide_group(index, group, deps, clock, &tally, first)
+        })
         .buffered(limit)
         .collect()
         .await;
@@ -209,6 +217,23 @@ pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metric
     let mut outcome = settle(decided, &undelivered, deps, clock).await;
     outcome.failed.extend(scans_to_retry);
     outcome
+}
+
+/// The batch's incident records in one read (`BatchGetItem`) instead of one read per resource;
+/// `None` when there is no store or the read failed (each group then reads its own).
+async fn prefetch(groups: &[Group], deps: &Deps<'_>, clock: Clock) -> Option<HashMap<String, Versioned<Incident>>> {
+    let store = deps.incidents?;
+    let keys: Vec<String> = groups.iter().filter_map(|g| g.key.clone()).collect();
+    if keys.is_empty() {
+        return None;
+    }
+    match store.load_incidents(&keys, clock.now).await {
+        Ok(found) => Some(found),
+        Err(e) => {
+            warn!(error = %e, "incident records not read in one batch; each resource reads its own");
+            None
+        }
+    }
 }
 
 /// Scan results: infected or unproven points alert (once per event, through the ledger), with
@@ -367,6 +392,10 @@ fn decode_and_group(records: Vec<Record>, tally: &Tally<'_>, now: DateTime<Utc>)
 /// How a claim went for one job.
 enum Claimed {
     Yes,
+    /// Not claimed: the job's incident record (which keeps its job id) makes a redelivery a
+    /// repeat, so the ledger is consulted only if the job has a message the record does not
+    /// change (a late failure).
+    Deferred,
     /// The ledger could not be reached: handled anyway, without cross-delivery dedupe.
     Unavailable,
 }
@@ -379,6 +408,7 @@ async fn decide_group(
     deps: &Deps<'_>,
     clock: Clock,
     tally: &Tally<'_>,
+    first_read: Option<Option<Versioned<Incident>>>,
 ) -> (Vec<Outgoing>, Decided) {
     let mut done = Decided {
         key: group.key.clone(),
@@ -395,8 +425,13 @@ async fn decide_group(
 
     let mut jobs = Vec::with_capacity(group.jobs.len());
     let mut degraded = false;
+    let tracked_by_record = deps.incidents.is_some() && group.key.is_some();
     for mut job in group.jobs {
         if !place_in_composite(&mut job, deps, tally).await {
+            continue;
+        }
+        if tracked_by_record {
+            jobs.push((job, Claimed::Deferred));
             continue;
         }
         match claim(deps, &job.event, clock).await {
@@ -423,7 +458,7 @@ async fn decide_group(
 
     let steps = match (deps.incidents, &group.key) {
         (Some(store), Some(key)) if !degraded => {
-            match decide_with_record(store, key, &jobs, deps, clock, tally).await {
+            match decide_with_record(store, key, &jobs, deps, clock, tally, first_read).await {
                 Ok(Some((steps, written))) => {
                     done.written = written;
                     Some(steps)
@@ -450,12 +485,34 @@ async fn decide_group(
     };
 
     let mut messages = Vec::new();
-    for (position, (job, claimed)) in jobs.into_iter().enumerate() {
+    for (position, (job, mut claimed)) in jobs.into_iter().enumerate() {
         let step = steps
             .as_ref()
             .and_then(|s: &Vec<Option<(Step, Incident)>>| s[position].clone());
         let tracked = steps.is_some();
-        match plan(&job, step, tracked, deps, tally) {
+        let planned = plan(&job, step, tracked, deps, tally);
+        // A message the record does not change (a late failure) is claimed in the ledger now.
+        if let (Planned::Message(_, _, "late"), Claimed::Deferred) = (&planned, &claimed) {
+            match claim(deps, &job.event, clock).await {
+                Ok(Claim::Acquired) => claimed = Claimed::Yes,
+                Ok(Claim::AlreadyDone) => {
+                    info!(event_id = %job.event.event_id, decision = "duplicate", "event already handled by an earlier delivery");
+                    count(tally, "Duplicates", &[]);
+                    continue;
+                }
+                Ok(Claim::InProgress) => {
+                    done.retry.push(job.record_id);
+                    continue;
+                }
+                Err(e) => {
+                    error!(event_id = %job.event.event_id, error = %e, decision = "fail_open", "state table unavailable: handled without dedupe");
+                    count(tally, "StoreUnavailable", &[]);
+                    degraded = true;
+                    claimed = Claimed::Unavailable;
+                }
+            }
+        }
+        match planned {
             Planned::Message(alert, label, kind) => {
                 let mut alert = alert;
                 if !job.failed_children.is_empty() {
@@ -490,9 +547,14 @@ async fn decide_group(
                 continue;
             }
         }
-        if matches!(claimed, Claimed::Yes) {
-            done.handled.push((job.record_id, job.event.event_id));
-        }
+        // Every job decided here is settled with its group: a claim to complete or give back,
+        // or (no claim: an empty key, which the ledger ignores) just its record to redeliver
+        // if its message does not go out.
+        let ledger_key = match claimed {
+            Claimed::Yes => job.event.event_id,
+            Claimed::Deferred | Claimed::Unavailable => String::new(),
+        };
+        done.handled.push((job.record_id, ledger_key));
     }
     (messages, done)
 }
@@ -546,6 +608,7 @@ async fn decide_with_record(
     deps: &Deps<'_>,
     clock: Clock,
     tally: &Tally<'_>,
+    mut first_read: Option<Option<Versioned<Incident>>>,
 ) -> Result<
     Option<(
         Vec<Option<(Step, Incident)>>,
@@ -554,7 +617,11 @@ async fn decide_with_record(
     StoreError,
 > {
     for _attempt in 0..5 {
-        let loaded = store.load_incident(key, clock.now).await?;
+        // The batch's read for the first attempt; after a lost race, a fresh read.
+        let loaded = match first_read.take() {
+            Some(read) => read,
+            None => store.load_incident(key, clock.now).await?,
+        };
         let mut record = loaded.as_ref().map(|l| l.value.clone());
         let mut changed = false;
         let mut steps = Vec::with_capacity(jobs.len());

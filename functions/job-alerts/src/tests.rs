@@ -883,3 +883,29 @@ async fn a_composite_jobs_child_is_left_to_its_parent_and_a_failed_lookup_still_
         assert_eq!(world.outbox.sent().len(), alerts);
     }
 }
+
+#[tokio::test]
+async fn a_tracked_failure_is_deduplicated_by_its_record_and_a_late_one_by_the_ledger() {
+    let world = World::new();
+    let day1_failed = orders_db(sample!("backup-failed-rds"), "f1", 1);
+    let day2_completed = orders_db(sample!("backup-completed-rds"), "s2", 2);
+    let day3_failed = orders_db(sample!("backup-failed-rds"), "f3", 3);
+
+    world.run(&[&day3_failed]).await;
+    world.run(&[&day3_failed]).await;
+    world.run(&[&day2_completed]).await;
+    world.run(&[&day1_failed]).await;
+    world.run(&[&day1_failed]).await;
+
+    assert_eq!(
+        world.outbox.subjects(),
+        vec![
+            "[CRITICAL] Backup FAILED: orders-db (RDS) 111122223333 eu-west-1",
+            "[INFO] Late: Backup FAILED earlier: orders-db (RDS) 111122223333 eu-west-1",
+        ]
+    );
+    // The open incident's record (which keeps job f3) made the redelivery a repeat: the ledger
+    // holds only the late failure, whose message changed no record.
+    let ledger = world.store.deliveries.lock().unwrap();
+    assert_eq!(ledger.keys().collect::<Vec<_>>(), vec!["evt-f1"]);
+}

@@ -3,9 +3,9 @@
 //! - cold start: process spawn until its first `GET /runtime/invocation/next` (init done);
 //! - per-event latency: invoke -> response through the Runtime API, for an event that publishes
 //!   an alert to SNS in the local AWS emulator and for one that is decided quietly;
-//! - a 100-record SQS batch (a storm that becomes one digest), without and with the state table,
-//!   the latter one resource after another (`CONCURRENCY=1`) and at the default concurrency, in
-//!   the same run;
+//! - a 100-record SQS batch (a storm that becomes one digest), without and with the state table;
+//!   with `BENCH_BASELINE=<an earlier job-alerts binary>`, the state-table batch of that binary
+//!   too, in the same run, and the ratio;
 //! - side by side with the Python/boto3 anchor (`../shared/anchors/python-job-alerts`, run with
 //!   `python -m awslambdaric handler.handler`): init time, CPU time for init + 50 FAILED events
 //!   (one publish each), and peak RSS, as Rust / Python ratios;
@@ -220,23 +220,24 @@ async fn main() {
     }
     drop(function);
 
-    // The same storms with the state table: claim, incident read and write per resource.
+    // The same storms with the state table, for this binary and (when given) a baseline.
     let table = unique("bench-state");
     create_state_table(&sdk, &table).await;
+    let mut contenders = vec![("this build", binary.clone())];
+    if let Ok(baseline) = std::env::var("BENCH_BASELINE") {
+        contenders.insert(0, ("baseline", PathBuf::from(baseline)));
+    }
     let mut medians = Vec::new();
-    for concurrency in ["1", "16"] {
+    for (n, (name, contender)) in contenders.iter().enumerate() {
+        let tag = format!("state{n}");
         let mut stateful = env.clone();
         stateful.push(("STATE_TABLE_NAME", table.as_str()));
-        stateful.push(("CONCURRENCY", concurrency));
         let api = RuntimeApi::start().await;
-        let function = FunctionProcess::spawn(binary.clone(), &api.address(), &stateful);
+        let function = FunctionProcess::spawn(contender.clone(), &api.address(), &stateful);
         api.wait_first_poll(WAIT).await.expect("function polled");
         let mut batches = Vec::new();
         for round in 0..10 {
-            let answer = api
-                .invoke(&storm_batch(&format!("c{concurrency}"), round), WAIT)
-                .await
-                .expect("answer");
+            let answer = api.invoke(&storm_batch(&tag, round), WAIT).await.expect("answer");
             assert_eq!(
                 answer,
                 Answer::Response(json!({"batchItemFailures": []})),
@@ -244,19 +245,18 @@ async fn main() {
             );
         }
         for round in 10..15 {
-            batches.push(invoke(&api, &storm_batch(&format!("c{concurrency}"), round)).await);
+            batches.push(invoke(&api, &storm_batch(&tag, round)).await);
         }
-        medians.push(report(
-            &format!("100-record batch, state table, CONCURRENCY={concurrency}"),
-            batches,
-        ));
+        medians.push(report(&format!("100-record batch, state table, {name}"), batches));
         drop(function);
     }
-    println!(
-        "{:<42} {:.1}x faster at CONCURRENCY=16",
-        "state table batch wall time",
-        medians[0].as_secs_f64() / medians[1].as_secs_f64()
-    );
+    if let [baseline, this] = medians[..] {
+        println!(
+            "{:<42} {:.1}x faster than the baseline",
+            "state table batch wall time",
+            baseline.as_secs_f64() / this.as_secs_f64()
+        );
+    }
 
     // Side by side with the Python anchor: 5 fresh processes each, init + 50 FAILED events.
     let (mut rust, mut python) = (Vec::new(), Vec::new());
