@@ -639,3 +639,81 @@ async fn the_same_event_delivered_twice_alerts_once_with_the_state_table() {
         messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn a_backup_tag_a_person_set_after_the_event_survives_and_nothing_is_written() {
+    // GIVEN an instance whose launch event shows only Environment=Production,
+    let harness = Harness::start("enforce").await;
+    let ids = run_instances(&harness.sdk, 1, &[("Environment", "Production")]).await;
+    let event = run_instances_event(HOME, &ids, &[("Environment", "Production")]);
+    // and a person who tags it for staging before the event arrives.
+    aws_sdk_ec2::Client::new(&harness.sdk)
+        .create_tags()
+        .resources(&ids[0])
+        .tags(Tag::builder().key("backup-plan").value("staging").build())
+        .send()
+        .await
+        .expect("a person's tag");
+
+    // WHEN the event is handled
+    let answer = harness.invoke(&event).await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN the current tags decide: compliant, nothing written, nobody notified.
+    assert_eq!(answer["resources"][0]["decision"], "compliant", "{answer}");
+    let tags = tags_of(&harness.sdk, &instance_arn(HOME, &ids[0])).await;
+    assert_eq!(tags.get("backup-plan").map(String::as_str), Some("staging"), "{tags:?}");
+    assert!(!tags.contains_key("rearguard:enrolled-by"), "{tags:?}");
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_resource_its_service_does_not_show_yet_fails_the_event_and_nothing_is_written() {
+    // GIVEN a launch event for an instance EC2 does not show (yet).
+    let harness = Harness::start("enforce").await;
+    let ghost = "i-0123456789abcdef0".to_string();
+    let event = run_instances_event(HOME, std::slice::from_ref(&ghost), &[("Environment", "Production")]);
+
+    // WHEN it is handled
+    let answer = harness.api.invoke(&event, WAIT).await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN the invocation fails (EventBridge retries it), naming the read, and nothing is sent.
+    match answer {
+        Ok(Answer::Error(error)) => assert!(error.to_string().contains("ec2:DescribeInstances"), "{error}"),
+        other => panic!("expected a failed invocation, got {other:?}"),
+    }
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_bucket_created_opted_out_in_its_create_bucket_tags_is_left_alone() {
+    // GIVEN a bucket created with backup-plan=none and a reason in CreateBucketConfiguration's Tags,
+    let harness = Harness::start("enforce").await;
+    let bucket = unique("scratch");
+    let tag = |k: &str, v: &str| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().unwrap();
+    aws_sdk_s3::Client::new(&harness.sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .tags(tag("backup-plan", "none"))
+                .tags(tag("backup-opt-out-reason", "rebuilt nightly"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    // and the event CloudTrail records for it (the same tags in its request).
+    let mut event = home_event("cloudtrail-create-bucket-tagged");
+    event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+
+    // WHEN it is handled
+    let answer = harness.invoke(&event).await;
+
+    // THEN the event's tags show the opt-out: nothing is written.
+    assert_eq!(answer["resources"][0]["decision"], "opted_out", "{answer}");
+    let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
+    assert!(!tags.contains_key("rearguard:enrolled-by"), "{tags:?}");
+}

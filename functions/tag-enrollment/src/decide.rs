@@ -29,6 +29,12 @@ pub enum Problem {
     Untagged { suggested: Option<String> },
 }
 
+/// Whether a decision taken on the event's tags must be confirmed on the resource's current
+/// tags before it is acted on: only a write can overwrite what a person set in the meantime.
+pub fn must_confirm(decision: &Decision) -> bool {
+    matches!(decision, Decision::Enroll { .. })
+}
+
 pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String>) -> Decision {
     if !policy.in_scope(backup_type) {
         return Decision::OutOfScope;
@@ -141,6 +147,14 @@ mod tests {
             decide(&policy("enforce", false), "EC2", &tags(&[])),
             Decision::Alert(Problem::Untagged { suggested: None })
         );
+    }
+
+    #[test]
+    fn only_a_write_waits_for_the_current_tags() {
+        let enroll = Decision::Enroll { plan: "staging".into() };
+        let alert = Decision::Alert(Problem::Untagged { suggested: None });
+        assert!(must_confirm(&enroll));
+        assert!(!must_confirm(&alert) && !must_confirm(&Decision::OutOfScope));
     }
 
     #[test]

@@ -8,11 +8,13 @@ use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
 use rearguard::store::{DeliveryLedger, StoreError, exactly_once};
 use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
+
+use crate::service_reads::{ReadError, ReadersFor};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-use crate::decide::{Decision, decide};
+use crate::decide::{Decision, decide, must_confirm};
 use crate::policy::Policy;
 use crate::render::{self, Target};
 use crate::resources::{self, NewResource};
@@ -26,6 +28,7 @@ pub trait TaggingFor: Send + Sync {
 pub struct Deps<'a> {
     pub policy: &'a Policy,
     pub tagging: &'a dyn TaggingFor,
+    pub readers: &'a dyn ReadersFor,
     pub publisher: &'a dyn PublishAlert,
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub dry_run: bool,
@@ -38,6 +41,8 @@ pub struct Deps<'a> {
 pub enum HandleError {
     #[error(transparent)]
     Tagging(#[from] TaggingError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error(transparent)]
     Publish(#[from] PublishError),
     #[error(transparent)]
@@ -142,26 +147,31 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
         }
     };
     let tagging = deps.tagging.tagging(&account, &region).await?;
-    let unknown: Vec<String> = found
-        .iter()
-        .filter(|r| r.tags.is_none())
-        .map(|r| r.arn.clone())
-        .collect();
-    let looked_up = if unknown.is_empty() {
-        Default::default()
-    } else {
-        tagging.current_tags(&unknown).await?
-    };
+    let reader = deps.readers.reader(&account, &region).await?;
+    // Every read comes before any write: a resource that cannot be read yet fails the event
+    // (EventBridge retries it) with nothing written.
+    let mut checked: Vec<(NewResource, Decision)> = Vec::with_capacity(found.len());
+    for resource in found {
+        let from_event = resource
+            .tags
+            .as_ref()
+            .map(|tags| decide(deps.policy, resource.backup_type, tags));
+        let decision = match from_event {
+            Some(decision) if !must_confirm(&decision) => decision,
+            _ if !deps.policy.in_scope(resource.backup_type) => Decision::OutOfScope,
+            _ => {
+                let current = reader.read(&resource.arn).await?;
+                decide(deps.policy, resource.backup_type, &current.tags)
+            }
+        };
+        checked.push((resource, decision));
+    }
 
     let mut enroll: BTreeMap<String, Vec<&NewResource>> = BTreeMap::new();
     let mut messages: Vec<Alert> = Vec::new();
     let mut summary = Vec::new();
-    for resource in &found {
-        let tags: Tags = resource
-            .tags
-            .clone()
-            .unwrap_or_else(|| looked_up.get(&resource.arn).cloned().unwrap_or_default());
-        let decision = decide(deps.policy, resource.backup_type, &tags);
+    for (resource, decision) in &checked {
+        let decision = decision.clone();
         let target = Target {
             arn: &resource.arn,
             backup_type: resource.backup_type,

@@ -18,6 +18,12 @@ pub struct NewResource {
     pub from_restore: bool,
 }
 
+/// A resource as its own service shows it now, read just before a decision is acted on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Current {
+    pub tags: BTreeMap<String, String>,
+}
+
 /// Why a call yields no resource to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skip {
@@ -73,6 +79,17 @@ fn ec2_tag_specification(request: &Value, resource_type: &str) -> Option<BTreeMa
         tags.extend(tag_list(spec.get("tags").unwrap_or(&Value::Null)));
     }
     found.then_some(tags)
+}
+
+/// Tags given to CreateBucket itself ("CreateBucket": `CreateBucketConfiguration` takes `Tags`,
+/// PascalCase `Tag` elements; one element may come through as an object rather than a list).
+/// Without them the bucket's tags are read (they often arrive just after, by PutBucketTagging).
+fn create_bucket_tags(request: &Value) -> Option<BTreeMap<String, String>> {
+    let tag = request.get("CreateBucketConfiguration")?.get("Tags")?.get("Tag")?;
+    Some(match tag {
+        Value::Object(_) => tag_list(&Value::Array(vec![tag.clone()])),
+        list => tag_list(list),
+    })
 }
 
 use rearguard::aws::cluster_backup_type;
@@ -189,8 +206,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
         }
         ("s3.amazonaws.com", "CreateBucket") => {
             let bucket = str_at(request, &["bucketName"]).ok_or(Skip::Incomplete("requestParameters.bucketName"))?;
-            // CreateBucket's CloudTrail record shows no tags (they arrive by PutBucketTagging): look them up.
-            one(format!("arn:{p}:s3:::{bucket}"), "S3", None)
+            one(format!("arn:{p}:s3:::{bucket}"), "S3", create_bucket_tags(request))
         }
         _ => Err(Skip::NotACreation(format!("{source} {name}"))),
     }
@@ -330,6 +346,35 @@ mod tests {
             derive(&efs, "1", "eu-west-1").unwrap()[0].arn,
             "arn:aws:elasticfilesystem:eu-west-1:1:file-system/fs-1"
         );
+    }
+
+    #[test]
+    fn tags_given_to_create_bucket_are_read_from_its_configuration() {
+        let tagged = |tags: Value| {
+            call(
+                "s3.amazonaws.com",
+                "CreateBucket",
+                json!({"bucketName": "b", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1", "Tags": tags}}),
+                Value::Null,
+            )
+        };
+        let two =
+            tagged(json!({"Tag": [{"Key": "Environment", "Value": "Production"}, {"Key": "Owner", "Value": "ana"}]}));
+        let one = tagged(json!({"Tag": {"Key": "backup-plan", "Value": "staging"}}));
+        let none = call(
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": "b", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}),
+            Value::Null,
+        );
+
+        let two = derive(&two, "1", "eu-west-1").unwrap()[0].tags.clone().unwrap();
+        let one = derive(&one, "1", "eu-west-1").unwrap()[0].tags.clone().unwrap();
+
+        assert_eq!(two["Environment"], "Production");
+        assert_eq!(two.len(), 2);
+        assert_eq!(one["backup-plan"], "staging", "a single Tag element");
+        assert_eq!(derive(&none, "1", "eu-west-1").unwrap()[0].tags, None, "read instead");
     }
 
     #[test]
