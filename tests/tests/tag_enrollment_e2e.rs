@@ -238,6 +238,7 @@ async fn a_bucket_tagged_after_creation_is_looked_up_and_enrolled_by_its_tags() 
         .send()
         .await
         .expect("tag bucket");
+    enable_versioning(&harness.sdk, &bucket).await;
     let mut event = sample("cloudtrail-create-bucket");
     event["account"] = json!(HOME);
     event["detail"]["recipientAccountId"] = json!(HOME);
@@ -716,4 +717,56 @@ async fn a_bucket_created_opted_out_in_its_create_bucket_tags_is_left_alone() {
     assert_eq!(answer["resources"][0]["decision"], "opted_out", "{answer}");
     let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
     assert!(!tags.contains_key("rearguard:enrolled-by"), "{tags:?}");
+}
+
+/// Versioning on, as AWS Backup for S3 needs ("Amazon S3 backups").
+async fn enable_versioning(sdk: &SdkConfig, bucket: &str) {
+    aws_sdk_s3::Client::new(sdk)
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning");
+}
+
+#[tokio::test]
+async fn an_unversioned_bucket_gets_a_warning_naming_the_fix_and_no_tag() {
+    // GIVEN a new bucket without versioning (the policy's fallback plan would apply).
+    let harness = Harness::start("enforce").await;
+    let bucket = unique("exports");
+    let s3 = aws_sdk_s3::Client::new(&harness.sdk);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let mut event = home_event("cloudtrail-create-bucket");
+    event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+
+    // WHEN its creation event is handled
+    let answer = harness.invoke(&event).await;
+    let messages = harness.messages(1).await;
+
+    // THEN it gets a WARNING naming the fix, and no tag.
+    assert_eq!(answer["resources"][0]["decision"], "alert", "{answer}");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].subject.starts_with("[WARNING] Versioning is off:"),
+        "{}",
+        messages[0].subject
+    );
+    assert_eq!(messages[0].document["detail"]["problem"], "unversioned");
+    assert_eq!(messages[0].document["detail"]["plan"], "staging");
+    let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
+    assert!(!tags.contains_key("backup-plan"), "{tags:?}");
 }

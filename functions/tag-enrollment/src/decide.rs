@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::policy::{Mode, Policy};
+use crate::resources::Current;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -27,6 +28,8 @@ pub enum Problem {
     UnknownPlan { value: String },
     /// No backup tag; audit mode, or no default plan applies. `suggested` is what enforce would write.
     Untagged { suggested: Option<String> },
+    /// An S3 bucket without versioning: AWS Backup cannot back it up, so it is not enrolled.
+    Unversioned { plan: Option<String> },
 }
 
 /// Whether a decision taken on the event's tags must be confirmed on the resource's current
@@ -64,6 +67,22 @@ pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String
                 (_, suggested) => Decision::Alert(Problem::Untagged { suggested }),
             }
         }
+    }
+}
+
+/// The decision on what the resource's own service shows now. A bucket that would be enrolled
+/// (or that audit mode would suggest a plan for) but has no versioning is not: "Amazon S3
+/// backups" (AWS Backup Developer Guide) requires versioning enabled on the bucket, so a tag would
+/// only select it for backups that fail.
+pub fn decide_current(policy: &Policy, backup_type: &str, current: &Current) -> Decision {
+    let decision = decide(policy, backup_type, &current.tags);
+    if current.versioned != Some(false) {
+        return decision;
+    }
+    match decision {
+        Decision::Enroll { plan } => Decision::Alert(Problem::Unversioned { plan: Some(plan) }),
+        Decision::Alert(Problem::Untagged { suggested }) => Decision::Alert(Problem::Unversioned { plan: suggested }),
+        other => other,
     }
 }
 
@@ -155,6 +174,42 @@ mod tests {
         let alert = Decision::Alert(Problem::Untagged { suggested: None });
         assert!(must_confirm(&enroll));
         assert!(!must_confirm(&alert) && !must_confirm(&Decision::OutOfScope));
+    }
+
+    #[test]
+    fn a_bucket_without_versioning_is_not_enrolled_but_a_tagged_one_is_left_alone() {
+        let enforce = policy("enforce", true);
+        let unversioned = |pairs: &[(&str, &str)]| Current {
+            tags: tags(pairs),
+            versioned: Some(false),
+        };
+        assert_eq!(
+            decide_current(&enforce, "S3", &unversioned(&[])),
+            Decision::Alert(Problem::Unversioned {
+                plan: Some("staging".into())
+            })
+        );
+        assert_eq!(
+            decide_current(&policy("audit", true), "S3", &unversioned(&[])),
+            Decision::Alert(Problem::Unversioned {
+                plan: Some("staging".into())
+            })
+        );
+        assert_eq!(
+            decide_current(&enforce, "S3", &unversioned(&[("backup-plan", "production")])),
+            Decision::Compliant {
+                plan: "production".into()
+            },
+            "a person's tag is theirs"
+        );
+        let versioned = Current {
+            versioned: Some(true),
+            ..Current::default()
+        };
+        assert_eq!(
+            decide_current(&enforce, "S3", &versioned),
+            Decision::Enroll { plan: "staging".into() }
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-use crate::decide::{Decision, decide, must_confirm};
+use crate::decide::{Decision, decide, decide_current, must_confirm};
 use crate::policy::Policy;
 use crate::render::{self, Target};
 use crate::resources::{self, NewResource};
@@ -161,7 +161,7 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
             _ if !deps.policy.in_scope(resource.backup_type) => Decision::OutOfScope,
             _ => {
                 let current = reader.read(&resource.arn).await?;
-                decide(deps.policy, resource.backup_type, &current.tags)
+                decide_current(deps.policy, resource.backup_type, &current)
             }
         };
         checked.push((resource, decision));

@@ -22,6 +22,8 @@ pub struct NewResource {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Current {
     pub tags: BTreeMap<String, String>,
+    /// S3 only: whether versioning is enabled on the bucket.
+    pub versioned: Option<bool>,
 }
 
 /// Why a call yields no resource to check.

@@ -87,6 +87,7 @@ impl ServiceReads {
             .ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: ec2_tags(instance.tags()),
+            ..Current::default()
         })
     }
 
@@ -106,6 +107,7 @@ impl ServiceReads {
             .ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: ec2_tags(volume.tags()),
+            ..Current::default()
         })
     }
 
@@ -121,6 +123,7 @@ impl ServiceReads {
         let db = output.db_instances().first().ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: rds_tags(db.tag_list()),
+            ..Current::default()
         })
     }
 
@@ -136,6 +139,7 @@ impl ServiceReads {
         let cluster = output.db_clusters().first().ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: rds_tags(cluster.tag_list()),
+            ..Current::default()
         })
     }
 
@@ -160,7 +164,10 @@ impl ServiceReads {
             );
             token = output.next_token().filter(|t| !t.is_empty()).map(str::to_string);
             if token.is_none() {
-                return Ok(Current { tags });
+                return Ok(Current {
+                    tags,
+                    ..Current::default()
+                });
             }
         }
     }
@@ -181,6 +188,7 @@ impl ServiceReads {
                 .iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect(),
+            ..Current::default()
         })
     }
 
@@ -201,7 +209,19 @@ impl ServiceReads {
                 ));
             }
         };
-        Ok(Current { tags })
+        // "Amazon S3 backups" (AWS Backup Developer Guide): AWS Backup needs versioning enabled on
+        // the bucket; a bucket that never had it answers without a Status.
+        let versioning = self
+            .s3
+            .get_bucket_versioning()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| fail(arn, "s3:GetBucketVersioning", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(Current {
+            tags,
+            versioned: Some(versioning.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled)),
+        })
     }
 }
 
