@@ -770,3 +770,130 @@ async fn an_unversioned_bucket_gets_a_warning_naming_the_fix_and_no_tag() {
     let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
     assert!(!tags.contains_key("backup-plan"), "{tags:?}");
 }
+
+/// A Tag Change event in the home account: `changed` keys on `arn` (of `service`/`kind`), now carrying `tags`.
+fn tag_change(arn: &str, service: &str, kind: &str, changed: &[&str], tags: &[(&str, &str)]) -> Value {
+    let mut event = sample("tag-change-backup-tag-removed");
+    event["id"] = json!(unique("evt"));
+    event["account"] = json!(HOME);
+    event["resources"] = json!([arn]);
+    event["detail"]["service"] = json!(service);
+    event["detail"]["resource-type"] = json!(kind);
+    event["detail"]["changed-tag-keys"] = json!(changed);
+    event["detail"]["tags"] = json!(tags.iter().cloned().collect::<BTreeMap<_, _>>());
+    event
+}
+
+fn rds_tag(key: &str, value: &str) -> aws_sdk_rds::types::Tag {
+    aws_sdk_rds::types::Tag::builder().key(key).value(value).build()
+}
+
+#[tokio::test]
+async fn a_tag_change_on_a_neptune_cluster_enrols_it_typed_neptune() {
+    // GIVEN a Neptune cluster (its ARN has Aurora's form) whose backup tag was just removed.
+    let harness = Harness::start("enforce").await;
+    let rds = aws_sdk_rds::Client::new(&harness.sdk);
+    let cluster = rds
+        .create_db_cluster()
+        .db_cluster_identifier(unique("graph"))
+        .engine("neptune")
+        .tags(rds_tag("Environment", "Production"))
+        .send()
+        .await
+        .expect("create neptune cluster");
+    let arn = cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+
+    // WHEN the Tag Change event is handled
+    let answer = harness
+        .invoke(&tag_change(
+            &arn,
+            "rds",
+            "cluster",
+            &["backup-plan"],
+            &[("Environment", "Production")],
+        ))
+        .await;
+    let messages = harness.messages(1).await;
+
+    // THEN DescribeDBClusters' engine types it Neptune, and it is enrolled.
+    assert_eq!(answer["resources"][0]["decision"], "enroll", "{answer}");
+    assert_eq!(
+        messages[0].document["resource"]["type"], "Neptune",
+        "{:?}",
+        messages[0].subject
+    );
+    assert_eq!(tags_of(&harness.sdk, &arn).await["backup-plan"], "production");
+}
+
+#[tokio::test]
+async fn a_tag_change_on_an_attached_volume_or_an_aurora_member_enrols_nothing() {
+    // GIVEN a volume attached to an instance, and a member instance of an Aurora cluster,
+    let harness = Harness::start("enforce").await;
+    let ec2 = aws_sdk_ec2::Client::new(&harness.sdk);
+    let ids = run_instances(&harness.sdk, 1, &[("backup-plan", "production")]).await;
+    let volume = ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .send()
+        .await
+        .expect("create volume");
+    let volume_id = volume.volume_id().unwrap().to_string();
+    ec2.attach_volume()
+        .volume_id(&volume_id)
+        .instance_id(&ids[0])
+        .device("/dev/sdf")
+        .send()
+        .await
+        .expect("attach volume");
+    let volume_arn = format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{volume_id}");
+    let rds = aws_sdk_rds::Client::new(&harness.sdk);
+    let cluster_name = unique("main");
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster_name)
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("create aurora cluster");
+    let member = rds
+        .create_db_instance()
+        .db_instance_identifier(unique("member"))
+        .db_cluster_identifier(&cluster_name)
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .send()
+        .await
+        .expect("create member instance");
+    let member_arn = member.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+
+    // WHEN Tag Change events without a backup tag arrive for both
+    let on_volume = harness
+        .invoke(&tag_change(
+            &volume_arn,
+            "ec2",
+            "volume",
+            &["Owner"],
+            &[("Owner", "ana")],
+        ))
+        .await;
+    let on_member = harness
+        .invoke(&tag_change(&member_arn, "rds", "db", &["Owner"], &[("Owner", "ana")]))
+        .await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN both are skipped: nothing written, nobody notified.
+    assert_eq!(on_volume["resources"][0]["decision"], "skip", "{on_volume}");
+    assert!(on_volume["resources"][0]["reason"].as_str().unwrap().contains(&ids[0]));
+    assert_eq!(on_member["resources"][0]["decision"], "skip", "{on_member}");
+    assert!(
+        on_member["resources"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&cluster_name)
+    );
+    assert!(!tags_of(&harness.sdk, &volume_arn).await.contains_key("backup-plan"));
+    assert!(!tags_of(&harness.sdk, &member_arn).await.contains_key("backup-plan"));
+    assert!(messages.is_empty(), "{messages:?}");
+}

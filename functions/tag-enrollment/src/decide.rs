@@ -182,6 +182,7 @@ mod tests {
         let unversioned = |pairs: &[(&str, &str)]| Current {
             tags: tags(pairs),
             versioned: Some(false),
+            ..Current::default()
         };
         assert_eq!(
             decide_current(&enforce, "S3", &unversioned(&[])),

@@ -87,6 +87,20 @@ fn backup_type_of(arn: &str) -> Option<&'static str> {
     })
 }
 
+/// Tag Change ARNs that do not tell the AWS Backup type or whether the resource is backed up on
+/// its own: `rds:cluster` (Aurora, DocumentDB, Neptune and Multi-AZ DB clusters share it),
+/// `rds:db` (cluster members included) and `ec2:volume` (attached ones included).
+fn needs_reading_first(arn: &str) -> bool {
+    let Some(parsed) = rearguard::arn::Arn::parse(arn) else {
+        return false;
+    };
+    let kind = parsed.resource.split(['/', ':']).next().unwrap_or("");
+    matches!(
+        (parsed.service, kind),
+        ("rds", "cluster") | ("rds", "db") | ("ec2", "volume")
+    )
+}
+
 /// Only changes that touch the keys the policy reads can change a decision; others are ignored
 /// (including Rearguard's own writes coming back, once they are compliant).
 fn relevant(policy: &Policy, change: &TagChange) -> bool {
@@ -142,6 +156,7 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
                 backup_type,
                 tags: Some(change.tags.clone()),
                 from_restore: false,
+                read_first: needs_reading_first(resource_arn),
             }];
             (account.clone(), region.clone(), found)
         }
@@ -151,16 +166,26 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
     // Every read comes before any write: a resource that cannot be read yet fails the event
     // (EventBridge retries it) with nothing written.
     let mut checked: Vec<(NewResource, Decision)> = Vec::with_capacity(found.len());
-    for resource in found {
+    let mut skipped = Vec::new();
+    for mut resource in found {
         let from_event = resource
             .tags
             .as_ref()
+            .filter(|_| !resource.read_first)
             .map(|tags| decide(deps.policy, resource.backup_type, tags));
         let decision = match from_event {
             Some(decision) if !must_confirm(&decision) => decision,
-            _ if !deps.policy.in_scope(resource.backup_type) => Decision::OutOfScope,
+            _ if !resource.read_first && !deps.policy.in_scope(resource.backup_type) => Decision::OutOfScope,
             _ => {
                 let current = reader.read(&resource.arn).await?;
+                match resources::settle(resource.backup_type, &current, deps.policy.in_scope("EC2")) {
+                    Ok(backup_type) => resource.backup_type = backup_type,
+                    Err(skip) => {
+                        info!(event_id = trigger.event_id(), resource = %resource.arn, reason = %skip, decision = "skip", "not enrolled on its own");
+                        skipped.push(json!({"arn": resource.arn, "decision": "skip", "reason": skip.to_string()}));
+                        continue;
+                    }
+                }
                 decide_current(deps.policy, resource.backup_type, &current)
             }
         };
@@ -169,7 +194,7 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
 
     let mut enroll: BTreeMap<String, Vec<&NewResource>> = BTreeMap::new();
     let mut messages: Vec<Alert> = Vec::new();
-    let mut summary = Vec::new();
+    let mut summary = skipped;
     for (resource, decision) in &checked {
         let decision = decision.clone();
         let target = Target {
@@ -260,6 +285,15 @@ mod tests {
         assert_eq!(backup_type_of("arn:aws:rds:eu-west-1:1:db:x"), Some("RDS"));
         assert_eq!(backup_type_of("arn:aws:s3:::bucket"), Some("S3"));
         assert_eq!(backup_type_of("arn:aws:ec2:eu-west-1:1:subnet/subnet-1"), None);
+    }
+
+    #[test]
+    fn clusters_databases_and_volumes_are_read_before_the_tag_change_is_decided() {
+        assert!(needs_reading_first("arn:aws:rds:eu-west-1:1:cluster:graph"));
+        assert!(needs_reading_first("arn:aws:rds:eu-west-1:1:db:member-1"));
+        assert!(needs_reading_first("arn:aws:ec2:eu-west-1:1:volume/vol-1"));
+        assert!(!needs_reading_first("arn:aws:ec2:eu-west-1:1:instance/i-1"));
+        assert!(!needs_reading_first("arn:aws:s3:::bucket"));
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct NewResource {
     pub tags: Option<BTreeMap<String, String>>,
     /// Created by an AWS Backup restore (`invokedBy: backup.amazonaws.com`).
     pub from_restore: bool,
+    /// The ARN alone does not tell the AWS Backup type or whether the resource is backed up on
+    /// its own (a Tag Change on an RDS cluster or instance, or an EBS volume): read it first.
+    pub read_first: bool,
 }
 
 /// A resource as its own service shows it now, read just before a decision is acted on.
@@ -24,6 +27,34 @@ pub struct Current {
     pub tags: BTreeMap<String, String>,
     /// S3 only: whether versioning is enabled on the bucket.
     pub versioned: Option<bool>,
+    /// RDS DB instances: the cluster it is a member of.
+    pub member_of: Option<String>,
+    /// EBS volumes: the instance it is attached to.
+    pub attached_to: Option<String>,
+    /// RDS DB clusters: the engine, which gives the AWS Backup type.
+    pub engine: Option<String>,
+}
+
+/// The resource's type and whether it is enrolled on its own, from what its service shows.
+/// Member instances of a cluster are protected with the cluster, and a volume attached to an
+/// instance with the instance (an EC2 backup is an AMI with a snapshot of every attached volume)
+/// when EC2 is in scope; a DB cluster's type is its engine's (`cluster_backup_type`).
+pub fn settle(backup_type: &'static str, current: &Current, ec2_in_scope: bool) -> Result<&'static str, Skip> {
+    if let Some(cluster) = &current.member_of {
+        return Err(Skip::ClusterMember {
+            cluster: cluster.clone(),
+        });
+    }
+    if let Some(instance) = current.attached_to.as_ref().filter(|_| ec2_in_scope) {
+        return Err(Skip::AttachedVolume {
+            instance: instance.clone(),
+        });
+    }
+    Ok(current
+        .engine
+        .as_deref()
+        .map(cluster_backup_type)
+        .unwrap_or(backup_type))
 }
 
 /// Why a call yields no resource to check.
@@ -32,6 +63,7 @@ pub enum Skip {
     FailedCall(String),
     NotACreation(String),
     ClusterMember { cluster: String },
+    AttachedVolume { instance: String },
     Incomplete(&'static str),
 }
 
@@ -44,6 +76,12 @@ impl std::fmt::Display for Skip {
                 write!(
                     f,
                     "member instance of cluster {cluster}; AWS Backup protects the cluster"
+                )
+            }
+            Skip::AttachedVolume { instance } => {
+                write!(
+                    f,
+                    "volume attached to {instance}; AWS Backup protects it with the instance"
                 )
             }
             Skip::Incomplete(what) => write!(f, "the event lacks {what}"),
@@ -112,6 +150,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
             backup_type,
             tags,
             from_restore,
+            read_first: false,
         }])
     };
     match (source, name) {
@@ -136,6 +175,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
                         backup_type: "EC2",
                         tags,
                         from_restore,
+                        read_first: false,
                     })
                 })
                 .collect::<Vec<_>>();
@@ -304,6 +344,36 @@ mod tests {
                 "{engine}"
             );
         }
+    }
+
+    #[test]
+    fn what_the_service_shows_settles_type_and_membership() {
+        let shows = |f: fn(&mut Current)| {
+            let mut current = Current::default();
+            f(&mut current);
+            current
+        };
+        let neptune = shows(|c| c.engine = Some("neptune".into()));
+        let multi_az = shows(|c| c.engine = Some("postgres".into()));
+        let member = shows(|c| c.member_of = Some("main".into()));
+        let attached = shows(|c| c.attached_to = Some("i-1".into()));
+
+        assert_eq!(settle("Aurora", &neptune, true), Ok("Neptune"));
+        assert_eq!(settle("Aurora", &multi_az, true), Ok("RDS"));
+        assert_eq!(
+            settle("RDS", &member, true),
+            Err(Skip::ClusterMember { cluster: "main".into() })
+        );
+        assert_eq!(
+            settle("EBS", &attached, true),
+            Err(Skip::AttachedVolume { instance: "i-1".into() })
+        );
+        assert_eq!(
+            settle("EBS", &attached, false),
+            Ok("EBS"),
+            "without EC2 in scope the volume is backed up on its own"
+        );
+        assert_eq!(settle("EC2", &Current::default(), true), Ok("EC2"));
     }
 
     #[test]

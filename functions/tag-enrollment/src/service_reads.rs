@@ -107,6 +107,17 @@ impl ServiceReads {
             .ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: ec2_tags(volume.tags()),
+            attached_to: volume
+                .attachments()
+                .iter()
+                .filter(|a| {
+                    matches!(
+                        a.state(),
+                        Some(aws_sdk_ec2::types::VolumeAttachmentState::Attached)
+                            | Some(aws_sdk_ec2::types::VolumeAttachmentState::Attaching)
+                    )
+                })
+                .find_map(|a| a.instance_id().map(str::to_string)),
             ..Current::default()
         })
     }
@@ -123,6 +134,7 @@ impl ServiceReads {
         let db = output.db_instances().first().ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: rds_tags(db.tag_list()),
+            member_of: db.db_cluster_identifier().filter(|c| !c.is_empty()).map(str::to_string),
             ..Current::default()
         })
     }
@@ -139,6 +151,7 @@ impl ServiceReads {
         let cluster = output.db_clusters().first().ok_or_else(|| not_shown(arn, OP))?;
         Ok(Current {
             tags: rds_tags(cluster.tag_list()),
+            engine: Some(cluster.engine().unwrap_or("").to_string()),
             ..Current::default()
         })
     }
@@ -221,6 +234,7 @@ impl ServiceReads {
         Ok(Current {
             tags,
             versioned: Some(versioning.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled)),
+            ..Current::default()
         })
     }
 }
