@@ -897,3 +897,189 @@ async fn a_tag_change_on_an_attached_volume_or_an_aurora_member_enrols_nothing()
     assert!(!tags_of(&harness.sdk, &member_arn).await.contains_key("backup-plan"));
     assert!(messages.is_empty(), "{messages:?}");
 }
+
+#[tokio::test]
+async fn restored_databases_read_replicas_restored_tables_and_instant_fleets_are_enrolled() {
+    let harness = Harness::start("enforce").await;
+    let sdk = &harness.sdk;
+
+    // GIVEN an RDS instance restored from a snapshot (its tags copied, not in the request),
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let source = unique("orders");
+    rds.create_db_instance()
+        .db_instance_identifier(&source)
+        .db_instance_class("db.t4g.micro")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .allocated_storage(20)
+        .send()
+        .await
+        .expect("create db instance");
+    let snapshot = unique("orders-snap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(&source)
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("snapshot");
+    let restored = rds
+        .restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(unique("orders-restored"))
+        .db_snapshot_identifier(&snapshot)
+        .tags(rds_tag("Environment", "Production"))
+        .send()
+        .await
+        .expect("restore db instance");
+    let restored_arn = restored.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+    let mut restored_event = home_event("cloudtrail-restore-db-instance-from-db-snapshot");
+    restored_event["detail"]["responseElements"]["dBInstanceArn"] = json!(restored_arn);
+
+    // a read replica of it,
+    let replica = rds
+        .create_db_instance_read_replica()
+        .db_instance_identifier(unique("orders-replica"))
+        .source_db_instance_identifier(&source)
+        .tags(rds_tag("Environment", "Staging"))
+        .send()
+        .await
+        .expect("read replica");
+    let replica_arn = replica.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+    let mut replica_event = home_event("cloudtrail-create-db-instance-read-replica");
+    replica_event["detail"]["responseElements"]["dBInstanceArn"] = json!(replica_arn);
+
+    // a DynamoDB table restored from a backup,
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table = unique("orders");
+    dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table");
+    let backup = dynamodb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("nightly")
+        .send()
+        .await
+        .expect("backup");
+    let target = unique("orders-restored");
+    let restored_table = dynamodb
+        .restore_table_from_backup()
+        .target_table_name(&target)
+        .backup_arn(backup.backup_details().unwrap().backup_arn())
+        .send()
+        .await
+        .expect("restore table");
+    let table_arn = restored_table
+        .table_description()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    let mut table_event = home_event("cloudtrail-restore-table-from-backup");
+    table_event["detail"]["requestParameters"]["targetTableName"] = json!(target);
+    table_event["detail"]["responseElements"]["tableDescription"]["tableArn"] = json!(table_arn);
+
+    // and an instant fleet of two instances tagged Environment=Production at launch.
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let image = ec2.describe_images().send().await.expect("images").images()[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let template = ec2
+        .create_launch_template()
+        .launch_template_name(unique("web"))
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(image)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("launch template");
+    let template_id = template.launch_template().unwrap().launch_template_id().unwrap();
+    let fleet = ec2
+        .create_fleet()
+        .r#type(aws_sdk_ec2::types::FleetType::Instant)
+        .launch_template_configs(
+            aws_sdk_ec2::types::FleetLaunchTemplateConfigRequest::builder()
+                .launch_template_specification(
+                    aws_sdk_ec2::types::FleetLaunchTemplateSpecificationRequest::builder()
+                        .launch_template_id(template_id)
+                        .version("$Latest")
+                        .build(),
+                )
+                .build(),
+        )
+        .target_capacity_specification(
+            aws_sdk_ec2::types::TargetCapacitySpecificationRequest::builder()
+                .total_target_capacity(2)
+                .default_target_capacity_type(aws_sdk_ec2::types::DefaultTargetCapacityType::OnDemand)
+                .build(),
+        )
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("Environment").value("Production").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create fleet");
+    let fleet_ids: Vec<String> = fleet
+        .instances()
+        .iter()
+        .flat_map(|i| i.instance_ids())
+        .cloned()
+        .collect();
+    assert_eq!(fleet_ids.len(), 2, "{fleet:?}");
+    let mut fleet_event = home_event("cloudtrail-create-fleet-instant");
+    fleet_event["detail"]["responseElements"]["CreateFleetResponse"]["fleetInstanceSet"]["item"]["instanceIds"]["item"] =
+        json!(fleet_ids);
+
+    // WHEN their creation events are handled
+    let mut answers = Vec::new();
+    for event in [&restored_event, &replica_event, &table_event, &fleet_event] {
+        answers.push(harness.invoke(event).await);
+    }
+    let messages = harness.messages(5).await;
+
+    // THEN each is enrolled by the tags it carries (read from its service), the restore says so.
+    for answer in &answers {
+        assert!(
+            answer["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["decision"] == "enroll"),
+            "{answer}"
+        );
+    }
+    assert_eq!(tags_of(sdk, &restored_arn).await["backup-plan"], "production");
+    assert_eq!(tags_of(sdk, &replica_arn).await["backup-plan"], "staging");
+    assert_eq!(tags_of(sdk, &table_arn).await["backup-plan"], "staging", "fallback");
+    for id in &fleet_ids {
+        assert_eq!(tags_of(sdk, &instance_arn(HOME, id)).await["backup-plan"], "production");
+    }
+    assert_eq!(messages.len(), 5);
+    assert_eq!(messages[0].document["fromRestore"], true, "{:?}", messages[0].subject);
+    assert_eq!(messages[1].document["fromRestore"], false);
+}
