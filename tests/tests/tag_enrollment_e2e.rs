@@ -1083,3 +1083,55 @@ async fn restored_databases_read_replicas_restored_tables_and_instant_fleets_are
     assert_eq!(messages[0].document["fromRestore"], true, "{:?}", messages[0].subject);
     assert_eq!(messages[1].document["fromRestore"], false);
 }
+
+#[test]
+fn the_member_template_deploys_in_a_second_region_with_create_roles_false() {
+    // GIVEN the member template. IAM role names are unique in an account across Regions
+    // ("IAM object quotas and identifiers": IAM is global), so a named role must not be
+    // created again by a second Region's stack.
+    let root = rearguard_e2e::workspace_root();
+    let path = root.join("templates/member-account.yaml");
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("member template")).expect("YAML");
+    let conditions = &template["Conditions"];
+
+    // WHEN its named roles are listed
+    let named: Vec<(String, String)> = template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role" && !r["Properties"]["RoleName"].is_null())
+        .map(|(name, r)| {
+            let condition = r["Condition"].as_str().unwrap_or("").to_string();
+            (name.as_str().unwrap().to_string(), condition)
+        })
+        .collect();
+
+    // THEN each is created only under CreateRoles, and cfn-lint passes with CreateRoles=false.
+    assert!(named.len() >= 2, "{named:?}");
+    for (role, condition) in &named {
+        let definition = serde_yaml_ng::to_string(&conditions[condition.as_str()]).unwrap_or_default();
+        assert!(
+            condition == "CreateRoles" || definition.contains("CreateRoles"),
+            "{role} is created whatever CreateRoles says (condition {condition:?})"
+        );
+    }
+    let lint = std::process::Command::new(root.join(".venv/bin/cfn-lint"))
+        .args([
+            "--parameters",
+            "CreateRoles=false",
+            "CentralAccountId=111122223333",
+            "CentralRoleArn=arn:aws:iam::111122223333:role/central",
+            "CentralRegion=eu-central-1",
+            "--",
+        ])
+        .arg(&path)
+        .output()
+        .expect("cfn-lint from .venv (make setup installs it)");
+    assert!(
+        lint.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
