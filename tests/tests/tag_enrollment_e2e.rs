@@ -1135,3 +1135,37 @@ fn the_member_template_deploys_in_a_second_region_with_create_roles_false() {
         String::from_utf8_lossy(&lint.stderr)
     );
 }
+
+#[tokio::test]
+async fn audit_mode_alerts_once_a_day_about_a_resource_however_often_its_tags_change() {
+    // GIVEN audit mode with the state table, and an untagged instance,
+    let sdk = local_aws::sdk_config().await;
+    let table = unique("enroll-state");
+    local_aws::create_state_table(&sdk, &table).await;
+    let harness = Harness::start_with(&policy("audit"), &[("STATE_TABLE_NAME", table.as_str())]).await;
+    let ids = run_instances(&harness.sdk, 1, &[("Owner", "ana")]).await;
+    let arn = instance_arn(HOME, &ids[0]);
+
+    // WHEN its launch and then three tag changes that leave it untagged arrive
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Owner", "ana")]))
+        .await;
+    for owner in ["bo", "cy", "di"] {
+        let answer = harness
+            .invoke(&tag_change(&arn, "ec2", "instance", &["Owner"], &[("Owner", owner)]))
+            .await;
+        assert_eq!(answer["resources"][0]["decision"], "alert", "{answer}");
+    }
+    let messages = harness.topic.receive(2, Duration::from_secs(3)).await;
+
+    // THEN one WARNING was sent, and the others were held back.
+    assert_eq!(
+        messages.len(),
+        1,
+        "{:?}",
+        messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert!(messages[0].subject.starts_with("[WARNING] No backup-plan tag:"));
+    let logs = harness.function.logs().join("\n");
+    assert_eq!(logs.matches("already_alerted").count(), 3, "{logs}");
+}

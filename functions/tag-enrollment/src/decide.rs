@@ -70,6 +70,19 @@ pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String
     }
 }
 
+/// Audit mode alerts about a resource's tags once a day, not on every tag change of a resource
+/// that stays untagged: the ledger key of that alert (per resource and problem). Enforce mode's
+/// alerts ask a person to fix something Rearguard will not, and are not held back.
+pub fn daily_alert_key(policy: &Policy, arn: &str, problem: &Problem) -> Option<String> {
+    let kind = match problem {
+        Problem::Untagged { .. } => "untagged",
+        Problem::Unversioned { .. } => "unversioned",
+        Problem::UnknownPlan { .. } => "unknown_plan",
+        Problem::OptOutWithoutReason { .. } => "opt_out_without_reason",
+    };
+    (policy.mode == Mode::Audit).then(|| format!("audit-alert#{kind}#{arn}"))
+}
+
 /// The decision on what the resource's own service shows now. A bucket that would be enrolled
 /// (or that audit mode would suggest a plan for) but has no versioning is not: "Amazon S3
 /// backups" (AWS Backup Developer Guide) requires versioning enabled on the bucket, so a tag would
@@ -211,6 +224,22 @@ mod tests {
             decide_current(&enforce, "S3", &versioned),
             Decision::Enroll { plan: "staging".into() }
         );
+    }
+
+    #[test]
+    fn audit_alerts_are_keyed_per_resource_and_problem_and_enforce_alerts_are_not_held_back() {
+        let untagged = Problem::Untagged { suggested: None };
+        let typo = Problem::UnknownPlan { value: "prod".into() };
+        let arn = "arn:aws:ec2:eu-west-1:1:instance/i-1";
+
+        let key = daily_alert_key(&policy("audit", true), arn, &untagged);
+
+        assert_eq!(
+            key.as_deref(),
+            Some("audit-alert#untagged#arn:aws:ec2:eu-west-1:1:instance/i-1")
+        );
+        assert_ne!(key, daily_alert_key(&policy("audit", true), arn, &typo));
+        assert_eq!(daily_alert_key(&policy("enforce", true), arn, &untagged), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rearguard::cloudtrail::{TagChange, Trigger};
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{DeliveryLedger, StoreError, exactly_once};
+use rearguard::store::{Claim, DeliveryLedger, StoreError, exactly_once};
 use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
 
 use crate::service_reads::{ReadError, ReadersFor};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-use crate::decide::{Decision, decide, decide_current, must_confirm};
+use crate::decide::{Decision, daily_alert_key, decide, decide_current, must_confirm};
 use crate::policy::Policy;
 use crate::render::{self, Target};
 use crate::resources::{self, NewResource};
@@ -194,6 +194,8 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
 
     let mut enroll: BTreeMap<String, Vec<&NewResource>> = BTreeMap::new();
     let mut messages: Vec<Alert> = Vec::new();
+    // Audit mode's alerts, by the key that lets each through once a day.
+    let mut daily: Vec<(Alert, String)> = Vec::new();
     let mut summary = skipped;
     for (resource, decision) in &checked {
         let decision = decision.clone();
@@ -221,7 +223,11 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
             Decision::Enroll { plan } => enroll.entry(plan).or_default().push(resource),
             Decision::Alert(problem) => {
                 metrics.count("NonCompliant", &[]);
-                messages.push(render::problem(&target, deps.policy, &problem));
+                let message = render::problem(&target, deps.policy, &problem);
+                match daily_alert_key(deps.policy, &resource.arn, &problem).filter(|_| deps.ledger.is_some()) {
+                    Some(key) => daily.push((message, key)),
+                    None => messages.push(message),
+                }
             }
         }
     }
@@ -259,11 +265,24 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
         }
     }
 
+    let claimed = match deps.ledger {
+        Some(ledger) => claim_daily(ledger, daily, &mut messages, metrics).await?,
+        None => Vec::new(),
+    };
     if messages.len() > deps.digest_threshold {
         metrics.count("Digests", &[]);
         messages = render::digests(messages, &account, &region);
     }
-    for message in &messages {
+    let published = publish(deps, &messages).await;
+    if let Some(ledger) = deps.ledger {
+        settle_daily(ledger, &claimed, published.is_ok()).await;
+    }
+    published?;
+    Ok(json!({"status": "ok", "resources": summary}))
+}
+
+async fn publish(deps: &Deps<'_>, messages: &[Alert]) -> Result<(), PublishError> {
+    for message in messages {
         deps.publisher.publish(message).await?;
         if let Some(forwarder) = deps.forwarder
             && let Err(e) = forwarder.forward(message).await
@@ -271,7 +290,56 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
             warn!(error = %e, "message published but not forwarded to the event bus");
         }
     }
-    Ok(json!({"status": "ok", "resources": summary}))
+    Ok(())
+}
+
+/// How long an audit alert about a resource silences the next ones about the same problem.
+const DAILY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+/// How long a claimed alert may take to publish before another invocation may send it.
+const ALERT_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(16);
+
+/// Claims each audit alert's key in the ledger: the first in a day goes out, later ones (every
+/// tag change of a still-untagged resource) are counted and dropped. A failed claim gives back
+/// the ones taken, so the retry sends them.
+async fn claim_daily(
+    ledger: &dyn DeliveryLedger,
+    daily: Vec<(Alert, String)>,
+    messages: &mut Vec<Alert>,
+    metrics: &mut Metrics,
+) -> Result<Vec<String>, HandleError> {
+    let mut claimed = Vec::new();
+    for (message, key) in daily {
+        let now = chrono::Utc::now();
+        match ledger.claim(&key, now, now + ALERT_LEASE).await {
+            Ok(Claim::Acquired) => {
+                claimed.push(key);
+                messages.push(message);
+            }
+            Ok(_) => {
+                info!(key = %key, decision = "already_alerted", "audit mode: this resource's problem was alerted within the last day");
+                metrics.count("AlertsSuppressed", &[]);
+            }
+            Err(e) => {
+                settle_daily(ledger, &claimed, false).await;
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Marks the claimed alerts sent for a day, or gives them back when publishing failed.
+async fn settle_daily(ledger: &dyn DeliveryLedger, claimed: &[String], sent: bool) {
+    for key in claimed {
+        let result = if sent {
+            ledger.complete(key, chrono::Utc::now() + DAILY).await
+        } else {
+            ledger.release(key).await
+        };
+        if let Err(e) = result {
+            warn!(key = %key, error = %e, "audit alert ledger not updated");
+        }
+    }
 }
 
 #[cfg(test)]
