@@ -3,6 +3,8 @@
 mod config;
 mod decide;
 mod handler;
+#[cfg(test)]
+mod handler_tests;
 mod policy;
 mod render;
 mod resources;
