@@ -679,7 +679,7 @@ async fn a_resource_its_service_does_not_show_yet_fails_the_event_and_nothing_is
     let answer = harness.api.invoke(&event, WAIT).await;
     let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
 
-    // THEN the invocation fails (EventBridge retries it), naming the read, and nothing is sent.
+    // THEN the invocation fails (Lambda retries it), naming the read, and nothing is sent.
     match answer {
         Ok(Answer::Error(error)) => assert!(error.to_string().contains("ec2:DescribeInstances"), "{error}"),
         other => panic!("expected a failed invocation, got {other:?}"),

@@ -164,7 +164,7 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
     let tagging = deps.tagging.tagging(&account, &region).await?;
     let reader = deps.readers.reader(&account, &region).await?;
     // Every read comes before any write: a resource that cannot be read yet fails the event
-    // (EventBridge retries it) with nothing written.
+    // (Lambda retries it) with nothing written.
     let mut checked: Vec<(NewResource, Decision)> = Vec::with_capacity(found.len());
     let mut skipped = Vec::new();
     for mut resource in found {

@@ -6,7 +6,7 @@
 //! (`DescribeInstances`, `DescribeVolumes`, `DescribeDBInstances`, `DescribeDBClusters`,
 //! `ListTagsOfResource`, `DescribeFileSystems`, `GetBucketTagging`). A resource its service does not
 //! show yet ("Eventual consistency in the Amazon EC2 API": a new resource may not be visible to
-//! describe calls at once) is an error, so the invocation fails and EventBridge retries it; it is
+//! describe calls at once) is an error, so the invocation fails and Lambda retries it (then the failure queue keeps it); it is
 //! never taken for an untagged one.
 
 use async_trait::async_trait;
