@@ -242,6 +242,7 @@ async fn a_bucket_tagged_after_creation_is_looked_up_and_enrolled_by_its_tags() 
         .send()
         .await
         .expect("tag bucket");
+    enable_versioning(&harness.sdk, &bucket).await;
     let mut event = sample("cloudtrail-create-bucket");
     event["account"] = json!(HOME);
     event["detail"]["recipientAccountId"] = json!(HOME);
@@ -642,4 +643,533 @@ async fn the_same_event_delivered_twice_alerts_once_with_the_state_table() {
         "{:?}",
         messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
+}
+
+#[tokio::test]
+async fn a_backup_tag_a_person_set_after_the_event_survives_and_nothing_is_written() {
+    // GIVEN an instance whose launch event shows only Environment=Production,
+    let harness = Harness::start("enforce").await;
+    let ids = run_instances(&harness.sdk, 1, &[("Environment", "Production")]).await;
+    let event = run_instances_event(HOME, &ids, &[("Environment", "Production")]);
+    // and a person who tags it for staging before the event arrives.
+    aws_sdk_ec2::Client::new(&harness.sdk)
+        .create_tags()
+        .resources(&ids[0])
+        .tags(Tag::builder().key("backup-plan").value("staging").build())
+        .send()
+        .await
+        .expect("a person's tag");
+
+    // WHEN the event is handled
+    let answer = harness.invoke(&event).await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN the current tags decide: compliant, nothing written, nobody notified.
+    assert_eq!(answer["resources"][0]["decision"], "compliant", "{answer}");
+    let tags = tags_of(&harness.sdk, &instance_arn(HOME, &ids[0])).await;
+    assert_eq!(tags.get("backup-plan").map(String::as_str), Some("staging"), "{tags:?}");
+    assert!(!tags.contains_key("rearguard:enrolled-by"), "{tags:?}");
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_resource_its_service_does_not_show_yet_fails_the_event_and_nothing_is_written() {
+    // GIVEN a launch event for an instance EC2 does not show (yet).
+    let harness = Harness::start("enforce").await;
+    let ghost = "i-0123456789abcdef0".to_string();
+    let event = run_instances_event(HOME, std::slice::from_ref(&ghost), &[("Environment", "Production")]);
+
+    // WHEN it is handled
+    let answer = harness.api.invoke(&event, WAIT).await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN the invocation fails (Lambda retries it), naming the read, and nothing is sent.
+    match answer {
+        Ok(Answer::Error(error)) => assert!(error.to_string().contains("ec2:DescribeInstances"), "{error}"),
+        other => panic!("expected a failed invocation, got {other:?}"),
+    }
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_bucket_created_opted_out_in_its_create_bucket_tags_is_left_alone() {
+    // GIVEN a bucket created with backup-plan=none and a reason in CreateBucketConfiguration's Tags,
+    let harness = Harness::start("enforce").await;
+    let bucket = unique("scratch");
+    let tag = |k: &str, v: &str| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().unwrap();
+    aws_sdk_s3::Client::new(&harness.sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .tags(tag("backup-plan", "none"))
+                .tags(tag("backup-opt-out-reason", "rebuilt nightly"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    // and the event CloudTrail records for it (the same tags in its request).
+    let mut event = home_event("cloudtrail-create-bucket-tagged");
+    event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+
+    // WHEN it is handled
+    let answer = harness.invoke(&event).await;
+
+    // THEN the event's tags show the opt-out: nothing is written.
+    assert_eq!(answer["resources"][0]["decision"], "opted_out", "{answer}");
+    let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
+    assert!(!tags.contains_key("rearguard:enrolled-by"), "{tags:?}");
+}
+
+/// Versioning on, as AWS Backup for S3 needs ("Amazon S3 backups").
+async fn enable_versioning(sdk: &SdkConfig, bucket: &str) {
+    aws_sdk_s3::Client::new(sdk)
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning");
+}
+
+#[tokio::test]
+async fn an_unversioned_bucket_gets_a_warning_naming_the_fix_and_no_tag() {
+    // GIVEN a new bucket without versioning (the policy's fallback plan would apply).
+    let harness = Harness::start("enforce").await;
+    let bucket = unique("exports");
+    let s3 = aws_sdk_s3::Client::new(&harness.sdk);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let mut event = home_event("cloudtrail-create-bucket");
+    event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
+
+    // WHEN its creation event is handled
+    let answer = harness.invoke(&event).await;
+    let messages = harness.messages(1).await;
+
+    // THEN it gets a WARNING naming the fix, and no tag.
+    assert_eq!(answer["resources"][0]["decision"], "alert", "{answer}");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].subject.starts_with("[WARNING] Versioning is off:"),
+        "{}",
+        messages[0].subject
+    );
+    assert_eq!(messages[0].document["detail"]["problem"], "unversioned");
+    assert_eq!(messages[0].document["detail"]["plan"], "staging");
+    let tags = tags_of(&harness.sdk, &format!("arn:aws:s3:::{bucket}")).await;
+    assert!(!tags.contains_key("backup-plan"), "{tags:?}");
+}
+
+/// A Tag Change event in the home account: `changed` keys on `arn` (of `service`/`kind`), now carrying `tags`.
+fn tag_change(arn: &str, service: &str, kind: &str, changed: &[&str], tags: &[(&str, &str)]) -> Value {
+    let mut event = sample("tag-change-backup-tag-removed");
+    event["id"] = json!(unique("evt"));
+    event["account"] = json!(HOME);
+    event["resources"] = json!([arn]);
+    event["detail"]["service"] = json!(service);
+    event["detail"]["resource-type"] = json!(kind);
+    event["detail"]["changed-tag-keys"] = json!(changed);
+    event["detail"]["tags"] = json!(tags.iter().cloned().collect::<BTreeMap<_, _>>());
+    event
+}
+
+fn rds_tag(key: &str, value: &str) -> aws_sdk_rds::types::Tag {
+    aws_sdk_rds::types::Tag::builder().key(key).value(value).build()
+}
+
+#[tokio::test]
+async fn a_tag_change_on_a_neptune_cluster_enrols_it_typed_neptune() {
+    // GIVEN a Neptune cluster (its ARN has Aurora's form) whose backup tag was just removed.
+    let harness = Harness::start("enforce").await;
+    let rds = aws_sdk_rds::Client::new(&harness.sdk);
+    let cluster = rds
+        .create_db_cluster()
+        .db_cluster_identifier(unique("graph"))
+        .engine("neptune")
+        .tags(rds_tag("Environment", "Production"))
+        .send()
+        .await
+        .expect("create neptune cluster");
+    let arn = cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+
+    // WHEN the Tag Change event is handled
+    let answer = harness
+        .invoke(&tag_change(
+            &arn,
+            "rds",
+            "cluster",
+            &["backup-plan"],
+            &[("Environment", "Production")],
+        ))
+        .await;
+    let messages = harness.messages(1).await;
+
+    // THEN DescribeDBClusters' engine types it Neptune, and it is enrolled.
+    assert_eq!(answer["resources"][0]["decision"], "enroll", "{answer}");
+    assert_eq!(
+        messages[0].document["resource"]["type"], "Neptune",
+        "{:?}",
+        messages[0].subject
+    );
+    assert_eq!(tags_of(&harness.sdk, &arn).await["backup-plan"], "production");
+}
+
+#[tokio::test]
+async fn a_tag_change_on_an_attached_volume_or_an_aurora_member_enrols_nothing() {
+    // GIVEN a volume attached to an instance, and a member instance of an Aurora cluster,
+    let harness = Harness::start("enforce").await;
+    let ec2 = aws_sdk_ec2::Client::new(&harness.sdk);
+    let ids = run_instances(&harness.sdk, 1, &[("backup-plan", "production")]).await;
+    let volume = ec2
+        .create_volume()
+        .availability_zone("eu-west-1a")
+        .size(10)
+        .send()
+        .await
+        .expect("create volume");
+    let volume_id = volume.volume_id().unwrap().to_string();
+    ec2.attach_volume()
+        .volume_id(&volume_id)
+        .instance_id(&ids[0])
+        .device("/dev/sdf")
+        .send()
+        .await
+        .expect("attach volume");
+    let volume_arn = format!("arn:aws:ec2:eu-west-1:{HOME}:volume/{volume_id}");
+    let rds = aws_sdk_rds::Client::new(&harness.sdk);
+    let cluster_name = unique("main");
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster_name)
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("create aurora cluster");
+    let member = rds
+        .create_db_instance()
+        .db_instance_identifier(unique("member"))
+        .db_cluster_identifier(&cluster_name)
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .send()
+        .await
+        .expect("create member instance");
+    let member_arn = member.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+
+    // WHEN Tag Change events without a backup tag arrive for both
+    let on_volume = harness
+        .invoke(&tag_change(
+            &volume_arn,
+            "ec2",
+            "volume",
+            &["Owner"],
+            &[("Owner", "ana")],
+        ))
+        .await;
+    let on_member = harness
+        .invoke(&tag_change(&member_arn, "rds", "db", &["Owner"], &[("Owner", "ana")]))
+        .await;
+    let messages = harness.topic.receive(0, Duration::from_secs(2)).await;
+
+    // THEN both are skipped: nothing written, nobody notified.
+    assert_eq!(on_volume["resources"][0]["decision"], "skip", "{on_volume}");
+    assert!(on_volume["resources"][0]["reason"].as_str().unwrap().contains(&ids[0]));
+    assert_eq!(on_member["resources"][0]["decision"], "skip", "{on_member}");
+    assert!(
+        on_member["resources"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&cluster_name)
+    );
+    assert!(!tags_of(&harness.sdk, &volume_arn).await.contains_key("backup-plan"));
+    assert!(!tags_of(&harness.sdk, &member_arn).await.contains_key("backup-plan"));
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn restored_databases_read_replicas_restored_tables_and_instant_fleets_are_enrolled() {
+    let harness = Harness::start("enforce").await;
+    let sdk = &harness.sdk;
+
+    // GIVEN an RDS instance restored from a snapshot (its tags copied, not in the request),
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let source = unique("orders");
+    rds.create_db_instance()
+        .db_instance_identifier(&source)
+        .db_instance_class("db.t4g.micro")
+        .engine("postgres")
+        .master_username("admin")
+        .master_user_password("not-a-real-secret-1")
+        .allocated_storage(20)
+        .send()
+        .await
+        .expect("create db instance");
+    let snapshot = unique("orders-snap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(&source)
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("snapshot");
+    let restored = rds
+        .restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(unique("orders-restored"))
+        .db_snapshot_identifier(&snapshot)
+        .tags(rds_tag("Environment", "Production"))
+        .send()
+        .await
+        .expect("restore db instance");
+    let restored_arn = restored.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+    let mut restored_event = home_event("cloudtrail-restore-db-instance-from-db-snapshot");
+    restored_event["detail"]["responseElements"]["dBInstanceArn"] = json!(restored_arn);
+
+    // a read replica of it,
+    let replica = rds
+        .create_db_instance_read_replica()
+        .db_instance_identifier(unique("orders-replica"))
+        .source_db_instance_identifier(&source)
+        .tags(rds_tag("Environment", "Staging"))
+        .send()
+        .await
+        .expect("read replica");
+    let replica_arn = replica.db_instance().unwrap().db_instance_arn().unwrap().to_string();
+    let mut replica_event = home_event("cloudtrail-create-db-instance-read-replica");
+    replica_event["detail"]["responseElements"]["dBInstanceArn"] = json!(replica_arn);
+
+    // a DynamoDB table restored from a backup,
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table = unique("orders");
+    dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table");
+    let backup = dynamodb
+        .create_backup()
+        .table_name(&table)
+        .backup_name("nightly")
+        .send()
+        .await
+        .expect("backup");
+    let target = unique("orders-restored");
+    let restored_table = dynamodb
+        .restore_table_from_backup()
+        .target_table_name(&target)
+        .backup_arn(backup.backup_details().unwrap().backup_arn())
+        .send()
+        .await
+        .expect("restore table");
+    let table_arn = restored_table
+        .table_description()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    let mut table_event = home_event("cloudtrail-restore-table-from-backup");
+    table_event["detail"]["requestParameters"]["targetTableName"] = json!(target);
+    table_event["detail"]["responseElements"]["tableDescription"]["tableArn"] = json!(table_arn);
+
+    // and an instant fleet of two instances tagged Environment=Production at launch.
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let image = ec2.describe_images().send().await.expect("images").images()[0]
+        .image_id()
+        .unwrap()
+        .to_string();
+    let template = ec2
+        .create_launch_template()
+        .launch_template_name(unique("web"))
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(image)
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("launch template");
+    let template_id = template.launch_template().unwrap().launch_template_id().unwrap();
+    let fleet = ec2
+        .create_fleet()
+        .r#type(aws_sdk_ec2::types::FleetType::Instant)
+        .launch_template_configs(
+            aws_sdk_ec2::types::FleetLaunchTemplateConfigRequest::builder()
+                .launch_template_specification(
+                    aws_sdk_ec2::types::FleetLaunchTemplateSpecificationRequest::builder()
+                        .launch_template_id(template_id)
+                        .version("$Latest")
+                        .build(),
+                )
+                .build(),
+        )
+        .target_capacity_specification(
+            aws_sdk_ec2::types::TargetCapacitySpecificationRequest::builder()
+                .total_target_capacity(2)
+                .default_target_capacity_type(aws_sdk_ec2::types::DefaultTargetCapacityType::OnDemand)
+                .build(),
+        )
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("Environment").value("Production").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create fleet");
+    let fleet_ids: Vec<String> = fleet
+        .instances()
+        .iter()
+        .flat_map(|i| i.instance_ids())
+        .cloned()
+        .collect();
+    assert_eq!(fleet_ids.len(), 2, "{fleet:?}");
+    let mut fleet_event = home_event("cloudtrail-create-fleet-instant");
+    fleet_event["detail"]["responseElements"]["CreateFleetResponse"]["fleetInstanceSet"]["item"]["instanceIds"]["item"] =
+        json!(fleet_ids);
+
+    // WHEN their creation events are handled
+    let mut answers = Vec::new();
+    for event in [&restored_event, &replica_event, &table_event, &fleet_event] {
+        answers.push(harness.invoke(event).await);
+    }
+    let messages = harness.messages(5).await;
+
+    // THEN each is enrolled by the tags it carries (read from its service), the restore says so.
+    for answer in &answers {
+        assert!(
+            answer["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["decision"] == "enroll"),
+            "{answer}"
+        );
+    }
+    assert_eq!(tags_of(sdk, &restored_arn).await["backup-plan"], "production");
+    assert_eq!(tags_of(sdk, &replica_arn).await["backup-plan"], "staging");
+    assert_eq!(tags_of(sdk, &table_arn).await["backup-plan"], "staging", "fallback");
+    for id in &fleet_ids {
+        assert_eq!(tags_of(sdk, &instance_arn(HOME, id)).await["backup-plan"], "production");
+    }
+    assert_eq!(messages.len(), 5);
+    assert_eq!(messages[0].document["fromRestore"], true, "{:?}", messages[0].subject);
+    assert_eq!(messages[1].document["fromRestore"], false);
+}
+
+#[test]
+fn the_member_template_deploys_in_a_second_region_with_create_roles_false() {
+    // GIVEN the member template. IAM role names are unique in an account across Regions
+    // ("IAM object quotas and identifiers": IAM is global), so a named role must not be
+    // created again by a second Region's stack.
+    let root = rearguard_e2e::workspace_root();
+    let path = root.join("templates/member-account.yaml");
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("member template")).expect("YAML");
+    let conditions = &template["Conditions"];
+
+    // WHEN its named roles are listed
+    let named: Vec<(String, String)> = template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::Role" && !r["Properties"]["RoleName"].is_null())
+        .map(|(name, r)| {
+            let condition = r["Condition"].as_str().unwrap_or("").to_string();
+            (name.as_str().unwrap().to_string(), condition)
+        })
+        .collect();
+
+    // THEN each is created only under CreateRoles, and cfn-lint passes with CreateRoles=false.
+    assert!(named.len() >= 2, "{named:?}");
+    for (role, condition) in &named {
+        let definition = serde_yaml_ng::to_string(&conditions[condition.as_str()]).unwrap_or_default();
+        assert!(
+            condition == "CreateRoles" || definition.contains("CreateRoles"),
+            "{role} is created whatever CreateRoles says (condition {condition:?})"
+        );
+    }
+    let lint = std::process::Command::new(root.join(".venv/bin/cfn-lint"))
+        .args([
+            "--parameters",
+            "CreateRoles=false",
+            "CentralAccountId=111122223333",
+            "CentralRoleArn=arn:aws:iam::111122223333:role/central",
+            "CentralRegion=eu-central-1",
+            "--",
+        ])
+        .arg(&path)
+        .output()
+        .expect("cfn-lint from .venv (make setup installs it)");
+    assert!(
+        lint.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+#[tokio::test]
+async fn audit_mode_alerts_once_a_day_about_a_resource_however_often_its_tags_change() {
+    // GIVEN audit mode with the state table, and an untagged instance,
+    let sdk = local_aws::sdk_config().await;
+    let table = unique("enroll-state");
+    local_aws::create_state_table(&sdk, &table).await;
+    let harness = Harness::start_with(&policy("audit"), &[("STATE_TABLE_NAME", table.as_str())]).await;
+    let ids = run_instances(&harness.sdk, 1, &[("Owner", "ana")]).await;
+    let arn = instance_arn(HOME, &ids[0]);
+
+    // WHEN its launch and then three tag changes that leave it untagged arrive
+    harness
+        .invoke(&run_instances_event(HOME, &ids, &[("Owner", "ana")]))
+        .await;
+    for owner in ["bo", "cy", "di"] {
+        let answer = harness
+            .invoke(&tag_change(&arn, "ec2", "instance", &["Owner"], &[("Owner", owner)]))
+            .await;
+        assert_eq!(answer["resources"][0]["decision"], "alert", "{answer}");
+    }
+    let messages = harness.topic.receive(2, Duration::from_secs(3)).await;
+
+    // THEN one WARNING was sent, and the others were held back.
+    assert_eq!(
+        messages.len(),
+        1,
+        "{:?}",
+        messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    assert!(messages[0].subject.starts_with("[WARNING] No backup-plan tag:"));
+    let logs = harness.function.logs().join("\n");
+    assert_eq!(logs.matches("already_alerted").count(), 3, "{logs}");
 }

@@ -15,7 +15,8 @@ pub struct Config {
     pub policy: Policy,
     /// `MEMBER_ROLE_NAME`: the role assumed in other accounts for events forwarded from them.
     pub member_role_name: Option<String>,
-    /// `STATE_TABLE_NAME`: remembers handled event ids, so a duplicate delivery changes nothing.
+    /// `STATE_TABLE_NAME`: remembers handled event ids, so a duplicate delivery changes nothing,
+    /// and audit alerts sent in the last day, so each resource's problem is alerted once a day.
     pub state_table: Option<String>,
     /// `ALERT_EVENT_BUS`: also put every message on this bus.
     pub event_bus: Option<String>,

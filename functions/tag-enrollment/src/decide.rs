@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::policy::{Mode, Policy};
+use crate::resources::Current;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -27,6 +28,14 @@ pub enum Problem {
     UnknownPlan { value: String },
     /// No backup tag; audit mode, or no default plan applies. `suggested` is what enforce would write.
     Untagged { suggested: Option<String> },
+    /// An S3 bucket without versioning: AWS Backup cannot back it up, so it is not enrolled.
+    Unversioned { plan: Option<String> },
+}
+
+/// Whether a decision taken on the event's tags must be confirmed on the resource's current
+/// tags before it is acted on: only a write can overwrite what a person set in the meantime.
+pub fn must_confirm(decision: &Decision) -> bool {
+    matches!(decision, Decision::Enroll { .. })
 }
 
 pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String>) -> Decision {
@@ -58,6 +67,35 @@ pub fn decide(policy: &Policy, backup_type: &str, tags: &BTreeMap<String, String
                 (_, suggested) => Decision::Alert(Problem::Untagged { suggested }),
             }
         }
+    }
+}
+
+/// Audit mode alerts about a resource's tags once a day, not on every tag change of a resource
+/// that stays untagged: the ledger key of that alert (per resource and problem). Enforce mode's
+/// alerts ask a person to fix something Rearguard will not, and are not held back.
+pub fn daily_alert_key(policy: &Policy, arn: &str, problem: &Problem) -> Option<String> {
+    let kind = match problem {
+        Problem::Untagged { .. } => "untagged",
+        Problem::Unversioned { .. } => "unversioned",
+        Problem::UnknownPlan { .. } => "unknown_plan",
+        Problem::OptOutWithoutReason { .. } => "opt_out_without_reason",
+    };
+    (policy.mode == Mode::Audit).then(|| format!("audit-alert#{kind}#{arn}"))
+}
+
+/// The decision on what the resource's own service shows now. A bucket that would be enrolled
+/// (or that audit mode would suggest a plan for) but has no versioning is not: "Amazon S3
+/// backups" (AWS Backup Developer Guide) requires versioning enabled on the bucket, so a tag would
+/// only select it for backups that fail.
+pub fn decide_current(policy: &Policy, backup_type: &str, current: &Current) -> Decision {
+    let decision = decide(policy, backup_type, &current.tags);
+    if current.versioned != Some(false) {
+        return decision;
+    }
+    match decision {
+        Decision::Enroll { plan } => Decision::Alert(Problem::Unversioned { plan: Some(plan) }),
+        Decision::Alert(Problem::Untagged { suggested }) => Decision::Alert(Problem::Unversioned { plan: suggested }),
+        other => other,
     }
 }
 
@@ -141,6 +179,67 @@ mod tests {
             decide(&policy("enforce", false), "EC2", &tags(&[])),
             Decision::Alert(Problem::Untagged { suggested: None })
         );
+    }
+
+    #[test]
+    fn only_a_write_waits_for_the_current_tags() {
+        let enroll = Decision::Enroll { plan: "staging".into() };
+        let alert = Decision::Alert(Problem::Untagged { suggested: None });
+        assert!(must_confirm(&enroll));
+        assert!(!must_confirm(&alert) && !must_confirm(&Decision::OutOfScope));
+    }
+
+    #[test]
+    fn a_bucket_without_versioning_is_not_enrolled_but_a_tagged_one_is_left_alone() {
+        let enforce = policy("enforce", true);
+        let unversioned = |pairs: &[(&str, &str)]| Current {
+            tags: tags(pairs),
+            versioned: Some(false),
+            ..Current::default()
+        };
+        assert_eq!(
+            decide_current(&enforce, "S3", &unversioned(&[])),
+            Decision::Alert(Problem::Unversioned {
+                plan: Some("staging".into())
+            })
+        );
+        assert_eq!(
+            decide_current(&policy("audit", true), "S3", &unversioned(&[])),
+            Decision::Alert(Problem::Unversioned {
+                plan: Some("staging".into())
+            })
+        );
+        assert_eq!(
+            decide_current(&enforce, "S3", &unversioned(&[("backup-plan", "production")])),
+            Decision::Compliant {
+                plan: "production".into()
+            },
+            "a person's tag is theirs"
+        );
+        let versioned = Current {
+            versioned: Some(true),
+            ..Current::default()
+        };
+        assert_eq!(
+            decide_current(&enforce, "S3", &versioned),
+            Decision::Enroll { plan: "staging".into() }
+        );
+    }
+
+    #[test]
+    fn audit_alerts_are_keyed_per_resource_and_problem_and_enforce_alerts_are_not_held_back() {
+        let untagged = Problem::Untagged { suggested: None };
+        let typo = Problem::UnknownPlan { value: "prod".into() };
+        let arn = "arn:aws:ec2:eu-west-1:1:instance/i-1";
+
+        let key = daily_alert_key(&policy("audit", true), arn, &untagged);
+
+        assert_eq!(
+            key.as_deref(),
+            Some("audit-alert#untagged#arn:aws:ec2:eu-west-1:1:instance/i-1")
+        );
+        assert_ne!(key, daily_alert_key(&policy("audit", true), arn, &typo));
+        assert_eq!(daily_alert_key(&policy("enforce", true), arn, &untagged), None);
     }
 
     #[test]

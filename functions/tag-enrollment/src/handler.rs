@@ -6,13 +6,15 @@ use rearguard::cloudtrail::{TagChange, Trigger};
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{DeliveryLedger, StoreError, exactly_once};
+use rearguard::store::{Claim, DeliveryLedger, StoreError, exactly_once};
 use rearguard::tagging::{ResourceTagging, TaggingError, Tags};
+
+use crate::service_reads::{ReadError, ReadersFor};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tracing::{info, warn};
 
-use crate::decide::{Decision, decide};
+use crate::decide::{Decision, daily_alert_key, decide, decide_current, must_confirm};
 use crate::policy::Policy;
 use crate::render::{self, Target};
 use crate::resources::{self, NewResource};
@@ -26,6 +28,7 @@ pub trait TaggingFor: Send + Sync {
 pub struct Deps<'a> {
     pub policy: &'a Policy,
     pub tagging: &'a dyn TaggingFor,
+    pub readers: &'a dyn ReadersFor,
     pub publisher: &'a dyn PublishAlert,
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub dry_run: bool,
@@ -38,6 +41,8 @@ pub struct Deps<'a> {
 pub enum HandleError {
     #[error(transparent)]
     Tagging(#[from] TaggingError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error(transparent)]
     Publish(#[from] PublishError),
     #[error(transparent)]
@@ -80,6 +85,20 @@ fn backup_type_of(arn: &str) -> Option<&'static str> {
         ("s3", _) if !parsed.resource.contains('/') => "S3",
         _ => return None,
     })
+}
+
+/// Tag Change ARNs that do not tell the AWS Backup type or whether the resource is backed up on
+/// its own: `rds:cluster` (Aurora, DocumentDB, Neptune and Multi-AZ DB clusters share it),
+/// `rds:db` (cluster members included) and `ec2:volume` (attached ones included).
+fn needs_reading_first(arn: &str) -> bool {
+    let Some(parsed) = rearguard::arn::Arn::parse(arn) else {
+        return false;
+    };
+    let kind = parsed.resource.split(['/', ':']).next().unwrap_or("");
+    matches!(
+        (parsed.service, kind),
+        ("rds", "cluster") | ("rds", "db") | ("ec2", "volume")
+    )
 }
 
 /// Only changes that touch the keys the policy reads can change a decision; others are ignored
@@ -137,31 +156,49 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
                 backup_type,
                 tags: Some(change.tags.clone()),
                 from_restore: false,
+                read_first: needs_reading_first(resource_arn),
             }];
             (account.clone(), region.clone(), found)
         }
     };
     let tagging = deps.tagging.tagging(&account, &region).await?;
-    let unknown: Vec<String> = found
-        .iter()
-        .filter(|r| r.tags.is_none())
-        .map(|r| r.arn.clone())
-        .collect();
-    let looked_up = if unknown.is_empty() {
-        Default::default()
-    } else {
-        tagging.current_tags(&unknown).await?
-    };
+    let reader = deps.readers.reader(&account, &region).await?;
+    // Every read comes before any write: a resource that cannot be read yet fails the event
+    // (Lambda retries it) with nothing written.
+    let mut checked: Vec<(NewResource, Decision)> = Vec::with_capacity(found.len());
+    let mut skipped = Vec::new();
+    for mut resource in found {
+        let from_event = resource
+            .tags
+            .as_ref()
+            .filter(|_| !resource.read_first)
+            .map(|tags| decide(deps.policy, resource.backup_type, tags));
+        let decision = match from_event {
+            Some(decision) if !must_confirm(&decision) => decision,
+            _ if !resource.read_first && !deps.policy.in_scope(resource.backup_type) => Decision::OutOfScope,
+            _ => {
+                let current = reader.read(&resource.arn).await?;
+                match resources::settle(resource.backup_type, &current, deps.policy.in_scope("EC2")) {
+                    Ok(backup_type) => resource.backup_type = backup_type,
+                    Err(skip) => {
+                        info!(event_id = trigger.event_id(), resource = %resource.arn, reason = %skip, decision = "skip", "not enrolled on its own");
+                        skipped.push(json!({"arn": resource.arn, "decision": "skip", "reason": skip.to_string()}));
+                        continue;
+                    }
+                }
+                decide_current(deps.policy, resource.backup_type, &current)
+            }
+        };
+        checked.push((resource, decision));
+    }
 
     let mut enroll: BTreeMap<String, Vec<&NewResource>> = BTreeMap::new();
     let mut messages: Vec<Alert> = Vec::new();
-    let mut summary = Vec::new();
-    for resource in &found {
-        let tags: Tags = resource
-            .tags
-            .clone()
-            .unwrap_or_else(|| looked_up.get(&resource.arn).cloned().unwrap_or_default());
-        let decision = decide(deps.policy, resource.backup_type, &tags);
+    // Audit mode's alerts, by the key that lets each through once a day.
+    let mut daily: Vec<(Alert, String)> = Vec::new();
+    let mut summary = skipped;
+    for (resource, decision) in &checked {
+        let decision = decision.clone();
         let target = Target {
             arn: &resource.arn,
             backup_type: resource.backup_type,
@@ -186,7 +223,11 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
             Decision::Enroll { plan } => enroll.entry(plan).or_default().push(resource),
             Decision::Alert(problem) => {
                 metrics.count("NonCompliant", &[]);
-                messages.push(render::problem(&target, deps.policy, &problem));
+                let message = render::problem(&target, deps.policy, &problem);
+                match daily_alert_key(deps.policy, &resource.arn, &problem).filter(|_| deps.ledger.is_some()) {
+                    Some(key) => daily.push((message, key)),
+                    None => messages.push(message),
+                }
             }
         }
     }
@@ -224,11 +265,24 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
         }
     }
 
+    let claimed = match deps.ledger {
+        Some(ledger) => claim_daily(ledger, daily, &mut messages, metrics).await?,
+        None => Vec::new(),
+    };
     if messages.len() > deps.digest_threshold {
         metrics.count("Digests", &[]);
         messages = render::digests(messages, &account, &region);
     }
-    for message in &messages {
+    let published = publish(deps, &messages).await;
+    if let Some(ledger) = deps.ledger {
+        settle_daily(ledger, &claimed, published.is_ok()).await;
+    }
+    published?;
+    Ok(json!({"status": "ok", "resources": summary}))
+}
+
+async fn publish(deps: &Deps<'_>, messages: &[Alert]) -> Result<(), PublishError> {
+    for message in messages {
         deps.publisher.publish(message).await?;
         if let Some(forwarder) = deps.forwarder
             && let Err(e) = forwarder.forward(message).await
@@ -236,7 +290,56 @@ async fn handle_once(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> 
             warn!(error = %e, "message published but not forwarded to the event bus");
         }
     }
-    Ok(json!({"status": "ok", "resources": summary}))
+    Ok(())
+}
+
+/// How long an audit alert about a resource silences the next ones about the same problem.
+const DAILY: chrono::TimeDelta = chrono::TimeDelta::days(1);
+/// How long a claimed alert may take to publish before another invocation may send it.
+const ALERT_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(16);
+
+/// Claims each audit alert's key in the ledger: the first in a day goes out, later ones (every
+/// tag change of a still-untagged resource) are counted and dropped. A failed claim gives back
+/// the ones taken, so the retry sends them.
+async fn claim_daily(
+    ledger: &dyn DeliveryLedger,
+    daily: Vec<(Alert, String)>,
+    messages: &mut Vec<Alert>,
+    metrics: &mut Metrics,
+) -> Result<Vec<String>, HandleError> {
+    let mut claimed = Vec::new();
+    for (message, key) in daily {
+        let now = chrono::Utc::now();
+        match ledger.claim(&key, now, now + ALERT_LEASE).await {
+            Ok(Claim::Acquired) => {
+                claimed.push(key);
+                messages.push(message);
+            }
+            Ok(_) => {
+                info!(key = %key, decision = "already_alerted", "audit mode: this resource's problem was alerted within the last day");
+                metrics.count("AlertsSuppressed", &[]);
+            }
+            Err(e) => {
+                settle_daily(ledger, &claimed, false).await;
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Marks the claimed alerts sent for a day, or gives them back when publishing failed.
+async fn settle_daily(ledger: &dyn DeliveryLedger, claimed: &[String], sent: bool) {
+    for key in claimed {
+        let result = if sent {
+            ledger.complete(key, chrono::Utc::now() + DAILY).await
+        } else {
+            ledger.release(key).await
+        };
+        if let Err(e) = result {
+            warn!(key = %key, error = %e, "audit alert ledger not updated");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +353,15 @@ mod tests {
         assert_eq!(backup_type_of("arn:aws:rds:eu-west-1:1:db:x"), Some("RDS"));
         assert_eq!(backup_type_of("arn:aws:s3:::bucket"), Some("S3"));
         assert_eq!(backup_type_of("arn:aws:ec2:eu-west-1:1:subnet/subnet-1"), None);
+    }
+
+    #[test]
+    fn clusters_databases_and_volumes_are_read_before_the_tag_change_is_decided() {
+        assert!(needs_reading_first("arn:aws:rds:eu-west-1:1:cluster:graph"));
+        assert!(needs_reading_first("arn:aws:rds:eu-west-1:1:db:member-1"));
+        assert!(needs_reading_first("arn:aws:ec2:eu-west-1:1:volume/vol-1"));
+        assert!(!needs_reading_first("arn:aws:ec2:eu-west-1:1:instance/i-1"));
+        assert!(!needs_reading_first("arn:aws:s3:::bucket"));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 mod config;
 mod decide;
 mod handler;
+#[cfg(test)]
+mod handler_tests;
 mod policy;
 mod render;
 mod resources;
+mod service_reads;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rearguard::dynamo_store::DynamoStore;
@@ -19,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::handler::{Deps, TaggingFor};
+use crate::service_reads::AccountReads;
 
 #[async_trait::async_trait]
 impl TaggingFor for AccountTagging {
@@ -30,6 +34,7 @@ impl TaggingFor for AccountTagging {
 struct App {
     config: Config,
     tagging: AccountTagging,
+    readers: AccountReads,
     publisher: Box<dyn PublishAlert>,
     forwarder: Option<Box<dyn ForwardAlert>>,
     store: Option<DynamoStore>,
@@ -45,6 +50,7 @@ impl App {
         let deps = Deps {
             policy: &self.config.policy,
             tagging: &self.tagging,
+            readers: &self.readers,
             publisher: self.publisher.as_ref(),
             forwarder: self.forwarder.as_deref(),
             dry_run: self.config.dry_run,
@@ -71,10 +77,18 @@ async fn main() -> Result<(), Error> {
         .state_table
         .as_ref()
         .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table, "tag-enrollment"));
+    let readers = AccountReads::new(rearguard::accounts::AccountConfigs::new(
+        sdk.clone(),
+        &home_account,
+        config.member_role_name.clone(),
+        "MEMBER_ROLE_NAME",
+        "rearguard-tag-enrollment",
+    ));
     let tagging = AccountTagging::new(sdk, &home_account, config.member_role_name.clone());
     let app = App {
         config,
         tagging,
+        readers,
         publisher,
         forwarder,
         store,

@@ -105,6 +105,16 @@ pub fn problem(target: &Target, policy: &Policy, problem: &Problem) -> Alert {
                 policy.plans.join(", ")
             ),
         ),
+        Problem::Unversioned { plan } => (
+            "unversioned",
+            "Versioning is off".to_string(),
+            format!(
+                "AWS Backup can back up an S3 bucket only when versioning is enabled on it (\"Amazon S3 backups\" in the AWS Backup Developer Guide), so Rearguard did not tag this bucket: a backup plan would select it and every backup would fail.\nFix: enable versioning (aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled), then tag it {}={}.",
+                policy.tag_key,
+                plan.as_deref().unwrap_or("<plan>"),
+                bucket = short_name(target.arn),
+            ),
+        ),
         Problem::UnknownPlan { value } => (
             "unknown_plan",
             format!("Unknown plan {value:?}"),
@@ -128,14 +138,12 @@ pub fn problem(target: &Target, policy: &Policy, problem: &Problem) -> Alert {
             ),
         ),
     };
-    build(
-        target,
-        Severity::Warning,
-        kind,
-        &headline,
-        &body,
-        json!({"problem": kind, "tagKey": policy.tag_key}),
-    )
+    let mut detail = json!({"problem": kind, "tagKey": policy.tag_key});
+    if let Problem::Unversioned { plan } = problem {
+        detail["fix"] = json!("enable versioning on the bucket, then tag it");
+        detail["plan"] = json!(plan);
+    }
+    build(target, Severity::Warning, kind, &headline, &body, detail)
 }
 
 pub fn tagging_failed(target: &Target, plan: &str, reason: &str) -> Alert {
@@ -195,6 +203,39 @@ mod tests {
 
     fn target(i: usize) -> String {
         format!("arn:aws:ec2:eu-west-1:111122223333:instance/i-{i}")
+    }
+
+    #[test]
+    fn an_unversioned_bucket_warning_names_the_fix_and_the_plan() {
+        let policy = Policy::parse(r#"{"plans": {"staging": {"rpo_hours": 24}}, "enrollment": {"mode": "enforce"}}"#);
+        let target = Target {
+            arn: "arn:aws:s3:::invoices",
+            backup_type: "S3",
+            account: "111122223333",
+            region: "eu-west-1",
+            from_restore: false,
+        };
+
+        let alert = problem(
+            &target,
+            &policy,
+            &Problem::Unversioned {
+                plan: Some("staging".into()),
+            },
+        );
+
+        assert!(
+            alert.subject.starts_with("[WARNING] Versioning is off: invoices (S3)"),
+            "{}",
+            alert.subject
+        );
+        assert!(
+            alert
+                .text
+                .contains("put-bucket-versioning --bucket invoices --versioning-configuration Status=Enabled")
+        );
+        assert!(alert.text.contains("backup-plan=staging") && alert.text.contains("Amazon S3 backups"));
+        assert_eq!(alert.document["detail"]["problem"], "unversioned");
     }
 
     #[test]

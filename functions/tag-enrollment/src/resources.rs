@@ -16,6 +16,45 @@ pub struct NewResource {
     pub tags: Option<BTreeMap<String, String>>,
     /// Created by an AWS Backup restore (`invokedBy: backup.amazonaws.com`).
     pub from_restore: bool,
+    /// The ARN alone does not tell the AWS Backup type or whether the resource is backed up on
+    /// its own (a Tag Change on an RDS cluster or instance, or an EBS volume): read it first.
+    pub read_first: bool,
+}
+
+/// A resource as its own service shows it now, read just before a decision is acted on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Current {
+    pub tags: BTreeMap<String, String>,
+    /// S3 only: whether versioning is enabled on the bucket.
+    pub versioned: Option<bool>,
+    /// RDS DB instances: the cluster it is a member of.
+    pub member_of: Option<String>,
+    /// EBS volumes: the instance it is attached to.
+    pub attached_to: Option<String>,
+    /// RDS DB clusters: the engine, which gives the AWS Backup type.
+    pub engine: Option<String>,
+}
+
+/// The resource's type and whether it is enrolled on its own, from what its service shows.
+/// Member instances of a cluster are protected with the cluster, and a volume attached to an
+/// instance with the instance (an EC2 backup is an AMI with a snapshot of every attached volume)
+/// when EC2 is in scope; a DB cluster's type is its engine's (`cluster_backup_type`).
+pub fn settle(backup_type: &'static str, current: &Current, ec2_in_scope: bool) -> Result<&'static str, Skip> {
+    if let Some(cluster) = &current.member_of {
+        return Err(Skip::ClusterMember {
+            cluster: cluster.clone(),
+        });
+    }
+    if let Some(instance) = current.attached_to.as_ref().filter(|_| ec2_in_scope) {
+        return Err(Skip::AttachedVolume {
+            instance: instance.clone(),
+        });
+    }
+    Ok(current
+        .engine
+        .as_deref()
+        .map(cluster_backup_type)
+        .unwrap_or(backup_type))
 }
 
 /// Why a call yields no resource to check.
@@ -24,6 +63,7 @@ pub enum Skip {
     FailedCall(String),
     NotACreation(String),
     ClusterMember { cluster: String },
+    AttachedVolume { instance: String },
     Incomplete(&'static str),
 }
 
@@ -36,6 +76,12 @@ impl std::fmt::Display for Skip {
                 write!(
                     f,
                     "member instance of cluster {cluster}; AWS Backup protects the cluster"
+                )
+            }
+            Skip::AttachedVolume { instance } => {
+                write!(
+                    f,
+                    "volume attached to {instance}; AWS Backup protects it with the instance"
                 )
             }
             Skip::Incomplete(what) => write!(f, "the event lacks {what}"),
@@ -75,7 +121,64 @@ fn ec2_tag_specification(request: &Value, resource_type: &str) -> Option<BTreeMa
     found.then_some(tags)
 }
 
+/// Tags given to CreateBucket itself ("CreateBucket": `CreateBucketConfiguration` takes `Tags`,
+/// PascalCase `Tag` elements; one element may come through as an object rather than a list).
+/// Without them the bucket's tags are read (they often arrive just after, by PutBucketTagging).
+fn create_bucket_tags(request: &Value) -> Option<BTreeMap<String, String>> {
+    let tag = request.get("CreateBucketConfiguration")?.get("Tags")?.get("Tag")?;
+    Some(match tag {
+        Value::Object(_) => tag_list(&Value::Array(vec![tag.clone()])),
+        list => tag_list(list),
+    })
+}
+
 use rearguard::aws::cluster_backup_type;
+
+/// Calls that create an RDS DB instance: restores (AWS Backup's among them) and read replicas too.
+const DB_INSTANCE_CREATORS: &[&str] = &[
+    "CreateDBInstance",
+    "RestoreDBInstanceFromDBSnapshot",
+    "RestoreDBInstanceToPointInTime",
+    "RestoreDBInstanceFromS3",
+    "CreateDBInstanceReadReplica",
+];
+/// Calls that create an RDS DB cluster (Aurora, DocumentDB, Neptune, Multi-AZ).
+const DB_CLUSTER_CREATORS: &[&str] = &[
+    "CreateDBCluster",
+    "RestoreDBClusterFromSnapshot",
+    "RestoreDBClusterToPointInTime",
+    "RestoreDBClusterFromS3",
+];
+/// Calls that create a DynamoDB table.
+const TABLE_CREATORS: &[&str] = &[
+    "CreateTable",
+    "RestoreTableFromBackup",
+    "RestoreTableToPointInTime",
+    "ImportTable",
+];
+
+/// The tags a creation call's request shows, when they are all the new resource has. A restore
+/// or replica may also carry tags the request does not show (copied from the snapshot, backup or
+/// source), and ImportTable takes none: those are read.
+fn request_tags(name: &str, request: &Value) -> Option<BTreeMap<String, String>> {
+    matches!(name, "CreateDBInstance" | "CreateDBCluster" | "CreateTable")
+        .then(|| tag_list(request.get("tags").unwrap_or(&Value::Null)))
+}
+
+/// Instance ids under any `instanceIds` member of a CreateFleet response, whatever the nesting
+/// (`fleetInstanceSet` items as a list or a single object, ids as a list or `{item: ...}`).
+fn instance_ids(value: &Value, inside: bool, ids: &mut Vec<String>) {
+    match value {
+        Value::String(id) if inside && id.starts_with("i-") && !ids.contains(id) => ids.push(id.clone()),
+        Value::Array(items) => items.iter().for_each(|v| instance_ids(v, inside, ids)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                instance_ids(v, inside || key.eq_ignore_ascii_case("instanceIds"), ids);
+            }
+        }
+        _ => {}
+    }
+}
 
 pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewResource>, Skip> {
     if let Some(code) = &call.error_code {
@@ -93,6 +196,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
             backup_type,
             tags,
             from_restore,
+            read_first: false,
         }])
     };
     match (source, name) {
@@ -117,6 +221,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
                         backup_type: "EC2",
                         tags,
                         from_restore,
+                        read_first: false,
                     })
                 })
                 .collect::<Vec<_>>();
@@ -134,7 +239,26 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
             }
             one(format!("arn:{p}:ec2:{region}:{account}:volume/{id}"), "EBS", tags)
         }
-        ("rds.amazonaws.com", "CreateDBInstance") => {
+        ("ec2.amazonaws.com", "CreateFleet") => {
+            // Only an instant fleet launches in the call and names its instances in the response.
+            let mut ids = Vec::new();
+            instance_ids(response, false, &mut ids);
+            if ids.is_empty() {
+                return Err(Skip::Incomplete("instance ids (only an instant fleet names them)"));
+            }
+            Ok(ids
+                .into_iter()
+                .map(|id| NewResource {
+                    arn: format!("arn:{p}:ec2:{region}:{account}:instance/{id}"),
+                    backup_type: "EC2",
+                    // Instance tags come from launch templates and fleet overrides: read them.
+                    tags: None,
+                    from_restore,
+                    read_first: false,
+                })
+                .collect())
+        }
+        ("rds.amazonaws.com", name) if DB_INSTANCE_CREATORS.contains(&name) => {
             if let Some(cluster) =
                 str_at(response, &["dBClusterIdentifier"]).or(str_at(request, &["dBClusterIdentifier"]))
             {
@@ -143,13 +267,9 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
                 });
             }
             let arn = str_at(response, &["dBInstanceArn"]).ok_or(Skip::Incomplete("responseElements.dBInstanceArn"))?;
-            one(
-                arn.to_string(),
-                "RDS",
-                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
-            )
+            one(arn.to_string(), "RDS", request_tags(name, request))
         }
-        ("rds.amazonaws.com", "CreateDBCluster") => {
+        ("rds.amazonaws.com", name) if DB_CLUSTER_CREATORS.contains(&name) => {
             let arn = str_at(response, &["dBClusterArn"]).ok_or(Skip::Incomplete("responseElements.dBClusterArn"))?;
             let engine = str_at(response, &["engine"])
                 .or(str_at(request, &["engine"]))
@@ -157,23 +277,23 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
             one(
                 arn.to_string(),
                 cluster_backup_type(engine),
-                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
+                request_tags(name, request),
             )
         }
-        ("dynamodb.amazonaws.com", "CreateTable") => {
-            let arn = match str_at(response, &["tableDescription", "tableArn"]) {
+        ("dynamodb.amazonaws.com", name) if TABLE_CREATORS.contains(&name) => {
+            let described = str_at(response, &["tableDescription", "tableArn"])
+                .or(str_at(response, &["importTableDescription", "tableArn"]));
+            let arn = match described {
                 Some(arn) => arn.to_string(),
                 None => {
-                    let table =
-                        str_at(request, &["tableName"]).ok_or(Skip::Incomplete("requestParameters.tableName"))?;
+                    let table = str_at(request, &["tableName"])
+                        .or(str_at(request, &["targetTableName"]))
+                        .or(str_at(request, &["tableCreationParameters", "tableName"]))
+                        .ok_or(Skip::Incomplete("the table name"))?;
                     format!("arn:{p}:dynamodb:{region}:{account}:table/{table}")
                 }
             };
-            one(
-                arn,
-                "DynamoDB",
-                Some(tag_list(request.get("tags").unwrap_or(&Value::Null))),
-            )
+            one(arn, "DynamoDB", request_tags(name, request))
         }
         ("elasticfilesystem.amazonaws.com", "CreateFileSystem") => {
             let arn = match str_at(response, &["fileSystemArn"]) {
@@ -189,8 +309,7 @@ pub fn derive(call: &ApiCall, account: &str, region: &str) -> Result<Vec<NewReso
         }
         ("s3.amazonaws.com", "CreateBucket") => {
             let bucket = str_at(request, &["bucketName"]).ok_or(Skip::Incomplete("requestParameters.bucketName"))?;
-            // CreateBucket's CloudTrail record shows no tags (they arrive by PutBucketTagging): look them up.
-            one(format!("arn:{p}:s3:::{bucket}"), "S3", None)
+            one(format!("arn:{p}:s3:::{bucket}"), "S3", create_bucket_tags(request))
         }
         _ => Err(Skip::NotACreation(format!("{source} {name}"))),
     }
@@ -289,6 +408,179 @@ mod tests {
     }
 
     #[test]
+    fn what_the_service_shows_settles_type_and_membership() {
+        let shows = |f: fn(&mut Current)| {
+            let mut current = Current::default();
+            f(&mut current);
+            current
+        };
+        let neptune = shows(|c| c.engine = Some("neptune".into()));
+        let multi_az = shows(|c| c.engine = Some("postgres".into()));
+        let member = shows(|c| c.member_of = Some("main".into()));
+        let attached = shows(|c| c.attached_to = Some("i-1".into()));
+
+        assert_eq!(settle("Aurora", &neptune, true), Ok("Neptune"));
+        assert_eq!(settle("Aurora", &multi_az, true), Ok("RDS"));
+        assert_eq!(
+            settle("RDS", &member, true),
+            Err(Skip::ClusterMember { cluster: "main".into() })
+        );
+        assert_eq!(
+            settle("EBS", &attached, true),
+            Err(Skip::AttachedVolume { instance: "i-1".into() })
+        );
+        assert_eq!(
+            settle("EBS", &attached, false),
+            Ok("EBS"),
+            "without EC2 in scope the volume is backed up on its own"
+        );
+        assert_eq!(settle("EC2", &Current::default(), true), Ok("EC2"));
+    }
+
+    #[test]
+    fn restores_and_replicas_are_creations_whose_tags_are_read() {
+        for name in [
+            "RestoreDBInstanceFromDBSnapshot",
+            "RestoreDBInstanceToPointInTime",
+            "RestoreDBInstanceFromS3",
+            "CreateDBInstanceReadReplica",
+        ] {
+            let c = call(
+                "rds.amazonaws.com",
+                name,
+                json!({"tags": [{"key": "Environment", "value": "Production"}]}),
+                json!({"dBInstanceArn": "arn:aws:rds:eu-west-1:1:db:copy"}),
+            );
+            let found = derive(&c, "1", "eu-west-1").unwrap();
+            assert_eq!((found[0].backup_type, found[0].tags.clone()), ("RDS", None), "{name}");
+        }
+        for name in [
+            "RestoreDBClusterFromSnapshot",
+            "RestoreDBClusterToPointInTime",
+            "RestoreDBClusterFromS3",
+        ] {
+            let c = call(
+                "rds.amazonaws.com",
+                name,
+                json!({}),
+                json!({"dBClusterArn": "arn:aws:rds:eu-west-1:1:cluster:c", "engine": "docdb"}),
+            );
+            assert_eq!(
+                derive(&c, "1", "eu-west-1").unwrap()[0].backup_type,
+                "DocumentDB",
+                "{name}"
+            );
+        }
+        let restored = call(
+            "dynamodb.amazonaws.com",
+            "RestoreTableFromBackup",
+            json!({"targetTableName": "orders-restored"}),
+            json!({}),
+        );
+        let imported = call(
+            "dynamodb.amazonaws.com",
+            "ImportTable",
+            json!({"tableCreationParameters": {"tableName": "t"}}),
+            json!({"importTableDescription": {"tableArn": "arn:aws:dynamodb:eu-west-1:1:table/t"}}),
+        );
+        assert_eq!(
+            derive(&restored, "1", "eu-west-1").unwrap()[0].arn,
+            "arn:aws:dynamodb:eu-west-1:1:table/orders-restored"
+        );
+        assert_eq!(
+            derive(&imported, "1", "eu-west-1").unwrap()[0].arn,
+            "arn:aws:dynamodb:eu-west-1:1:table/t"
+        );
+    }
+
+    #[test]
+    fn every_creator_sample_yields_its_resource() {
+        let samples = [
+            (
+                include_str!("../../../events/cloudtrail-restore-db-instance-from-db-snapshot.json"),
+                "RDS",
+                true,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-create-db-instance-read-replica.json"),
+                "RDS",
+                false,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-restore-db-cluster-from-snapshot.json"),
+                "Neptune",
+                true,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-restore-table-from-backup.json"),
+                "DynamoDB",
+                true,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-restore-table-to-point-in-time.json"),
+                "DynamoDB",
+                false,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-import-table.json"),
+                "DynamoDB",
+                false,
+            ),
+            (
+                include_str!("../../../events/cloudtrail-create-fleet-instant.json"),
+                "EC2",
+                false,
+            ),
+        ];
+        for (text, backup_type, from_restore) in samples {
+            let rearguard::cloudtrail::Trigger::ApiCall {
+                account, region, call, ..
+            } = rearguard::cloudtrail::Trigger::decode_str(text).unwrap()
+            else {
+                panic!("not an API call")
+            };
+            let found = derive(&call, &account, &region).unwrap();
+            let name = call.event_name.unwrap_or_default();
+            assert!(found.iter().all(|r| r.backup_type == backup_type), "{name}: {found:?}");
+            assert!(found.iter().all(|r| r.from_restore == from_restore), "{name}");
+            assert!(
+                found.iter().all(|r| r.arn.contains(":111122223333:")),
+                "{name}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_instant_fleet_yields_its_instances_in_every_nesting_and_other_fleets_none() {
+        let listed = call(
+            "ec2.amazonaws.com",
+            "CreateFleet",
+            json!({}),
+            json!({"CreateFleetResponse": {"fleetId": "fleet-1", "fleetInstanceSet": {"item": [
+                {"instanceIds": {"item": ["i-1", "i-2"]}, "lifecycle": "on-demand"},
+                {"instanceIds": {"item": "i-3"}, "lifecycle": "spot"}]}}}),
+        );
+        let maintain = call(
+            "ec2.amazonaws.com",
+            "CreateFleet",
+            json!({}),
+            json!({"CreateFleetResponse": {"fleetId": "fleet-2", "fleetInstanceSet": ""}}),
+        );
+
+        let arns: Vec<String> = derive(&listed, "1", "eu-west-1")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.arn)
+            .collect();
+
+        assert_eq!(
+            arns,
+            ["i-1", "i-2", "i-3"].map(|id| format!("arn:aws:ec2:eu-west-1:1:instance/{id}"))
+        );
+        assert!(matches!(derive(&maintain, "1", "eu-west-1"), Err(Skip::Incomplete(_))));
+    }
+
+    #[test]
     fn arns_are_built_where_the_event_has_none() {
         let volume = call(
             "ec2.amazonaws.com",
@@ -330,6 +622,35 @@ mod tests {
             derive(&efs, "1", "eu-west-1").unwrap()[0].arn,
             "arn:aws:elasticfilesystem:eu-west-1:1:file-system/fs-1"
         );
+    }
+
+    #[test]
+    fn tags_given_to_create_bucket_are_read_from_its_configuration() {
+        let tagged = |tags: Value| {
+            call(
+                "s3.amazonaws.com",
+                "CreateBucket",
+                json!({"bucketName": "b", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1", "Tags": tags}}),
+                Value::Null,
+            )
+        };
+        let two =
+            tagged(json!({"Tag": [{"Key": "Environment", "Value": "Production"}, {"Key": "Owner", "Value": "ana"}]}));
+        let one = tagged(json!({"Tag": {"Key": "backup-plan", "Value": "staging"}}));
+        let none = call(
+            "s3.amazonaws.com",
+            "CreateBucket",
+            json!({"bucketName": "b", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}),
+            Value::Null,
+        );
+
+        let two = derive(&two, "1", "eu-west-1").unwrap()[0].tags.clone().unwrap();
+        let one = derive(&one, "1", "eu-west-1").unwrap()[0].tags.clone().unwrap();
+
+        assert_eq!(two["Environment"], "Production");
+        assert_eq!(two.len(), 2);
+        assert_eq!(one["backup-plan"], "staging", "a single Tag element");
+        assert_eq!(derive(&none, "1", "eu-west-1").unwrap()[0].tags, None, "read instead");
     }
 
     #[test]
