@@ -318,3 +318,13 @@ def test_an_empty_destination_role_name_is_allowed_and_drops_the_assume_role_per
     assert len(check) == 1 and check[0][2] == {"Ref": "AWS::NoValue"}
     assert not condition_holds(stack, check[0][0], {"DestinationRoleName": ""})
     assert condition_holds(stack, check[0][0])
+
+
+def test_the_seed_backup_role_backs_up_s3_only_when_asked_and_never_restores(stack):
+    role = stack["Resources"]["SeedBackupRole"]["Properties"]
+    plain = [p for p in role["ManagedPolicyArns"] if not (isinstance(p, dict) and "Fn::If" in p)]
+    guarded = [p["Fn::If"] for p in role["ManagedPolicyArns"] if isinstance(p, dict) and "Fn::If" in p]
+    assert len(guarded) == 1 and "AWSBackupServiceRolePolicyForS3Backup" in str(guarded[0][1])
+    assert not condition_holds(stack, guarded[0][0], {"SeedBackupSetup": "true"})
+    assert condition_holds(stack, guarded[0][0], {"SeedBackupSetup": "true", "SeedBackupS3": "true"})
+    assert not any("Restore" in str(p) for p in plain + [g[1] for g in guarded])
