@@ -16,6 +16,7 @@ use crate::plan::{self, CopyOrder, Inputs, Outcome, Plan, PointFacts, Refusal};
 use crate::render;
 use crate::routes::Routes;
 use crate::trigger::{self, Arrival, Origin};
+use crate::vault_policy::VaultPolicy;
 
 /// Reads the backup tag of a resource in the home account.
 #[async_trait::async_trait]
@@ -346,6 +347,12 @@ async fn copy_one(
         }
         Err(e) => return Err(e),
     }
+    if order.one_step
+        && let Some(refusal) = one_step_check(arrival, order, deps).await?
+    {
+        warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "a vault access policy does not allow the copy to another Region and account");
+        return Ok((refuse(refusal), None));
+    }
     // Exactly once beyond the ledger and the token: a copy of this backup already there (or under
     // way) is the answer, and nothing is started.
     if let Some(job_id) = deps
@@ -388,6 +395,26 @@ async fn copy_one(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Both vaults' access policies, for a copy to another Region and account in one step.
+async fn one_step_check(arrival: &Arrival, order: &CopyOrder, deps: &Deps<'_>) -> Result<Option<Refusal>, ApiError> {
+    let source = deps.api.vault_access_policy(&arrival.vault_arn).await?;
+    let destination = deps.api.vault_access_policy(&order.destination_vault_arn).await?;
+    for (vault, policy) in [
+        (&arrival.vault_arn, &source),
+        (&order.destination_vault_arn, &destination),
+    ] {
+        if let VaultPolicy::Unreadable(reason) = policy {
+            info!(vault = %vault, %reason, decision = "copy", "vault access policy not read; StartCopyJob will tell");
+        }
+    }
+    Ok(plan::one_step_refusal(
+        &arrival.vault_arn,
+        &source,
+        &order.destination_vault_arn,
+        &destination,
+    ))
 }
 
 /// Shortens a source's retention once every destination of the route holds a completed copy.
@@ -497,6 +524,7 @@ mod tests {
         vaults: BTreeMap<&'static str, Result<VaultStatus, ApiError>>,
         copies: BTreeMap<&'static str, ApiError>,
         existing: BTreeMap<&'static str, &'static str>,
+        policies: BTreeMap<&'static str, &'static str>,
         started: Mutex<Vec<String>>,
     }
 
@@ -529,6 +557,12 @@ mod tests {
                 .get(vault_arn)
                 .cloned()
                 .unwrap_or(Ok(VaultStatus::Exists(plan::RetentionBounds::default())))
+        }
+        async fn vault_access_policy(&self, vault_arn: &str) -> Result<VaultPolicy, ApiError> {
+            Ok(self
+                .policies
+                .get(vault_arn)
+                .map_or(VaultPolicy::None, |p| VaultPolicy::Document(p.to_string())))
         }
         async fn existing_copy(
             &self,
@@ -581,8 +615,13 @@ mod tests {
             r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated", "dr"],
                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
         );
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
+        run_with(aws, outbox, &routes, event).await
+    }
+
+    async fn run_with(aws: &FakeAws, outbox: &Outbox, routes: &Routes, event: Value) -> Result<Value, HandleError> {
         let deps = Deps {
-            routes: &routes,
+            routes,
             home_account: "111122223333",
             api: aws,
             tags: &NoTags,
@@ -591,7 +630,6 @@ mod tests {
             ledger: None,
             dry_run: false,
         };
-        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
         handle(event, &deps, &mut Metrics::new("Test", "cross-account-copy")).await
     }
 
@@ -700,5 +738,69 @@ mod tests {
         );
         assert_eq!(*aws.started.lock().unwrap(), [DR]);
         assert_eq!(outbox.0.lock().unwrap()[0].severity, Severity::Error);
+    }
+
+    /// An RDS snapshot from the `production` vault routed to a vault in another account and Region.
+    async fn one_step(aws: &FakeAws, outbox: &Outbox) -> Result<Value, HandleError> {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["production"], "destinations": ["far"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-rds.json")).unwrap();
+        run_with(aws, outbox, &routes, event).await
+    }
+
+    const PRODUCTION: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:production";
+    const FAR: &str = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+    const COPY_FROM_TO_FAR: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+        "Action": "backup:CopyFromBackupVault", "Resource": "*"}]}"#;
+    const COPY_INTO_FROM_HOME: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
+        "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}"#;
+
+    #[tokio::test]
+    async fn an_rds_snapshot_goes_to_another_region_and_account_in_one_copy_when_both_vault_policies_allow_it() {
+        let aws = FakeAws {
+            policies: BTreeMap::from([(PRODUCTION, COPY_FROM_TO_FAR), (FAR, COPY_INTO_FROM_HOME)]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = one_step(&aws, &outbox).await.unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [FAR], "{answer}");
+        assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_copy_from_in_the_source_vault_policy_the_one_step_copy_is_refused_naming_the_statement() {
+        let aws = FakeAws {
+            policies: BTreeMap::from([(FAR, COPY_INTO_FROM_HOME)]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = one_step(&aws, &outbox).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alert = &outbox.0.lock().unwrap()[0];
+        let refusal = &alert.document["detail"]["refused"][0]["refusal"];
+        assert_eq!(refusal["code"], "VAULT_POLICY");
+        assert_eq!(refusal["side"], "source");
+        assert_eq!(refusal["action"], "backup:CopyFromBackupVault");
+        assert!(
+            refusal["statement"]
+                .as_str()
+                .unwrap()
+                .contains("arn:aws:iam::444455556666:root"),
+            "{refusal}"
+        );
+        assert!(
+            alert
+                .text
+                .contains("backup:CopyFromBackupVault to account 444455556666"),
+            "{}",
+            alert.text
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::lifecycle::{self, Lifecycle, LifecycleSource};
 use crate::routes::{Candidate, Route, Routes};
 use crate::token::copy_token;
 use crate::trigger::{Arrival, Origin};
+use crate::vault_policy::{self, COPY_FROM, COPY_INTO, Grant, VaultPolicy};
 
 /// The database types whose AWS Backup recovery points are snapshots of the database itself,
 /// the one list every snapshot rule here uses.
@@ -21,6 +22,17 @@ pub const DATABASE_SNAPSHOT_TYPES: &[&str] = &["RDS", "Aurora", "DocumentDB", "N
 /// be shared with, or copied to, another account.
 pub fn keeps_resource_key(resource_type: &str) -> bool {
     matches!(resource_type, "EC2" | "EBS") || DATABASE_SNAPSHOT_TYPES.contains(&resource_type)
+}
+
+/// Whether a database snapshot can go to another Region *and* another account in one copy job.
+/// RDS, Aurora and Neptune can, since February 2026, when both vaults' access policies allow it
+/// (Amazon RDS User Guide, *Copying a DB snapshot for Amazon RDS*; Aurora User Guide, *DB cluster
+/// snapshot copying*; Neptune User Guide, *Copying a DB Cluster Snapshot*: "in a single step").
+/// DocumentDB still cannot (Amazon DocumentDB Developer Guide, *Copying Amazon DocumentDB cluster
+/// snapshots*: "you can't copy a cluster snapshot across AWS Regions and AWS accounts in a single
+/// step").
+pub fn copies_region_and_account_in_one_step(resource_type: &str) -> bool {
+    DATABASE_SNAPSHOT_TYPES.contains(&resource_type) && resource_type != "DocumentDB"
 }
 
 /// A DynamoDB backup made without AWS Backup's advanced features (`table/T/backup/…`, a
@@ -78,6 +90,9 @@ pub struct CopyOrder {
     pub idempotency_token: String,
     /// A copy into the route's re-encrypting vault, to be copied on when it completes.
     pub hop: bool,
+    /// A database snapshot going to another Region and account in one copy: both vaults' access
+    /// policies must allow it, and are read before the copy starts.
+    pub one_step: bool,
 }
 
 /// A destination vault's Vault Lock retention bounds (DescribeBackupVault `MinRetentionDays`,
@@ -111,6 +126,50 @@ pub fn vault_lock_refusal(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Op
     }
 }
 
+/// A one-step copy (another Region and account) needs the source vault's access policy to allow
+/// `backup:CopyFromBackupVault` to the destination account, and the destination vault's to allow
+/// `backup:CopyIntoBackupVault` to the source account. A policy that cannot be read, or whose
+/// statement hangs on a condition that cannot be judged here, is no reason to refuse.
+pub fn one_step_refusal(
+    source_vault_arn: &str,
+    source_policy: &VaultPolicy,
+    destination_vault_arn: &str,
+    destination_policy: &VaultPolicy,
+) -> Option<Refusal> {
+    let (Some(source), Some(destination)) = (Arn::parse(source_vault_arn), Arn::parse(destination_vault_arn)) else {
+        return None;
+    };
+    let sides = [
+        (
+            "source",
+            source_vault_arn,
+            source_policy,
+            COPY_FROM,
+            destination.account,
+        ),
+        (
+            "destination",
+            destination_vault_arn,
+            destination_policy,
+            COPY_INTO,
+            source.account,
+        ),
+    ];
+    sides
+        .into_iter()
+        .find_map(|(side, vault_arn, policy, action, account)| {
+            let grant = vault_policy::judge(policy, action, account)?;
+            matches!(grant, Grant::Missing | Grant::Denied).then(|| Refusal::VaultPolicy {
+                vault_arn: vault_arn.to_string(),
+                side: side.to_string(),
+                action: action.to_string(),
+                account: account.to_string(),
+                denied: grant == Grant::Denied,
+                statement: vault_policy::missing_statement(action, account, source.partition),
+            })
+        })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Refusal {
@@ -127,6 +186,18 @@ pub enum Refusal {
     },
     MultiAzDbCluster,
     DynamoDbNativeBackup,
+    NotInOneStep {
+        resource_type: String,
+    },
+    VaultPolicy {
+        vault_arn: String,
+        /// `source` or `destination`.
+        side: String,
+        action: String,
+        account: String,
+        denied: bool,
+        statement: String,
+    },
     UnknownVault {
         message: String,
     },
@@ -160,6 +231,26 @@ impl Refusal {
             }
             Refusal::DynamoDbNativeBackup => {
                 "the DynamoDB backup was made without AWS Backup's advanced DynamoDB features, and only advanced backups can be copied to another account or Region".into()
+            }
+            Refusal::NotInOneStep { resource_type } => format!(
+                "{resource_type} snapshots cannot be copied to another Region and another account in one copy (Amazon DocumentDB Developer Guide, \"Copying Amazon DocumentDB cluster snapshots\")"
+            ),
+            Refusal::VaultPolicy {
+                vault_arn,
+                side,
+                action,
+                account,
+                denied,
+                ..
+            } => {
+                let says = if *denied {
+                    "denies"
+                } else {
+                    "has no statement allowing"
+                };
+                format!(
+                    "the {side} vault's access policy ({vault_arn}) {says} {action} to account {account}, which a copy to another Region and account in one step needs"
+                )
             }
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
             Refusal::VaultLock {
@@ -198,6 +289,12 @@ impl Refusal {
             }
             Refusal::DynamoDbNativeBackup => {
                 "Turn on advanced DynamoDB backup in AWS Backup's settings for this Region (UpdateGlobalSettings / UpdateRegionSettings); later backups can then be copied."
+            }
+            Refusal::NotInOneStep { .. } => {
+                "Copy it to a vault of this account in the other Region and to the other account in this Region (two destinations), or deploy cross-account-copy in the other Region to copy on from there."
+            }
+            Refusal::VaultPolicy { .. } => {
+                "Add the statement named in the alert's detail (refusal.statement) to that vault's access policy; template.yaml (CopyDestinationAccounts) and templates/destination-account.yaml grant it."
             }
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
@@ -405,6 +502,15 @@ impl Planner<'_, '_> {
             self.plan.outcomes.push(refuse(Refusal::DynamoDbNativeBackup));
             return;
         }
+        let one_step = destination_account != arrival.account
+            && Arn::parse(destination).is_some_and(|d| d.region != arrival.region)
+            && DATABASE_SNAPSHOT_TYPES.contains(&arrival.resource_type.as_str());
+        if one_step && !copies_region_and_account_in_one_step(&arrival.resource_type) {
+            self.plan.outcomes.push(refuse(Refusal::NotInOneStep {
+                resource_type: arrival.resource_type.clone(),
+            }));
+            return;
+        }
         let shared_key_problem = destination_account != arrival.account
             && keeps_resource_key(&arrival.resource_type)
             && facts.key_is_aws_managed;
@@ -438,6 +544,7 @@ impl Planner<'_, '_> {
             Ok((lifecycle, source)) => {
                 let mut order = self.order(route, destination, lifecycle, false);
                 order.lifecycle_source = source;
+                order.one_step = one_step;
                 self.plan.outcomes.push(Outcome::Copy(order));
             }
             Err(e) => self
@@ -460,6 +567,7 @@ impl Planner<'_, '_> {
             lifecycle_source: LifecycleSource::Route,
             idempotency_token: copy_token(&arrival.recovery_point_arn, destination, &arrival.job_id),
             hop,
+            one_step: false,
         }
     }
 }
@@ -865,5 +973,65 @@ mod tests {
         let plan = run(&routes(""), &backup("EBS", SNAPSHOT), &expired);
         assert_eq!(plan.copies().count(), 0);
         assert_eq!(plan.outcomes.len(), 2);
+    }
+
+    #[test]
+    fn a_database_snapshot_to_another_region_and_account_is_one_step_except_documentdb() {
+        let far = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+        let routes = Routes::for_test(
+            r#"[{"name": "r", "source_vaults": ["*"], "destinations": ["far", "isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        );
+        let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+        for kind in ["RDS", "Aurora", "Neptune"] {
+            let plan = run(&routes, &backup(kind, point), &facts(Some(35)));
+            let copies: Vec<_> = plan.copies().collect();
+            assert_eq!(copies.len(), 3, "{kind}");
+            assert_eq!(
+                copies.iter().map(|c| c.one_step).collect::<Vec<_>>(),
+                [true, false, false],
+                "{kind}: only the copy to another account and Region"
+            );
+            assert_eq!(copies[0].destination_vault_arn, far);
+        }
+        let plan = run(&routes, &backup("DocumentDB", point), &facts(Some(35)));
+        assert_eq!(plan.copies().count(), 2);
+        let Outcome::Refused { refusal, .. } = &plan.outcomes[0] else {
+            panic!("{:?}", plan.outcomes[0])
+        };
+        assert!(refusal.reason().contains("one copy"), "{}", refusal.reason());
+        // Other types are not limited.
+        let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(Some(35)));
+        assert!(plan.copies().all(|c| !c.one_step) && plan.copies().count() == 3);
+    }
+
+    #[test]
+    fn a_one_step_copy_needs_copy_from_at_the_source_and_copy_into_at_the_destination() {
+        let far = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+        let allow = |action: &str, account: &str| {
+            VaultPolicy::Document(format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "{account}"}}, "Action": "{action}", "Resource": "*"}}]}}"#
+            ))
+        };
+        let source_ok = allow(COPY_FROM, "444455556666");
+        let destination_ok = allow(COPY_INTO, HOME);
+        assert_eq!(one_step_refusal(PRODUCTION, &source_ok, far, &destination_ok), None);
+        let Some(Refusal::VaultPolicy { side, vault_arn, .. }) =
+            one_step_refusal(PRODUCTION, &VaultPolicy::None, far, &destination_ok)
+        else {
+            panic!("refused")
+        };
+        assert_eq!((side.as_str(), vault_arn.as_str()), ("source", PRODUCTION));
+        let Some(Refusal::VaultPolicy { side, account, .. }) =
+            one_step_refusal(PRODUCTION, &source_ok, far, &allow(COPY_INTO, "999988887777"))
+        else {
+            panic!("refused")
+        };
+        assert_eq!((side.as_str(), account.as_str()), ("destination", HOME));
+        // A destination policy that cannot be read (no vault-check role) is not a refusal.
+        assert_eq!(
+            one_step_refusal(PRODUCTION, &source_ok, far, &VaultPolicy::Unreadable("no role".into())),
+            None
+        );
     }
 }

@@ -212,7 +212,9 @@ impl Routes {
 #[cfg(test)]
 const TEST_VAULTS: &str = r#"{"rearguard-production": {}, "rearguard-reencrypt": {},
     "isolated": {"arn": "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated"},
-    "dr": {"arn": "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"}}"#;
+    "dr": {"arn": "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"},
+    "production": {},
+    "far": {"arn": "arn:aws:backup:us-west-2:444455556666:backup-vault:far"}}"#;
 
 #[cfg(test)]
 const TEST_HOME: Home<'static> = Home {
