@@ -743,6 +743,52 @@ async fn a_vault_locked_to_35_days_refuses_a_copy_kept_forever_naming_the_bound(
 }
 
 #[tokio::test]
+async fn a_route_that_clamps_copies_a_backup_kept_forever_into_a_35_day_vault_for_35_days() {
+    // GIVEN the isolated vault under a Vault Lock of at most 35 days, a source backup kept
+    // forever, and a route that clamps copies to the destination's Vault Lock
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    aws_sdk_backup::Client::new(&isolated)
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name(Vaults::name(&vaults.isolated))
+        .min_retention_days(1)
+        .max_retention_days(35)
+        .send()
+        .await
+        .expect("lock the vault");
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated],
+        json!({"clamp_to_vault_lock": true})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("clamped-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the copy is made for 35 days, the vault takes it, and the log names both values
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 1, "{answer}");
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs[0].state().map(|s| s.as_str()), Some("COMPLETED"), "{jobs:#?}");
+    let arrived = points_in(&isolated, Vaults::name(&vaults.isolated)).await;
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(arrived[0].lifecycle().and_then(|l| l.delete_after_days()), Some(35));
+    let logs = harness.logs();
+    let clamp = logs
+        .lines()
+        .find(|l| l.contains(r#""decision":"clamp""#))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(clamp.contains(r#""clamped_retention_days":"35""#), "{clamp}");
+    assert!(clamp.contains(r#""retention_days":"forever""#), "{clamp}");
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
 async fn the_source_is_shortened_once_every_copy_completed() {
     let sdk = local_aws::sdk_config().await;
     let vaults = Vaults::create(&sdk).await;

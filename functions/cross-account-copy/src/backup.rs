@@ -503,6 +503,7 @@ mod tests {
             idempotency_token: "6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11".into(),
             hop: false,
             one_step: false,
+            clamp_to_vault_lock: false,
         }
     }
 

@@ -312,13 +312,16 @@ async fn carry_out(arrival: &Arrival, plan: &Plan, deps: &Deps<'_>) -> Result<Ca
 /// One copy: check its destination vault, look for the copy already made, then start it.
 async fn copy_one(
     arrival: &Arrival,
-    order: &CopyOrder,
+    mut order: &CopyOrder,
     deps: &Deps<'_>,
     unchecked: &mut Vec<render::Unchecked>,
 ) -> Result<(Outcome, Option<String>), ApiError> {
+    let clamped_order;
+    let route = order.route.clone();
+    let destination = order.destination_vault_arn.clone();
     let refuse = |refusal: Refusal| Outcome::Refused {
-        route: order.route.clone(),
-        destination_vault_arn: order.destination_vault_arn.clone(),
+        route: route.clone(),
+        destination_vault_arn: destination.clone(),
         refusal,
     };
     match deps.api.vault_status(&order.destination_vault_arn).await {
@@ -335,7 +338,16 @@ async fn copy_one(
             });
         }
         Ok(VaultStatus::Exists(bounds)) => {
-            if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
+            let clamped = plan::vault_lock_clamp(&order.lifecycle, &bounds).filter(|_| order.clamp_to_vault_lock);
+            if let Some(lifecycle) = clamped {
+                let days = |d: Option<i64>| d.map_or("forever".to_string(), |d| d.to_string());
+                info!(destination = %order.destination_vault_arn, decision = "clamp", retention_days = %days(order.lifecycle.delete_after_days), clamped_retention_days = %days(lifecycle.delete_after_days), min_retention_days = ?bounds.min_days, max_retention_days = ?bounds.max_days, "retention kept within the destination vault's Vault Lock bounds");
+                clamped_order = CopyOrder {
+                    lifecycle,
+                    ..order.clone()
+                };
+                order = &clamped_order;
+            } else if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
                 warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "outside the destination vault's Vault Lock bounds");
                 return Ok((refuse(refusal), None));
             }
@@ -526,6 +538,7 @@ mod tests {
         existing: BTreeMap<&'static str, &'static str>,
         policies: BTreeMap<&'static str, &'static str>,
         started: Mutex<Vec<String>>,
+        lifecycles: Mutex<Vec<Lifecycle>>,
     }
 
     fn error(code: &str, failure: Failure) -> ApiError {
@@ -580,6 +593,7 @@ mod tests {
                 return Err(e.clone());
             }
             self.started.lock().unwrap().push(order.destination_vault_arn.clone());
+            self.lifecycles.lock().unwrap().push(order.lifecycle);
             Ok(format!("job-{}", self.started.lock().unwrap().len()))
         }
         async fn completed_copies(&self, _: &str, _: &str, _: &str) -> Result<BTreeSet<String>, ApiError> {
@@ -802,5 +816,34 @@ mod tests {
             "{}",
             alert.text
         );
+    }
+
+    #[tokio::test]
+    async fn a_route_that_clamps_copies_within_the_vault_lock_instead_of_refusing() {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy", "clamp_to_vault_lock": true}]"#,
+        );
+        let locked = plan::RetentionBounds {
+            min_days: Some(1),
+            max_days: Some(30),
+        };
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(ISOLATED, Ok(VaultStatus::Exists(locked)))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
+
+        let answer = run_with(&aws, &outbox, &routes, event).await.unwrap();
+
+        assert_eq!(answer["refused"], 0, "{answer}");
+        assert_eq!(*aws.started.lock().unwrap(), [ISOLATED, DR]);
+        assert_eq!(
+            *aws.lifecycles.lock().unwrap(),
+            [Lifecycle::delete_after(30), Lifecycle::delete_after(35)],
+            "35 days inherited, clamped to the 30 allowed; the unlocked vault keeps 35"
+        );
+        assert!(outbox.0.lock().unwrap().is_empty());
     }
 }

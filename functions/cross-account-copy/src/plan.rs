@@ -93,6 +93,9 @@ pub struct CopyOrder {
     /// A database snapshot going to another Region and account in one copy: both vaults' access
     /// policies must allow it, and are read before the copy starts.
     pub one_step: bool,
+    /// Outside the destination vault's Vault Lock bounds, keep the copy within them instead of
+    /// refusing it (the route's `clamp_to_vault_lock`).
+    pub clamp_to_vault_lock: bool,
 }
 
 /// A destination vault's Vault Lock retention bounds (DescribeBackupVault `MinRetentionDays`,
@@ -168,6 +171,21 @@ pub fn one_step_refusal(
                 statement: vault_policy::missing_statement(action, account, source.partition),
             })
         })
+}
+
+/// The lifecycle a copy refused by the vault's Vault Lock gets when its route clamps instead: its
+/// retention moved to the nearer bound (a copy kept forever to MaxRetentionDays). `None` when the
+/// copy is within the bounds, or when the clamped retention would break the 90 days in cold
+/// storage that a move to cold storage needs (then it is refused).
+pub fn vault_lock_clamp(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Option<Lifecycle> {
+    let Refusal::VaultLock { bound_days, .. } = vault_lock_refusal(lifecycle, bounds)? else {
+        return None;
+    };
+    let clamped = Lifecycle {
+        delete_after_days: Some(bound_days),
+        ..*lifecycle
+    };
+    clamped.validate().ok().map(|()| clamped)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -568,6 +586,7 @@ impl Planner<'_, '_> {
             idempotency_token: copy_token(&arrival.recovery_point_arn, destination, &arrival.job_id),
             hop,
             one_step: false,
+            clamp_to_vault_lock: route.clamp_to_vault_lock && !hop,
         }
     }
 }
@@ -1032,6 +1051,37 @@ mod tests {
         assert_eq!(
             one_step_refusal(PRODUCTION, &source_ok, far, &VaultPolicy::Unreadable("no role".into())),
             None
+        );
+    }
+
+    #[test]
+    fn a_clamped_copy_takes_the_nearer_vault_lock_bound_unless_cold_storage_forbids_it() {
+        let bounds = RetentionBounds {
+            min_days: Some(7),
+            max_days: Some(35),
+        };
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::default(), &bounds),
+            Some(Lifecycle::delete_after(35)),
+            "kept forever becomes the maximum"
+        );
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::delete_after(400), &bounds),
+            Some(Lifecycle::delete_after(35))
+        );
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::delete_after(3), &bounds),
+            Some(Lifecycle::delete_after(7))
+        );
+        assert_eq!(vault_lock_clamp(&Lifecycle::delete_after(20), &bounds), None, "within");
+        let cold = Lifecycle {
+            move_to_cold_storage_after_days: Some(30),
+            delete_after_days: Some(365),
+        };
+        assert_eq!(
+            vault_lock_clamp(&cold, &bounds),
+            None,
+            "35 days leaves no 90 in cold storage"
         );
     }
 }
