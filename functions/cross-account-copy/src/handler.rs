@@ -157,16 +157,6 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
         })
         .collect();
     alerts.extend(render::refused(arrival, &refusals));
-    let copies: Vec<_> = outcomes
-        .iter()
-        .filter_map(|(o, _)| match o {
-            Outcome::Copy(order) => Some(order),
-            _ => None,
-        })
-        .collect();
-    if plan.continuous && !copies.is_empty() {
-        alerts.push(render::continuous(arrival, &copies));
-    }
     alerts.extend(render::unchecked(arrival, &unchecked));
     publish_all(deps, &alerts).await?;
 
@@ -845,5 +835,28 @@ mod tests {
             "35 days inherited, clamped to the 30 allowed; the unlocked vault keeps 35"
         );
         assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_continuous_backup_is_not_copied_and_one_alert_says_why() {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["production"], "destinations": ["dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+        let mut event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-rds.json")).unwrap();
+        event["resources"] = json!(["arn:aws:backup:eu-west-1:111122223333:recovery-point:continuous:db-ABC-1a2b"]);
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        let answer = run_with(&aws, &outbox, &routes, event).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            alerts[0].document["detail"]["refused"][0]["refusal"]["code"],
+            "CONTINUOUS_BACKUP"
+        );
     }
 }

@@ -70,7 +70,11 @@ pub struct PointFacts {
     pub multi_az_db_cluster: bool,
 }
 
-/// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`.
+/// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`. They
+/// cannot be copied on demand: StartCopyJob "does not support continuous backups" (API
+/// Reference, *StartCopyJob*), and "AWS Backup does not support on-demand copies of continuous
+/// backups" (*Copying continuous backups*); only a backup plan rule's copy action copies them,
+/// as a snapshot without point-in-time restore (*Backup and tag copy*).
 pub fn is_continuous(recovery_point_arn: &str) -> bool {
     recovery_point_arn.contains(":recovery-point:continuous:")
 }
@@ -192,6 +196,7 @@ pub fn vault_lock_clamp(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Opti
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Refusal {
     ColdStorage,
+    ContinuousBackup,
     AwsManagedKey {
         key_arn: String,
         destination_account: String,
@@ -235,6 +240,9 @@ impl Refusal {
         match self {
             Refusal::ColdStorage => {
                 "the recovery point is in cold storage, and AWS Backup cannot copy it from there".into()
+            }
+            Refusal::ContinuousBackup => {
+                "it is a continuous backup (point-in-time recovery), and AWS Backup makes no on-demand copy of one (API StartCopyJob: \"Does not support continuous backups\"; \"Copying continuous backups\")".into()
             }
             Refusal::AwsManagedKey {
                 key_arn,
@@ -295,6 +303,9 @@ impl Refusal {
     pub fn hint(&self) -> &'static str {
         match self {
             Refusal::ColdStorage => "Restore it to warm storage first, or copy a newer recovery point.",
+            Refusal::ContinuousBackup => {
+                "Give the backup plan rule that makes it a copy action (AWS Backup then copies a snapshot of the resource, without point-in-time restore), or route the plan's snapshot backups instead and leave continuous ones out of the route."
+            }
             Refusal::AwsManagedKey { .. } => {
                 "Give the route a \"reencrypt\" vault with a customer managed key (the copy goes there first, then on), or encrypt the resource with a customer managed key."
             }
@@ -360,11 +371,10 @@ pub struct Shorten {
 pub struct Plan {
     pub outcomes: Vec<Outcome>,
     pub shorten: Vec<Shorten>,
-    /// A continuous backup is being copied: the copy is a snapshot without point-in-time restore.
-    pub continuous: bool,
 }
 
 impl Plan {
+    #[cfg(test)]
     pub fn copies(&self) -> impl Iterator<Item = &CopyOrder> {
         self.outcomes.iter().filter_map(|o| match o {
             Outcome::Copy(order) => Some(order),
@@ -414,7 +424,6 @@ pub fn decide(inputs: &Inputs<'_>) -> Plan {
             planner.consider(route, destination, false);
         }
     }
-    planner.plan.continuous = is_continuous(&arrival.recovery_point_arn) && planner.plan.copies().next().is_some();
     planner.plan
 }
 
@@ -501,6 +510,10 @@ impl Planner<'_, '_> {
             self.plan.outcomes.push(refuse(Refusal::NotCopyable {
                 status: facts.status.clone(),
             }));
+            return;
+        }
+        if is_continuous(&arrival.recovery_point_arn) {
+            self.plan.outcomes.push(refuse(Refusal::ContinuousBackup));
             return;
         }
         if facts.in_cold_storage {
@@ -847,22 +860,30 @@ mod tests {
     }
 
     #[test]
-    fn a_continuous_backup_is_copied_with_a_warning() {
+    fn a_continuous_backup_is_refused_to_every_destination_with_the_reason() {
         let point = "arn:aws:backup:eu-west-1:111122223333:recovery-point:continuous:db-ABC-1a2b";
         let plan = run(&routes(""), &backup("RDS", point), &facts(Some(35)));
-        assert!(plan.continuous);
-        assert_eq!(plan.copies().count(), 2);
-        // The same continuous point backed up the next day is another copy, not a repeat.
-        let next_day = Arrival {
-            job_id: "job-2".into(),
-            ..backup("RDS", point)
-        };
-        let again = run(&routes(""), &next_day, &facts(Some(35)));
-        assert_ne!(
-            plan.copies().next().unwrap().idempotency_token,
-            again.copies().next().unwrap().idempotency_token
+        assert_eq!(plan.copies().count(), 0);
+        assert_eq!(plan.outcomes.len(), 2);
+        for outcome in &plan.outcomes {
+            let Outcome::Refused { refusal, .. } = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert_eq!(*refusal, Refusal::ContinuousBackup);
+            assert!(
+                refusal.reason().contains("Does not support continuous backups"),
+                "{}",
+                refusal.reason()
+            );
+        }
+        // A snapshot backup of the same resource is copied.
+        let snapshot = "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1";
+        assert_eq!(
+            run(&routes(""), &backup("RDS", snapshot), &facts(Some(35)))
+                .copies()
+                .count(),
+            2
         );
-        assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
     }
 
     #[test]
