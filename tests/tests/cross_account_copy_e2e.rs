@@ -5,8 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, copy_jobs, create_role,
-    customer_key, next_events, points_in, share_key_with, vault,
+    BACKUP_ROLE, acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, copy_jobs,
+    create_role, customer_key, next_events, points_in, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -786,6 +786,48 @@ async fn a_route_that_clamps_copies_a_backup_kept_forever_into_a_35_day_vault_fo
     assert!(clamp.contains(r#""clamped_retention_days":"35""#), "{clamp}");
     assert!(clamp.contains(r#""retention_days":"forever""#), "{clamp}");
     assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_copy_inheriting_its_sources_lifecycle_keeps_the_opt_in_to_archive() {
+    // GIVEN a backup whose lifecycle opts in to the archive tier, and a route without a lifecycle
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("archive-events"), &volume).await;
+    aws_sdk_backup::Client::new(&sdk)
+        .start_backup_job()
+        .backup_vault_name(&vaults.production)
+        .resource_arn(&volume)
+        .iam_role_arn(BACKUP_ROLE)
+        .lifecycle(
+            aws_sdk_backup::types::Lifecycle::builder()
+                .delete_after_days(35)
+                .opt_in_to_archive_for_supported_resources(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("start backup job");
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the copy is asked for with the source's lifecycle, the opt-in included
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 1, "{answer}");
+    let west = acting_in(&sdk, None, "us-west-2").await;
+    let arrived = points_in(&west, Vaults::name(&vaults.dr)).await;
+    assert_eq!(arrived.len(), 1);
+    let lifecycle = arrived[0].lifecycle().expect("a lifecycle");
+    assert_eq!(
+        (
+            lifecycle.delete_after_days(),
+            lifecycle.opt_in_to_archive_for_supported_resources()
+        ),
+        (Some(35), Some(true))
+    );
 }
 
 #[tokio::test]

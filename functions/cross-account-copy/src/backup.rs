@@ -165,6 +165,7 @@ fn to_sdk(lifecycle: &Lifecycle) -> SdkLifecycle {
     SdkLifecycle::builder()
         .set_move_to_cold_storage_after_days(lifecycle.move_to_cold_storage_after_days)
         .set_delete_after_days(lifecycle.delete_after_days)
+        .set_opt_in_to_archive_for_supported_resources(lifecycle.opt_in_to_archive_for_supported_resources)
         .build()
 }
 
@@ -172,6 +173,8 @@ fn from_sdk(lifecycle: Option<&SdkLifecycle>) -> Lifecycle {
     Lifecycle {
         move_to_cold_storage_after_days: lifecycle.and_then(|l| l.move_to_cold_storage_after_days()),
         delete_after_days: lifecycle.and_then(|l| l.delete_after_days()),
+        opt_in_to_archive_for_supported_resources: lifecycle
+            .and_then(|l| l.opt_in_to_archive_for_supported_resources()),
     }
 }
 
@@ -498,6 +501,7 @@ mod tests {
             lifecycle: Lifecycle {
                 move_to_cold_storage_after_days: Some(30),
                 delete_after_days: Some(365),
+                opt_in_to_archive_for_supported_resources: Some(true),
             },
             lifecycle_source: LifecycleSource::Route,
             idempotency_token: "6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11".into(),
@@ -519,6 +523,10 @@ mod tests {
                     && req.idempotency_token() == Some("6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11")
                     && req.lifecycle().and_then(|l| l.delete_after_days()) == Some(365)
                     && req.lifecycle().and_then(|l| l.move_to_cold_storage_after_days()) == Some(30)
+                    && req
+                        .lifecycle()
+                        .and_then(|l| l.opt_in_to_archive_for_supported_resources())
+                        == Some(true)
             })
             .then_output(|| StartCopyJobOutput::builder().copy_job_id("job-1").build());
         let client = mock_client!(aws_sdk_backup, [&rule]);
@@ -789,6 +797,7 @@ mod tests {
                     SdkLifecycle::builder()
                         .move_to_cold_storage_after_days(7)
                         .delete_after_days(97)
+                        .opt_in_to_archive_for_supported_resources(true)
                         .build(),
                 )
                 .encryption_key_arn("arn:aws:kms:eu-west-1:111122223333:key/k")
@@ -801,6 +810,7 @@ mod tests {
         assert!(facts.in_cold_storage);
         assert_eq!(facts.status, "COMPLETED");
         assert_eq!(facts.lifecycle.delete_after_days, Some(97));
+        assert_eq!(facts.lifecycle.opt_in_to_archive_for_supported_resources, Some(true));
         assert_eq!(
             facts.key_arn.as_deref(),
             Some("arn:aws:kms:eu-west-1:111122223333:key/k")

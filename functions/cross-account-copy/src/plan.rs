@@ -641,8 +641,8 @@ mod tests {
         PointFacts {
             status: "COMPLETED".into(),
             lifecycle: Lifecycle {
-                move_to_cold_storage_after_days: None,
                 delete_after_days: delete,
+                ..Lifecycle::default()
             },
             key_arn: Some("arn:aws:kms:eu-west-1:111122223333:key/k".into()),
             ..PointFacts::default()
@@ -1098,6 +1098,7 @@ mod tests {
         let cold = Lifecycle {
             move_to_cold_storage_after_days: Some(30),
             delete_after_days: Some(365),
+            ..Lifecycle::default()
         };
         assert_eq!(
             vault_lock_clamp(&cold, &bounds),
