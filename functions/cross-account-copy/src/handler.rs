@@ -806,6 +806,13 @@ mod tests {
             "{}",
             alert.text
         );
+        assert!(
+            alert
+                .text
+                .contains(r#""Principal": {"AWS": "arn:aws:iam::444455556666:root"}"#),
+            "the statement to add: {}",
+            alert.text
+        );
     }
 
     #[tokio::test]

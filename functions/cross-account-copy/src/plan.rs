@@ -267,7 +267,7 @@ impl Refusal {
                 action,
                 account,
                 denied,
-                ..
+                statement,
             } => {
                 let says = if *denied {
                     "denies"
@@ -275,7 +275,7 @@ impl Refusal {
                     "has no statement allowing"
                 };
                 format!(
-                    "the {side} vault's access policy ({vault_arn}) {says} {action} to account {account}, which a copy to another Region and account in one step needs"
+                    "the {side} vault's access policy ({vault_arn}) {says} {action} to account {account}, which a copy to another Region and account in one step needs; the statement it needs: {statement}"
                 )
             }
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
@@ -323,7 +323,7 @@ impl Refusal {
                 "Copy it to a vault of this account in the other Region and to the other account in this Region (two destinations), or deploy cross-account-copy in the other Region to copy on from there."
             }
             Refusal::VaultPolicy { .. } => {
-                "Add the statement named in the alert's detail (refusal.statement) to that vault's access policy; template.yaml (CopyDestinationAccounts) and templates/destination-account.yaml grant it."
+                "Add that statement to the vault's access policy (and remove any Deny of it); template.yaml (CopyDestinationAccounts) and templates/destination-account.yaml grant it."
             }
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
