@@ -80,6 +80,7 @@ COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", 
 # ("Encryption for a backup copy to a different account or AWS Region"). DocumentDB and Neptune
 # backups are cluster snapshots like Aurora's.
 SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune"}
+DATABASE_SNAPSHOT_TYPES = {"RDS", "Aurora", "DocumentDB", "Neptune"}
 # The RDS API manages DocumentDB and Neptune clusters too; AWS Backup types a cluster by its
 # engine ("ListBackupJobs", ByResourceType: Aurora, DocumentDB, Neptune, RDS, ...). moto's RDS
 # knows no docdb engine, so only Neptune clusters exist here.
@@ -673,6 +674,18 @@ class BackupJobs:
         dest_policy = self.access_policies.get((dest_account, dest_region, dest_vault.backup_vault_name))
         if resource_policy.decision(dest_policy, "backup:CopyIntoBackupVault", account) != "Allow":
             return ACCESS_DENIED
+        # Another Region and another account in one copy: since February 2026 RDS, Aurora and
+        # Neptune snapshots can ("Copying a DB snapshot for Amazon RDS", "DB cluster snapshot
+        # copying", "Copying a DB Cluster Snapshot": "in a single step") when the source vault's
+        # access policy also allows backup:CopyFromBackupVault to the destination account;
+        # DocumentDB snapshots cannot ("Copying Amazon DocumentDB cluster snapshots").
+        if dest_region != region and point.resource_type in DATABASE_SNAPSHOT_TYPES:
+            if point.resource_type == "DocumentDB":
+                return ("Copy job failed: a DocumentDB cluster snapshot cannot be copied to another Region "
+                        "and another account in one copy")
+            if resource_policy.decision(self.access_policies.get((account, region, point.vault_name)),
+                                        "backup:CopyFromBackupVault", dest_account) != "Allow":
+                return ACCESS_DENIED
         # "Encryption for a backup copy to a different account or AWS Region": snapshots keep the
         # source's key, so an AWS managed key (which cannot be shared) fails the copy, and a
         # customer managed key must be shared with the destination account through its key policy.

@@ -118,6 +118,29 @@ pub async fn allow_copies_from(sdk: &SdkConfig, vault_name: &str, source_account
         .expect("put vault access policy");
 }
 
+/// Lets the destination accounts copy out of the vault, as template.yaml's source vault access
+/// policy does for its CopyDestinationAccounts: a copy to another Region and another account in
+/// one step needs it ("DB cluster snapshot copying", Aurora User Guide).
+pub async fn allow_copies_out_to(sdk: &SdkConfig, vault_name: &str, destination_accounts: &[&str]) {
+    let principals: Vec<String> = destination_accounts
+        .iter()
+        .map(|account| format!("arn:aws:iam::{account}:root"))
+        .collect();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "DestinationAccountsCopyOut", "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": "backup:CopyFromBackupVault", "Resource": "*"}]
+    });
+    aws_sdk_backup::Client::new(sdk)
+        .put_backup_vault_access_policy()
+        .backup_vault_name(vault_name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .expect("put vault access policy");
+}
+
 /// Creates a vault (encrypted with `key` when given) and returns its ARN.
 pub async fn vault(sdk: &SdkConfig, name: &str, key: Option<&str>) -> String {
     aws_sdk_backup::Client::new(sdk)

@@ -328,3 +328,22 @@ def test_the_seed_backup_role_backs_up_s3_only_when_asked_and_never_restores(sta
     assert not condition_holds(stack, guarded[0][0], {"SeedBackupSetup": "true"})
     assert condition_holds(stack, guarded[0][0], {"SeedBackupSetup": "true", "SeedBackupS3": "true"})
     assert not any("Restore" in str(p) for p in plain + [g[1] for g in guarded])
+
+
+# "DB cluster snapshot copying" (Aurora User Guide) and "Copying a DB snapshot for Amazon RDS": a
+# copy to another Region and account in one step needs the source vault's access policy to allow
+# backup:CopyFromBackupVault to the destination account; cross-account-copy reads both vaults'
+# policies first, the destination's through the vault-check role.
+def test_the_seed_vaults_let_the_destination_accounts_copy_out_and_the_policies_can_be_read(stack):
+    for name in ("ProductionVault", "StagingVault"):
+        policy = stack["Resources"][name]["Properties"]["AccessPolicy"]["Fn::If"]
+        assert policy[0] == "SharesBackupKey" and policy[2] == {"Ref": "AWS::NoValue"}
+        statement = policy[1]["Statement"][0]
+        assert (statement["Effect"], statement["Action"]) == ("Allow", "backup:CopyFromBackupVault")
+        assert statement["Principal"] == {"AWS": {"Ref": "CopyDestinationAccounts"}}
+    statements = stack["Resources"]["CrossAccountCopyFunction"]["Properties"]["Policies"][0]["Statement"]
+    check = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "CheckVaults"]
+    assert "backup:GetBackupVaultAccessPolicy" in check[0]["Action"]
+    destination = load(ROOT / "templates" / "destination-account.yaml")
+    role = destination["Resources"]["VaultCheckRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert "backup:GetBackupVaultAccessPolicy" in role["Statement"][0]["Action"]

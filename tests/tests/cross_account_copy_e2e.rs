@@ -5,8 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    acting_in, allow_copies_from, backup, backup_events_inbox, copy_jobs, create_role, customer_key, next_events,
-    points_in, share_key_with, vault,
+    BACKUP_ROLE, acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, copy_jobs,
+    create_role, customer_key, next_events, points_in, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -227,6 +227,35 @@ async fn db_cluster(sdk: &SdkConfig, engine: &str) -> String {
     format!("arn:aws:rds:eu-west-1:{HOME}:cluster:{name}")
 }
 
+/// An Aurora DB cluster encrypted with a customer managed key shared with the isolated account.
+async fn aurora_cluster(sdk: &SdkConfig) -> String {
+    let key = customer_key(sdk).await;
+    share_key_with(sdk, &key, ISOLATED_ACCOUNT).await;
+    let name = unique("aurora");
+    aws_sdk_rds::Client::new(sdk)
+        .create_db_cluster()
+        .db_cluster_identifier(&name)
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .storage_encrypted(true)
+        .kms_key_id(key)
+        .send()
+        .await
+        .expect("create aurora cluster");
+    format!("arn:aws:rds:eu-west-1:{HOME}:cluster:{name}")
+}
+
+/// A vault in the isolated account in us-west-2 (another account *and* another Region) that
+/// accepts copies from this account.
+async fn far_vault(sdk: &SdkConfig) -> String {
+    let far = acting_in(sdk, Some(ISOLATED_ACCOUNT), "us-west-2").await;
+    let name = unique("far");
+    let arn = vault(&far, &name, Some(&customer_key(&far).await)).await;
+    allow_copies_from(&far, &name, &[HOME]).await;
+    arn
+}
+
 /// The one event of `detail_type` in the inbox.
 async fn the_event(sdk: &SdkConfig, inbox: &str, detail_type: &str) -> Value {
     let mut events = next_events(sdk, inbox, detail_type).await;
@@ -415,6 +444,66 @@ async fn a_neptune_snapshot_under_an_aws_managed_key_goes_through_the_reencrypti
     let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
     assert_eq!(points_in(&isolated, Vaults::name(&vaults.isolated)).await.len(), 1);
     assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_aurora_snapshot_goes_to_another_account_in_another_region_in_one_copy_when_both_vault_policies_allow_it() {
+    // GIVEN an Aurora cluster routed to a vault in the isolated account in us-west-2, whose
+    // access policy lets this account copy in, and a source vault that lets that account copy out
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let far = far_vault(&sdk).await;
+    allow_copies_out_to(&sdk, &vaults.production, &[ISOLATED_ACCOUNT]).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&far], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = aurora_cluster(&sdk).await;
+    let inbox = backup_events_inbox(&sdk, &unique("aurora-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+    let completed = the_event(&sdk, &inbox, BACKUP_JOB).await;
+    assert_eq!(completed["detail"]["resourceType"], "Aurora");
+
+    // WHEN its backup completes
+    let answer = harness.invoke(&completed).await;
+
+    // THEN one copy job takes it there directly, and it completes
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 1, "{answer}");
+    let jobs = copy_jobs(&sdk, &cluster).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state().map(|s| s.as_str()), Some("COMPLETED"), "{jobs:#?}");
+    let far_account = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "us-west-2").await;
+    assert_eq!(points_in(&far_account, Vaults::name(&far)).await.len(), 1);
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_aurora_snapshot_to_another_account_and_region_is_refused_naming_the_statement_the_source_vault_lacks() {
+    // GIVEN the same route, but a source vault whose access policy does not let the isolated
+    // account copy out
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let far = far_vault(&sdk).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&far], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let cluster = aurora_cluster(&sdk).await;
+    let inbox = backup_events_inbox(&sdk, &unique("aurora-events"), &cluster).await;
+    backup(&sdk, &vaults.production, &cluster, Some("plan-daily")).await;
+
+    // WHEN its backup completes
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN no copy job is started, and one alert names the statement to add
+    assert_eq!(answer["refused"], 1, "{answer}");
+    assert!(copy_jobs(&sdk, &cluster).await.is_empty());
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let refused = &alerts[0].document["detail"]["refused"][0];
+    assert_eq!(refused["refusal"]["code"], "VAULT_POLICY", "{refused:#}");
+    assert_eq!(refused["refusal"]["side"], "source");
+    let statement = refused["refusal"]["statement"].as_str().unwrap_or_default();
+    assert!(
+        statement.contains("backup:CopyFromBackupVault") && statement.contains(ISOLATED_ACCOUNT),
+        "{statement}"
+    );
 }
 
 #[tokio::test]
@@ -651,6 +740,94 @@ async fn a_vault_locked_to_35_days_refuses_a_copy_kept_forever_naming_the_bound(
     assert_eq!(refused["refusal"]["code"], "VAULT_LOCK");
     let reason = refused["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("at most 35 days (MaxRetentionDays)"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_route_that_clamps_copies_a_backup_kept_forever_into_a_35_day_vault_for_35_days() {
+    // GIVEN the isolated vault under a Vault Lock of at most 35 days, a source backup kept
+    // forever, and a route that clamps copies to the destination's Vault Lock
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let isolated = acting_in(&sdk, Some(ISOLATED_ACCOUNT), "eu-west-1").await;
+    aws_sdk_backup::Client::new(&isolated)
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name(Vaults::name(&vaults.isolated))
+        .min_retention_days(1)
+        .max_retention_days(35)
+        .send()
+        .await
+        .expect("lock the vault");
+    let routes = policy(json!([route(
+        "offsite",
+        &vaults.production,
+        &[&vaults.isolated],
+        json!({"clamp_to_vault_lock": true})
+    )]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("clamped-events"), &volume).await;
+    backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the copy is made for 35 days, the vault takes it, and the log names both values
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 1, "{answer}");
+    let jobs = copy_jobs(&sdk, &volume).await;
+    assert_eq!(jobs[0].state().map(|s| s.as_str()), Some("COMPLETED"), "{jobs:#?}");
+    let arrived = points_in(&isolated, Vaults::name(&vaults.isolated)).await;
+    assert_eq!(arrived.len(), 1);
+    assert_eq!(arrived[0].lifecycle().and_then(|l| l.delete_after_days()), Some(35));
+    let logs = harness.logs();
+    let clamp = logs
+        .lines()
+        .find(|l| l.contains(r#""decision":"clamp""#))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(clamp.contains(r#""clamped_retention_days":"35""#), "{clamp}");
+    assert!(clamp.contains(r#""retention_days":"forever""#), "{clamp}");
+    assert!(harness.alerts(0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_copy_inheriting_its_sources_lifecycle_keeps_the_opt_in_to_archive() {
+    // GIVEN a backup whose lifecycle opts in to the archive tier, and a route without a lifecycle
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let routes = policy(json!([route("offsite", &vaults.production, &[&vaults.dr], json!({}))]));
+    let harness = Harness::start(routes, &[]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("archive-events"), &volume).await;
+    aws_sdk_backup::Client::new(&sdk)
+        .start_backup_job()
+        .backup_vault_name(&vaults.production)
+        .resource_arn(&volume)
+        .iam_role_arn(BACKUP_ROLE)
+        .lifecycle(
+            aws_sdk_backup::types::Lifecycle::builder()
+                .delete_after_days(35)
+                .opt_in_to_archive_for_supported_resources(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("start backup job");
+
+    // WHEN its completion arrives
+    let answer = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN the copy is asked for with the source's lifecycle, the opt-in included
+    assert_eq!(answer["copies"].as_array().unwrap().len(), 1, "{answer}");
+    let west = acting_in(&sdk, None, "us-west-2").await;
+    let arrived = points_in(&west, Vaults::name(&vaults.dr)).await;
+    assert_eq!(arrived.len(), 1);
+    let lifecycle = arrived[0].lifecycle().expect("a lifecycle");
+    assert_eq!(
+        (
+            lifecycle.delete_after_days(),
+            lifecycle.opt_in_to_archive_for_supported_resources()
+        ),
+        (Some(35), Some(true))
+    );
 }
 
 #[tokio::test]

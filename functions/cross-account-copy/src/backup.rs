@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use crate::lifecycle::Lifecycle;
 use crate::plan::{CopyOrder, PointFacts, RetentionBounds};
+use crate::vault_policy::VaultPolicy;
 
 /// An AWS error, sorted into what a retry can fix and what it cannot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -109,6 +110,9 @@ pub trait CopyApi: Send + Sync {
     /// The engine of an RDS DB cluster (`None` when RDS does not know it).
     async fn db_cluster_engine(&self, cluster_arn: &str) -> Result<Option<String>, ApiError>;
     async fn vault_status(&self, vault_arn: &str) -> Result<VaultStatus, ApiError>;
+    /// A vault's access policy: in the home account directly, in another through the
+    /// vault-check role (unreadable without one).
+    async fn vault_access_policy(&self, vault_arn: &str) -> Result<VaultPolicy, ApiError>;
     /// A copy job of `order`'s recovery point into its destination vault, created after
     /// `created_after`, that has not failed: its id (the copy exists or is under way).
     async fn existing_copy(
@@ -161,6 +165,7 @@ fn to_sdk(lifecycle: &Lifecycle) -> SdkLifecycle {
     SdkLifecycle::builder()
         .set_move_to_cold_storage_after_days(lifecycle.move_to_cold_storage_after_days)
         .set_delete_after_days(lifecycle.delete_after_days)
+        .set_opt_in_to_archive_for_supported_resources(lifecycle.opt_in_to_archive_for_supported_resources)
         .build()
 }
 
@@ -168,6 +173,8 @@ fn from_sdk(lifecycle: Option<&SdkLifecycle>) -> Lifecycle {
     Lifecycle {
         move_to_cold_storage_after_days: lifecycle.and_then(|l| l.move_to_cold_storage_after_days()),
         delete_after_days: lifecycle.and_then(|l| l.delete_after_days()),
+        opt_in_to_archive_for_supported_resources: lifecycle
+            .and_then(|l| l.opt_in_to_archive_for_supported_resources()),
     }
 }
 
@@ -229,6 +236,25 @@ impl CopyApi for AwsBackup {
                     .unwrap_or_default(),
                 reason: e.to_string(),
             }),
+            other => other,
+        }
+    }
+
+    async fn vault_access_policy(&self, vault_arn: &str) -> Result<VaultPolicy, ApiError> {
+        let Some(parsed) = Arn::parse(vault_arn) else {
+            return Ok(VaultPolicy::Unreadable(format!("{vault_arn} is not a vault ARN")));
+        };
+        if !self.accounts.reaches(parsed.account) {
+            return Ok(VaultPolicy::Unreadable("no vault-check role is configured".into()));
+        }
+        let client = match self.backup(parsed.account, parsed.region).await {
+            Ok(client) => client,
+            Err(e) => return Ok(VaultPolicy::Unreadable(e.to_string())),
+        };
+        match vault_access_policy(&client, vault_name(vault_arn)).await {
+            Err(e) if e.failure == Failure::Credentials || (e.permanent() && !e.not_found()) => {
+                Ok(VaultPolicy::Unreadable(e.to_string()))
+            }
             other => other,
         }
     }
@@ -334,6 +360,23 @@ pub async fn vault_status(client: &aws_sdk_backup::Client, name: &str) -> Result
             max_days: vault.max_retention_days(),
         })),
         Err(e) if e.not_found() => Ok(VaultStatus::Missing(e.message)),
+        Err(e) => Err(e),
+    }
+}
+
+/// GetBackupVaultAccessPolicy; a vault without a policy answers ResourceNotFoundException.
+pub async fn vault_access_policy(client: &aws_sdk_backup::Client, name: &str) -> Result<VaultPolicy, ApiError> {
+    match client
+        .get_backup_vault_access_policy()
+        .backup_vault_name(name)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk("GetBackupVaultAccessPolicy", e))
+    {
+        Ok(output) => Ok(output
+            .policy()
+            .map_or(VaultPolicy::None, |p| VaultPolicy::Document(p.to_string()))),
+        Err(e) if e.not_found() => Ok(VaultPolicy::None),
         Err(e) => Err(e),
     }
 }
@@ -458,10 +501,13 @@ mod tests {
             lifecycle: Lifecycle {
                 move_to_cold_storage_after_days: Some(30),
                 delete_after_days: Some(365),
+                opt_in_to_archive_for_supported_resources: Some(true),
             },
             lifecycle_source: LifecycleSource::Route,
             idempotency_token: "6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11".into(),
             hop: false,
+            one_step: false,
+            clamp_to_vault_lock: false,
         }
     }
 
@@ -477,6 +523,10 @@ mod tests {
                     && req.idempotency_token() == Some("6f1c1a52-0f7c-5b43-9d7e-3f1f5e0c2a11")
                     && req.lifecycle().and_then(|l| l.delete_after_days()) == Some(365)
                     && req.lifecycle().and_then(|l| l.move_to_cold_storage_after_days()) == Some(30)
+                    && req
+                        .lifecycle()
+                        .and_then(|l| l.opt_in_to_archive_for_supported_resources())
+                        == Some(true)
             })
             .then_output(|| StartCopyJobOutput::builder().copy_job_id("job-1").build());
         let client = mock_client!(aws_sdk_backup, [&rule]);
@@ -683,6 +733,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_vault_access_policy_is_read_and_a_vault_without_one_has_none() {
+        use aws_sdk_backup::operation::get_backup_vault_access_policy::{
+            GetBackupVaultAccessPolicyError, GetBackupVaultAccessPolicyOutput,
+        };
+        let found = mock!(aws_sdk_backup::Client::get_backup_vault_access_policy)
+            .match_requests(|req| req.backup_vault_name() == Some("rearguard-production"))
+            .then_output(|| {
+                GetBackupVaultAccessPolicyOutput::builder()
+                    .policy(r#"{"Statement": []}"#)
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&found]);
+        assert_eq!(
+            vault_access_policy(&client, "rearguard-production").await.unwrap(),
+            VaultPolicy::Document(r#"{"Statement": []}"#.into())
+        );
+        assert_eq!(found.num_calls(), 1);
+
+        let none = mock!(aws_sdk_backup::Client::get_backup_vault_access_policy).then_error(|| {
+            GetBackupVaultAccessPolicyError::ResourceNotFoundException(
+                aws_sdk_backup::types::error::ResourceNotFoundException::builder()
+                    .meta(meta("ResourceNotFoundException", "no policy"))
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_backup, [&none]);
+        assert_eq!(
+            vault_access_policy(&client, "rearguard-production").await.unwrap(),
+            VaultPolicy::None
+        );
+    }
+
+    #[tokio::test]
     async fn a_locked_vault_reports_its_retention_bounds() {
         let rule = mock!(aws_sdk_backup::Client::describe_backup_vault)
             .match_requests(|req| req.backup_vault_name() == Some("isolated"))
@@ -714,6 +797,7 @@ mod tests {
                     SdkLifecycle::builder()
                         .move_to_cold_storage_after_days(7)
                         .delete_after_days(97)
+                        .opt_in_to_archive_for_supported_resources(true)
                         .build(),
                 )
                 .encryption_key_arn("arn:aws:kms:eu-west-1:111122223333:key/k")
@@ -726,6 +810,7 @@ mod tests {
         assert!(facts.in_cold_storage);
         assert_eq!(facts.status, "COMPLETED");
         assert_eq!(facts.lifecycle.delete_after_days, Some(97));
+        assert_eq!(facts.lifecycle.opt_in_to_archive_for_supported_resources, Some(true));
         assert_eq!(
             facts.key_arn.as_deref(),
             Some("arn:aws:kms:eu-west-1:111122223333:key/k")

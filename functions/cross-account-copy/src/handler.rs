@@ -16,6 +16,7 @@ use crate::plan::{self, CopyOrder, Inputs, Outcome, Plan, PointFacts, Refusal};
 use crate::render;
 use crate::routes::Routes;
 use crate::trigger::{self, Arrival, Origin};
+use crate::vault_policy::VaultPolicy;
 
 /// Reads the backup tag of a resource in the home account.
 #[async_trait::async_trait]
@@ -156,16 +157,6 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
         })
         .collect();
     alerts.extend(render::refused(arrival, &refusals));
-    let copies: Vec<_> = outcomes
-        .iter()
-        .filter_map(|(o, _)| match o {
-            Outcome::Copy(order) => Some(order),
-            _ => None,
-        })
-        .collect();
-    if plan.continuous && !copies.is_empty() {
-        alerts.push(render::continuous(arrival, &copies));
-    }
     alerts.extend(render::unchecked(arrival, &unchecked));
     publish_all(deps, &alerts).await?;
 
@@ -311,13 +302,16 @@ async fn carry_out(arrival: &Arrival, plan: &Plan, deps: &Deps<'_>) -> Result<Ca
 /// One copy: check its destination vault, look for the copy already made, then start it.
 async fn copy_one(
     arrival: &Arrival,
-    order: &CopyOrder,
+    mut order: &CopyOrder,
     deps: &Deps<'_>,
     unchecked: &mut Vec<render::Unchecked>,
 ) -> Result<(Outcome, Option<String>), ApiError> {
+    let clamped_order;
+    let route = order.route.clone();
+    let destination = order.destination_vault_arn.clone();
     let refuse = |refusal: Refusal| Outcome::Refused {
-        route: order.route.clone(),
-        destination_vault_arn: order.destination_vault_arn.clone(),
+        route: route.clone(),
+        destination_vault_arn: destination.clone(),
         refusal,
     };
     match deps.api.vault_status(&order.destination_vault_arn).await {
@@ -334,7 +328,16 @@ async fn copy_one(
             });
         }
         Ok(VaultStatus::Exists(bounds)) => {
-            if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
+            let clamped = plan::vault_lock_clamp(&order.lifecycle, &bounds).filter(|_| order.clamp_to_vault_lock);
+            if let Some(lifecycle) = clamped {
+                let days = |d: Option<i64>| d.map_or("forever".to_string(), |d| d.to_string());
+                info!(destination = %order.destination_vault_arn, decision = "clamp", retention_days = %days(order.lifecycle.delete_after_days), clamped_retention_days = %days(lifecycle.delete_after_days), min_retention_days = ?bounds.min_days, max_retention_days = ?bounds.max_days, "retention kept within the destination vault's Vault Lock bounds");
+                clamped_order = CopyOrder {
+                    lifecycle,
+                    ..order.clone()
+                };
+                order = &clamped_order;
+            } else if let Some(refusal) = plan::vault_lock_refusal(&order.lifecycle, &bounds) {
                 warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "outside the destination vault's Vault Lock bounds");
                 return Ok((refuse(refusal), None));
             }
@@ -345,6 +348,12 @@ async fn copy_one(
             return Ok((refuse(Refusal::UnknownVault { message: e.to_string() }), None));
         }
         Err(e) => return Err(e),
+    }
+    if order.one_step
+        && let Some(refusal) = one_step_check(arrival, order, deps).await?
+    {
+        warn!(destination = %order.destination_vault_arn, reason = %refusal.reason(), decision = "refuse", "a vault access policy does not allow the copy to another Region and account");
+        return Ok((refuse(refusal), None));
     }
     // Exactly once beyond the ledger and the token: a copy of this backup already there (or under
     // way) is the answer, and nothing is started.
@@ -388,6 +397,26 @@ async fn copy_one(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Both vaults' access policies, for a copy to another Region and account in one step.
+async fn one_step_check(arrival: &Arrival, order: &CopyOrder, deps: &Deps<'_>) -> Result<Option<Refusal>, ApiError> {
+    let source = deps.api.vault_access_policy(&arrival.vault_arn).await?;
+    let destination = deps.api.vault_access_policy(&order.destination_vault_arn).await?;
+    for (vault, policy) in [
+        (&arrival.vault_arn, &source),
+        (&order.destination_vault_arn, &destination),
+    ] {
+        if let VaultPolicy::Unreadable(reason) = policy {
+            info!(vault = %vault, %reason, decision = "copy", "vault access policy not read; StartCopyJob will tell");
+        }
+    }
+    Ok(plan::one_step_refusal(
+        &arrival.vault_arn,
+        &source,
+        &order.destination_vault_arn,
+        &destination,
+    ))
 }
 
 /// Shortens a source's retention once every destination of the route holds a completed copy.
@@ -497,7 +526,9 @@ mod tests {
         vaults: BTreeMap<&'static str, Result<VaultStatus, ApiError>>,
         copies: BTreeMap<&'static str, ApiError>,
         existing: BTreeMap<&'static str, &'static str>,
+        policies: BTreeMap<&'static str, &'static str>,
         started: Mutex<Vec<String>>,
+        lifecycles: Mutex<Vec<Lifecycle>>,
     }
 
     fn error(code: &str, failure: Failure) -> ApiError {
@@ -530,6 +561,12 @@ mod tests {
                 .cloned()
                 .unwrap_or(Ok(VaultStatus::Exists(plan::RetentionBounds::default())))
         }
+        async fn vault_access_policy(&self, vault_arn: &str) -> Result<VaultPolicy, ApiError> {
+            Ok(self
+                .policies
+                .get(vault_arn)
+                .map_or(VaultPolicy::None, |p| VaultPolicy::Document(p.to_string())))
+        }
         async fn existing_copy(
             &self,
             order: &CopyOrder,
@@ -546,6 +583,7 @@ mod tests {
                 return Err(e.clone());
             }
             self.started.lock().unwrap().push(order.destination_vault_arn.clone());
+            self.lifecycles.lock().unwrap().push(order.lifecycle);
             Ok(format!("job-{}", self.started.lock().unwrap().len()))
         }
         async fn completed_copies(&self, _: &str, _: &str, _: &str) -> Result<BTreeSet<String>, ApiError> {
@@ -581,8 +619,13 @@ mod tests {
             r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated", "dr"],
                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
         );
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
+        run_with(aws, outbox, &routes, event).await
+    }
+
+    async fn run_with(aws: &FakeAws, outbox: &Outbox, routes: &Routes, event: Value) -> Result<Value, HandleError> {
         let deps = Deps {
-            routes: &routes,
+            routes,
             home_account: "111122223333",
             api: aws,
             tags: &NoTags,
@@ -591,7 +634,6 @@ mod tests {
             ledger: None,
             dry_run: false,
         };
-        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
         handle(event, &deps, &mut Metrics::new("Test", "cross-account-copy")).await
     }
 
@@ -700,5 +742,128 @@ mod tests {
         );
         assert_eq!(*aws.started.lock().unwrap(), [DR]);
         assert_eq!(outbox.0.lock().unwrap()[0].severity, Severity::Error);
+    }
+
+    /// An RDS snapshot from the `production` vault routed to a vault in another account and Region.
+    async fn one_step(aws: &FakeAws, outbox: &Outbox) -> Result<Value, HandleError> {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["production"], "destinations": ["far"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-rds.json")).unwrap();
+        run_with(aws, outbox, &routes, event).await
+    }
+
+    const PRODUCTION: &str = "arn:aws:backup:eu-west-1:111122223333:backup-vault:production";
+    const FAR: &str = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+    const COPY_FROM_TO_FAR: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+        "Action": "backup:CopyFromBackupVault", "Resource": "*"}]}"#;
+    const COPY_INTO_FROM_HOME: &str = r#"{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
+        "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}"#;
+
+    #[tokio::test]
+    async fn an_rds_snapshot_goes_to_another_region_and_account_in_one_copy_when_both_vault_policies_allow_it() {
+        let aws = FakeAws {
+            policies: BTreeMap::from([(PRODUCTION, COPY_FROM_TO_FAR), (FAR, COPY_INTO_FROM_HOME)]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = one_step(&aws, &outbox).await.unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [FAR], "{answer}");
+        assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_copy_from_in_the_source_vault_policy_the_one_step_copy_is_refused_naming_the_statement() {
+        let aws = FakeAws {
+            policies: BTreeMap::from([(FAR, COPY_INTO_FROM_HOME)]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        let answer = one_step(&aws, &outbox).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alert = &outbox.0.lock().unwrap()[0];
+        let refusal = &alert.document["detail"]["refused"][0]["refusal"];
+        assert_eq!(refusal["code"], "VAULT_POLICY");
+        assert_eq!(refusal["side"], "source");
+        assert_eq!(refusal["action"], "backup:CopyFromBackupVault");
+        assert!(
+            refusal["statement"]
+                .as_str()
+                .unwrap()
+                .contains("arn:aws:iam::444455556666:root"),
+            "{refusal}"
+        );
+        assert!(
+            alert
+                .text
+                .contains("backup:CopyFromBackupVault to account 444455556666"),
+            "{}",
+            alert.text
+        );
+        assert!(
+            alert
+                .text
+                .contains(r#""Principal": {"AWS": "arn:aws:iam::444455556666:root"}"#),
+            "the statement to add: {}",
+            alert.text
+        );
+    }
+
+    #[tokio::test]
+    async fn a_route_that_clamps_copies_within_the_vault_lock_instead_of_refusing() {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy", "clamp_to_vault_lock": true}]"#,
+        );
+        let locked = plan::RetentionBounds {
+            min_days: Some(1),
+            max_days: Some(30),
+        };
+        let aws = FakeAws {
+            vaults: BTreeMap::from([(ISOLATED, Ok(VaultStatus::Exists(locked)))]),
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+        let event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-ebs.json")).unwrap();
+
+        let answer = run_with(&aws, &outbox, &routes, event).await.unwrap();
+
+        assert_eq!(answer["refused"], 0, "{answer}");
+        assert_eq!(*aws.started.lock().unwrap(), [ISOLATED, DR]);
+        assert_eq!(
+            *aws.lifecycles.lock().unwrap(),
+            [Lifecycle::delete_after(30), Lifecycle::delete_after(35)],
+            "35 days inherited, clamped to the 30 allowed; the unlocked vault keeps 35"
+        );
+        assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_continuous_backup_is_not_copied_and_one_alert_says_why() {
+        let routes = Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["production"], "destinations": ["dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+        let mut event: Value = serde_json::from_str(include_str!("../../../events/backup-completed-rds.json")).unwrap();
+        event["resources"] = json!(["arn:aws:backup:eu-west-1:111122223333:recovery-point:continuous:db-ABC-1a2b"]);
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        let answer = run_with(&aws, &outbox, &routes, event).await.unwrap();
+
+        assert_eq!(answer["refused"], 1, "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            alerts[0].document["detail"]["refused"][0]["refusal"]["code"],
+            "CONTINUOUS_BACKUP"
+        );
     }
 }

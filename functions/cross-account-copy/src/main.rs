@@ -8,6 +8,7 @@ mod render;
 mod routes;
 mod token;
 mod trigger;
+mod vault_policy;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use rearguard::accounts::AccountConfigs;

@@ -10,6 +10,7 @@ use crate::lifecycle::{self, Lifecycle, LifecycleSource};
 use crate::routes::{Candidate, Route, Routes};
 use crate::token::copy_token;
 use crate::trigger::{Arrival, Origin};
+use crate::vault_policy::{self, COPY_FROM, COPY_INTO, Grant, VaultPolicy};
 
 /// The database types whose AWS Backup recovery points are snapshots of the database itself,
 /// the one list every snapshot rule here uses.
@@ -21,6 +22,17 @@ pub const DATABASE_SNAPSHOT_TYPES: &[&str] = &["RDS", "Aurora", "DocumentDB", "N
 /// be shared with, or copied to, another account.
 pub fn keeps_resource_key(resource_type: &str) -> bool {
     matches!(resource_type, "EC2" | "EBS") || DATABASE_SNAPSHOT_TYPES.contains(&resource_type)
+}
+
+/// Whether a database snapshot can go to another Region *and* another account in one copy job.
+/// RDS, Aurora and Neptune can, since February 2026, when both vaults' access policies allow it
+/// (Amazon RDS User Guide, *Copying a DB snapshot for Amazon RDS*; Aurora User Guide, *DB cluster
+/// snapshot copying*; Neptune User Guide, *Copying a DB Cluster Snapshot*: "in a single step").
+/// DocumentDB still cannot (Amazon DocumentDB Developer Guide, *Copying Amazon DocumentDB cluster
+/// snapshots*: "you can't copy a cluster snapshot across AWS Regions and AWS accounts in a single
+/// step").
+pub fn copies_region_and_account_in_one_step(resource_type: &str) -> bool {
+    DATABASE_SNAPSHOT_TYPES.contains(&resource_type) && resource_type != "DocumentDB"
 }
 
 /// A DynamoDB backup made without AWS Backup's advanced features (`table/T/backup/…`, a
@@ -58,7 +70,11 @@ pub struct PointFacts {
     pub multi_az_db_cluster: bool,
 }
 
-/// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`.
+/// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`. They
+/// cannot be copied on demand: StartCopyJob "does not support continuous backups" (API
+/// Reference, *StartCopyJob*), and "AWS Backup does not support on-demand copies of continuous
+/// backups" (*Copying continuous backups*); only a backup plan rule's copy action copies them,
+/// as a snapshot without point-in-time restore (*Backup and tag copy*).
 pub fn is_continuous(recovery_point_arn: &str) -> bool {
     recovery_point_arn.contains(":recovery-point:continuous:")
 }
@@ -78,6 +94,12 @@ pub struct CopyOrder {
     pub idempotency_token: String,
     /// A copy into the route's re-encrypting vault, to be copied on when it completes.
     pub hop: bool,
+    /// A database snapshot going to another Region and account in one copy: both vaults' access
+    /// policies must allow it, and are read before the copy starts.
+    pub one_step: bool,
+    /// Outside the destination vault's Vault Lock bounds, keep the copy within them instead of
+    /// refusing it (the route's `clamp_to_vault_lock`).
+    pub clamp_to_vault_lock: bool,
 }
 
 /// A destination vault's Vault Lock retention bounds (DescribeBackupVault `MinRetentionDays`,
@@ -111,10 +133,70 @@ pub fn vault_lock_refusal(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Op
     }
 }
 
+/// A one-step copy (another Region and account) needs the source vault's access policy to allow
+/// `backup:CopyFromBackupVault` to the destination account, and the destination vault's to allow
+/// `backup:CopyIntoBackupVault` to the source account. A policy that cannot be read, or whose
+/// statement hangs on a condition that cannot be judged here, is no reason to refuse.
+pub fn one_step_refusal(
+    source_vault_arn: &str,
+    source_policy: &VaultPolicy,
+    destination_vault_arn: &str,
+    destination_policy: &VaultPolicy,
+) -> Option<Refusal> {
+    let (Some(source), Some(destination)) = (Arn::parse(source_vault_arn), Arn::parse(destination_vault_arn)) else {
+        return None;
+    };
+    let sides = [
+        (
+            "source",
+            source_vault_arn,
+            source_policy,
+            COPY_FROM,
+            destination.account,
+        ),
+        (
+            "destination",
+            destination_vault_arn,
+            destination_policy,
+            COPY_INTO,
+            source.account,
+        ),
+    ];
+    sides
+        .into_iter()
+        .find_map(|(side, vault_arn, policy, action, account)| {
+            let grant = vault_policy::judge(policy, action, account)?;
+            matches!(grant, Grant::Missing | Grant::Denied).then(|| Refusal::VaultPolicy {
+                vault_arn: vault_arn.to_string(),
+                side: side.to_string(),
+                action: action.to_string(),
+                account: account.to_string(),
+                denied: grant == Grant::Denied,
+                statement: vault_policy::missing_statement(action, account, source.partition),
+            })
+        })
+}
+
+/// The lifecycle a copy refused by the vault's Vault Lock gets when its route clamps instead: its
+/// retention moved to the nearer bound (a copy kept forever to MaxRetentionDays). `None` when the
+/// copy is within the bounds, or when the clamped retention would break the 90 days in cold
+/// storage that a move to cold storage needs (then it is refused).
+pub fn vault_lock_clamp(lifecycle: &Lifecycle, bounds: &RetentionBounds) -> Option<Lifecycle> {
+    let Refusal::VaultLock { bound_days, .. } = vault_lock_refusal(lifecycle, bounds)? else {
+        return None;
+    };
+    let clamped = Lifecycle {
+        delete_after_days: Some(bound_days),
+        ..*lifecycle
+    };
+    clamped.validate().ok().map(|()| clamped)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Refusal {
     ColdStorage,
+    ContinuousBackup,
     AwsManagedKey {
         key_arn: String,
         destination_account: String,
@@ -127,6 +209,18 @@ pub enum Refusal {
     },
     MultiAzDbCluster,
     DynamoDbNativeBackup,
+    NotInOneStep {
+        resource_type: String,
+    },
+    VaultPolicy {
+        vault_arn: String,
+        /// `source` or `destination`.
+        side: String,
+        action: String,
+        account: String,
+        denied: bool,
+        statement: String,
+    },
     UnknownVault {
         message: String,
     },
@@ -147,6 +241,9 @@ impl Refusal {
             Refusal::ColdStorage => {
                 "the recovery point is in cold storage, and AWS Backup cannot copy it from there".into()
             }
+            Refusal::ContinuousBackup => {
+                "it is a continuous backup (point-in-time recovery), and AWS Backup makes no on-demand copy of one (API StartCopyJob: \"Does not support continuous backups\"; \"Copying continuous backups\")".into()
+            }
             Refusal::AwsManagedKey {
                 key_arn,
                 destination_account,
@@ -160,6 +257,26 @@ impl Refusal {
             }
             Refusal::DynamoDbNativeBackup => {
                 "the DynamoDB backup was made without AWS Backup's advanced DynamoDB features, and only advanced backups can be copied to another account or Region".into()
+            }
+            Refusal::NotInOneStep { resource_type } => format!(
+                "{resource_type} snapshots cannot be copied to another Region and another account in one copy (Amazon DocumentDB Developer Guide, \"Copying Amazon DocumentDB cluster snapshots\")"
+            ),
+            Refusal::VaultPolicy {
+                vault_arn,
+                side,
+                action,
+                account,
+                denied,
+                statement,
+            } => {
+                let says = if *denied {
+                    "denies"
+                } else {
+                    "has no statement allowing"
+                };
+                format!(
+                    "the {side} vault's access policy ({vault_arn}) {says} {action} to account {account}, which a copy to another Region and account in one step needs; the statement it needs: {statement}"
+                )
             }
             Refusal::UnknownVault { message } => format!("the destination vault is unknown or unreachable: {message}"),
             Refusal::VaultLock {
@@ -186,6 +303,9 @@ impl Refusal {
     pub fn hint(&self) -> &'static str {
         match self {
             Refusal::ColdStorage => "Restore it to warm storage first, or copy a newer recovery point.",
+            Refusal::ContinuousBackup => {
+                "Give the backup plan rule that makes it a copy action (AWS Backup then copies a snapshot of the resource, without point-in-time restore), or route the plan's snapshot backups instead and leave continuous ones out of the route."
+            }
             Refusal::AwsManagedKey { .. } => {
                 "Give the route a \"reencrypt\" vault with a customer managed key (the copy goes there first, then on), or encrypt the resource with a customer managed key."
             }
@@ -198,6 +318,12 @@ impl Refusal {
             }
             Refusal::DynamoDbNativeBackup => {
                 "Turn on advanced DynamoDB backup in AWS Backup's settings for this Region (UpdateGlobalSettings / UpdateRegionSettings); later backups can then be copied."
+            }
+            Refusal::NotInOneStep { .. } => {
+                "Copy it to a vault of this account in the other Region and to the other account in this Region (two destinations), or deploy cross-account-copy in the other Region to copy on from there."
+            }
+            Refusal::VaultPolicy { .. } => {
+                "Add that statement to the vault's access policy (and remove any Deny of it); template.yaml (CopyDestinationAccounts) and templates/destination-account.yaml grant it."
             }
             Refusal::UnknownVault { .. } => {
                 "Deploy templates/destination-account.yaml in the destination account and region, or fix the destination ARN in COPY_ROUTES."
@@ -245,11 +371,10 @@ pub struct Shorten {
 pub struct Plan {
     pub outcomes: Vec<Outcome>,
     pub shorten: Vec<Shorten>,
-    /// A continuous backup is being copied: the copy is a snapshot without point-in-time restore.
-    pub continuous: bool,
 }
 
 impl Plan {
+    #[cfg(test)]
     pub fn copies(&self) -> impl Iterator<Item = &CopyOrder> {
         self.outcomes.iter().filter_map(|o| match o {
             Outcome::Copy(order) => Some(order),
@@ -299,7 +424,6 @@ pub fn decide(inputs: &Inputs<'_>) -> Plan {
             planner.consider(route, destination, false);
         }
     }
-    planner.plan.continuous = is_continuous(&arrival.recovery_point_arn) && planner.plan.copies().next().is_some();
     planner.plan
 }
 
@@ -388,6 +512,10 @@ impl Planner<'_, '_> {
             }));
             return;
         }
+        if is_continuous(&arrival.recovery_point_arn) {
+            self.plan.outcomes.push(refuse(Refusal::ContinuousBackup));
+            return;
+        }
         if facts.in_cold_storage {
             self.plan.outcomes.push(refuse(Refusal::ColdStorage));
             return;
@@ -403,6 +531,15 @@ impl Planner<'_, '_> {
             || Arn::parse(destination).is_some_and(|d| d.region != arrival.region);
         if elsewhere && is_dynamodb_native_backup(&arrival.recovery_point_arn) {
             self.plan.outcomes.push(refuse(Refusal::DynamoDbNativeBackup));
+            return;
+        }
+        let one_step = destination_account != arrival.account
+            && Arn::parse(destination).is_some_and(|d| d.region != arrival.region)
+            && DATABASE_SNAPSHOT_TYPES.contains(&arrival.resource_type.as_str());
+        if one_step && !copies_region_and_account_in_one_step(&arrival.resource_type) {
+            self.plan.outcomes.push(refuse(Refusal::NotInOneStep {
+                resource_type: arrival.resource_type.clone(),
+            }));
             return;
         }
         let shared_key_problem = destination_account != arrival.account
@@ -438,6 +575,7 @@ impl Planner<'_, '_> {
             Ok((lifecycle, source)) => {
                 let mut order = self.order(route, destination, lifecycle, false);
                 order.lifecycle_source = source;
+                order.one_step = one_step;
                 self.plan.outcomes.push(Outcome::Copy(order));
             }
             Err(e) => self
@@ -460,6 +598,8 @@ impl Planner<'_, '_> {
             lifecycle_source: LifecycleSource::Route,
             idempotency_token: copy_token(&arrival.recovery_point_arn, destination, &arrival.job_id),
             hop,
+            one_step: false,
+            clamp_to_vault_lock: route.clamp_to_vault_lock && !hop,
         }
     }
 }
@@ -501,8 +641,8 @@ mod tests {
         PointFacts {
             status: "COMPLETED".into(),
             lifecycle: Lifecycle {
-                move_to_cold_storage_after_days: None,
                 delete_after_days: delete,
+                ..Lifecycle::default()
             },
             key_arn: Some("arn:aws:kms:eu-west-1:111122223333:key/k".into()),
             ..PointFacts::default()
@@ -720,22 +860,30 @@ mod tests {
     }
 
     #[test]
-    fn a_continuous_backup_is_copied_with_a_warning() {
+    fn a_continuous_backup_is_refused_to_every_destination_with_the_reason() {
         let point = "arn:aws:backup:eu-west-1:111122223333:recovery-point:continuous:db-ABC-1a2b";
         let plan = run(&routes(""), &backup("RDS", point), &facts(Some(35)));
-        assert!(plan.continuous);
-        assert_eq!(plan.copies().count(), 2);
-        // The same continuous point backed up the next day is another copy, not a repeat.
-        let next_day = Arrival {
-            job_id: "job-2".into(),
-            ..backup("RDS", point)
-        };
-        let again = run(&routes(""), &next_day, &facts(Some(35)));
-        assert_ne!(
-            plan.copies().next().unwrap().idempotency_token,
-            again.copies().next().unwrap().idempotency_token
+        assert_eq!(plan.copies().count(), 0);
+        assert_eq!(plan.outcomes.len(), 2);
+        for outcome in &plan.outcomes {
+            let Outcome::Refused { refusal, .. } = outcome else {
+                panic!("{outcome:?}")
+            };
+            assert_eq!(*refusal, Refusal::ContinuousBackup);
+            assert!(
+                refusal.reason().contains("Does not support continuous backups"),
+                "{}",
+                refusal.reason()
+            );
+        }
+        // A snapshot backup of the same resource is copied.
+        let snapshot = "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-1";
+        assert_eq!(
+            run(&routes(""), &backup("RDS", snapshot), &facts(Some(35)))
+                .copies()
+                .count(),
+            2
         );
-        assert!(!run(&routes(""), &backup("EBS", SNAPSHOT), &facts(None)).continuous);
     }
 
     #[test]
@@ -865,5 +1013,97 @@ mod tests {
         let plan = run(&routes(""), &backup("EBS", SNAPSHOT), &expired);
         assert_eq!(plan.copies().count(), 0);
         assert_eq!(plan.outcomes.len(), 2);
+    }
+
+    #[test]
+    fn a_database_snapshot_to_another_region_and_account_is_one_step_except_documentdb() {
+        let far = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+        let routes = Routes::for_test(
+            r#"[{"name": "r", "source_vaults": ["*"], "destinations": ["far", "isolated", "dr"],
+                "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        );
+        let point = "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:awsbackup:job-1";
+        for kind in ["RDS", "Aurora", "Neptune"] {
+            let plan = run(&routes, &backup(kind, point), &facts(Some(35)));
+            let copies: Vec<_> = plan.copies().collect();
+            assert_eq!(copies.len(), 3, "{kind}");
+            assert_eq!(
+                copies.iter().map(|c| c.one_step).collect::<Vec<_>>(),
+                [true, false, false],
+                "{kind}: only the copy to another account and Region"
+            );
+            assert_eq!(copies[0].destination_vault_arn, far);
+        }
+        let plan = run(&routes, &backup("DocumentDB", point), &facts(Some(35)));
+        assert_eq!(plan.copies().count(), 2);
+        let Outcome::Refused { refusal, .. } = &plan.outcomes[0] else {
+            panic!("{:?}", plan.outcomes[0])
+        };
+        assert!(refusal.reason().contains("one copy"), "{}", refusal.reason());
+        // Other types are not limited.
+        let plan = run(&routes, &backup("EBS", SNAPSHOT), &facts(Some(35)));
+        assert!(plan.copies().all(|c| !c.one_step) && plan.copies().count() == 3);
+    }
+
+    #[test]
+    fn a_one_step_copy_needs_copy_from_at_the_source_and_copy_into_at_the_destination() {
+        let far = "arn:aws:backup:us-west-2:444455556666:backup-vault:far";
+        let allow = |action: &str, account: &str| {
+            VaultPolicy::Document(format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "{account}"}}, "Action": "{action}", "Resource": "*"}}]}}"#
+            ))
+        };
+        let source_ok = allow(COPY_FROM, "444455556666");
+        let destination_ok = allow(COPY_INTO, HOME);
+        assert_eq!(one_step_refusal(PRODUCTION, &source_ok, far, &destination_ok), None);
+        let Some(Refusal::VaultPolicy { side, vault_arn, .. }) =
+            one_step_refusal(PRODUCTION, &VaultPolicy::None, far, &destination_ok)
+        else {
+            panic!("refused")
+        };
+        assert_eq!((side.as_str(), vault_arn.as_str()), ("source", PRODUCTION));
+        let Some(Refusal::VaultPolicy { side, account, .. }) =
+            one_step_refusal(PRODUCTION, &source_ok, far, &allow(COPY_INTO, "999988887777"))
+        else {
+            panic!("refused")
+        };
+        assert_eq!((side.as_str(), account.as_str()), ("destination", HOME));
+        // A destination policy that cannot be read (no vault-check role) is not a refusal.
+        assert_eq!(
+            one_step_refusal(PRODUCTION, &source_ok, far, &VaultPolicy::Unreadable("no role".into())),
+            None
+        );
+    }
+
+    #[test]
+    fn a_clamped_copy_takes_the_nearer_vault_lock_bound_unless_cold_storage_forbids_it() {
+        let bounds = RetentionBounds {
+            min_days: Some(7),
+            max_days: Some(35),
+        };
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::default(), &bounds),
+            Some(Lifecycle::delete_after(35)),
+            "kept forever becomes the maximum"
+        );
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::delete_after(400), &bounds),
+            Some(Lifecycle::delete_after(35))
+        );
+        assert_eq!(
+            vault_lock_clamp(&Lifecycle::delete_after(3), &bounds),
+            Some(Lifecycle::delete_after(7))
+        );
+        assert_eq!(vault_lock_clamp(&Lifecycle::delete_after(20), &bounds), None, "within");
+        let cold = Lifecycle {
+            move_to_cold_storage_after_days: Some(30),
+            delete_after_days: Some(365),
+            ..Lifecycle::default()
+        };
+        assert_eq!(
+            vault_lock_clamp(&cold, &bounds),
+            None,
+            "35 days leaves no 90 in cold storage"
+        );
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use crate::backup::ApiError;
-use crate::plan::{CopyOrder, Outcome, Refusal};
+use crate::plan::{Outcome, Refusal};
 use crate::trigger::Arrival;
 
 pub const SOURCE: &str = "rearguard.cross-account-copy";
@@ -89,24 +89,6 @@ pub fn refused(arrival: &Arrival, refusals: &[(&str, &str, &Refusal)]) -> Option
         &body,
         json!({"refused": detail}),
     ))
-}
-
-/// A continuous backup's copy is a snapshot: it restores to its own time only.
-pub fn continuous(arrival: &Arrival, copies: &[&CopyOrder]) -> Alert {
-    let body = format!(
-        "This is a continuous backup (point-in-time recovery). Its {} cop{} will be snapshots: they restore to the moment of the copy, not to any point in time.",
-        copies.len(),
-        if copies.len() == 1 { "y" } else { "ies" }
-    );
-    let destinations: Vec<&str> = copies.iter().map(|c| c.destination_vault_arn.as_str()).collect();
-    build(
-        arrival,
-        Severity::Warning,
-        "continuous_copy",
-        "Copied without point-in-time restore",
-        &body,
-        json!({"destinations": destinations}),
-    )
 }
 
 /// A destination copied into without confirming its vault: the vault-check role there could not

@@ -42,6 +42,8 @@ pub struct Route {
     /// The destinations that must hold their copies before the source is shortened: the route's
     /// own, or for a plan's copy every copy Rearguard makes of that plan.
     pub shorten_after: Vec<String>,
+    /// Keep a copy within its destination vault's Vault Lock bounds instead of refusing it.
+    pub clamp_to_vault_lock: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +129,7 @@ impl Routes {
                     reencrypt: copy.reencrypt.as_ref().map(reencrypt),
                     shorten_source_to_days: plan.shorten_source_to_days,
                     shorten_after: all.clone(),
+                    clamp_to_vault_lock: copy.clamp_to_vault_lock,
                 });
             }
         }
@@ -154,6 +157,7 @@ impl Routes {
                 lifecycle: route.lifecycle,
                 reencrypt: route.reencrypt.as_ref().map(reencrypt),
                 shorten_source_to_days: route.shorten_source_to_days,
+                clamp_to_vault_lock: route.clamp_to_vault_lock,
             });
         }
         let mut names = BTreeSet::new();
@@ -212,7 +216,9 @@ impl Routes {
 #[cfg(test)]
 const TEST_VAULTS: &str = r#"{"rearguard-production": {}, "rearguard-reencrypt": {},
     "isolated": {"arn": "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated"},
-    "dr": {"arn": "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"}}"#;
+    "dr": {"arn": "arn:aws:backup:us-west-2:111122223333:backup-vault:dr"},
+    "production": {},
+    "far": {"arn": "arn:aws:backup:us-west-2:444455556666:backup-vault:far"}}"#;
 
 #[cfg(test)]
 const TEST_HOME: Home<'static> = Home {

@@ -134,3 +134,71 @@ def test_neptune_backups_are_typed_by_engine_and_keep_the_clusters_key(home, aws
         assert key["KeyManager"] == "AWS", "the cluster's aws/rds key, not the vault's"
         refused = copy_into(home, source, job["RecoveryPointArn"], target_arn)
         assert refused["State"] == "FAILED" and "AWS managed key" in refused["StatusMessage"]
+
+
+def test_an_aurora_snapshot_goes_to_another_region_and_account_in_one_copy_when_the_source_vault_allows_it(home, aws):
+    # "DB cluster snapshot copying" (Aurora User Guide): copied to another Region and account in a
+    # single step; the source vault's access policy must allow backup:CopyFromBackupVault to the
+    # destination account, the destination vault's backup:CopyIntoBackupVault to the source.
+    far = aws(ISOLATED, "us-west-2")
+    source, _ = home.vault()
+    target, target_arn = far.vault()
+    allow_copies_from(far, target, home.account)
+    kms = home.client("kms")
+    key = kms.create_key(Description="cluster key")["KeyMetadata"]["Arn"]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{home.account}:root"}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ISOLATED}:root"},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"], "Resource": "*"},
+        ],
+    }))
+    name = unique("aurora")
+    home.client("rds").create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", StorageEncrypted=True,
+                                         KmsKeyId=key, MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+    point = home.backup_job(source, f"arn:aws:rds:eu-west-1:{home.account}:cluster:{name}")["RecoveryPointArn"]
+
+    refused = copy_into(home, source, point, target_arn)
+    assert (refused["State"], refused["StatusMessage"]) == ("FAILED", DENIED)
+    assert points_in(far, target) == []
+
+    home.backup.put_backup_vault_access_policy(BackupVaultName=source, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ISOLATED}:root"},
+                       "Action": "backup:CopyFromBackupVault", "Resource": "*"}],
+    }))
+    assert copy_into(home, source, point, target_arn)["State"] == "COMPLETED"
+    assert len(points_in(far, target)) == 1
+    # The same snapshot to the other account in its own Region needs no CopyFromBackupVault grant.
+    near, near_arn = aws(ISOLATED).vault()
+    allow_copies_from(aws(ISOLATED), near, home.account)
+    home.backup.delete_backup_vault_access_policy(BackupVaultName=source)
+    assert copy_into(home, source, point, near_arn)["State"] == "COMPLETED"
+
+
+def test_a_documentdb_snapshot_cannot_go_to_another_region_and_account_in_one_copy():
+    # "Copying Amazon DocumentDB cluster snapshots": not across Regions and accounts in a single
+    # step. moto's RDS has no docdb engine, so the rule is exercised on the emulator's state directly.
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from backup_jobs import BackupJobs, RecoveryPoint
+
+    jobs = BackupJobs()
+    point = RecoveryPoint(arn="arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:awsbackup:job-1",
+                          account="123456789012", region="eu-west-1", vault_name="source",
+                          resource_arn="arn:aws:rds:eu-west-1:123456789012:cluster:docs",
+                          resource_type="DocumentDB", created=0.0, encryption_key_arn=None, iam_role_arn="r")
+    jobs.access_policies[("123456789012", "eu-west-1", "source")] = json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": ISOLATED}, "Action": "backup:CopyFromBackupVault", "Resource": "*"}]})
+    jobs.access_policies[(ISOLATED, "us-west-2", "far")] = json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "backup:CopyIntoBackupVault",
+         "Resource": "*"}]})
+    far = SimpleNamespace(backup_vault_name="far")
+    refusal = jobs.copy_refusal("123456789012", "eu-west-1", point, ISOLATED, "us-west-2", far)
+    assert refusal and "another Region and another account in one copy" in refusal
+    jobs.access_policies[(ISOLATED, "eu-west-1", "far")] = jobs.access_policies[(ISOLATED, "us-west-2", "far")]
+    assert jobs.copy_refusal("123456789012", "eu-west-1", point, ISOLATED, "eu-west-1", far) is None

@@ -31,6 +31,11 @@ pub fn supports_cold_storage(resource_type: &str) -> bool {
 pub struct Lifecycle {
     pub move_to_cold_storage_after_days: Option<i64>,
     pub delete_after_days: Option<i64>,
+    /// AWS Backup's `OptInToArchiveForSupportedResources`: resources that support it move to
+    /// their archive (cold) tier by this lifecycle (API Reference, `Lifecycle`). Kept when a copy
+    /// inherits its source's lifecycle, so the copy is tiered as its source is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_in_to_archive_for_supported_resources: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +52,8 @@ pub enum LifecycleError {
 impl Lifecycle {
     pub fn delete_after(days: i64) -> Lifecycle {
         Lifecycle {
-            move_to_cold_storage_after_days: None,
             delete_after_days: Some(days),
+            ..Lifecycle::default()
         }
     }
 
@@ -117,8 +122,8 @@ pub fn shortened(current: &Lifecycle, days: i64) -> Option<Lifecycle> {
     match current.delete_after_days {
         Some(existing) if existing <= floor => None,
         _ => Some(Lifecycle {
-            move_to_cold_storage_after_days: current.move_to_cold_storage_after_days,
             delete_after_days: Some(floor),
+            ..*current
         }),
     }
 }
@@ -131,6 +136,7 @@ mod tests {
         Lifecycle {
             move_to_cold_storage_after_days: cold,
             delete_after_days: delete,
+            ..Lifecycle::default()
         }
     }
 
@@ -198,5 +204,19 @@ mod tests {
             "10 days + 90 in cold storage"
         );
         assert_eq!(shortened(&lifecycle(Some(10), Some(100)), 7), None);
+    }
+
+    #[test]
+    fn the_opt_in_to_archive_is_kept_when_a_copy_inherits_and_when_the_source_is_shortened() {
+        let source = Lifecycle {
+            opt_in_to_archive_for_supported_resources: Some(true),
+            ..lifecycle(Some(30), Some(365))
+        };
+        let (copy, from) = for_copy(None, &source, "S3").unwrap();
+        assert_eq!(from, LifecycleSource::SourceRecoveryPoint);
+        assert_eq!(copy.opt_in_to_archive_for_supported_resources, Some(true));
+        let shorter = shortened(&source, 7).unwrap();
+        assert_eq!(shorter.opt_in_to_archive_for_supported_resources, Some(true));
+        assert_eq!(shorter.delete_after_days, Some(120));
     }
 }

@@ -167,6 +167,10 @@ pub struct Copy {
     /// The role AWS Backup uses for the copy; default: the deployment's `COPY_ROLE_ARN`.
     #[serde(default)]
     pub copy_role_arn: Option<String>,
+    /// Where the destination vault's Vault Lock bounds (MinRetentionDays, MaxRetentionDays)
+    /// would fail the copy, keep it within them (the nearer bound) instead of refusing it.
+    #[serde(default)]
+    pub clamp_to_vault_lock: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -267,6 +271,10 @@ pub struct CopyRoute {
     pub reencrypt: Option<Reencrypt>,
     #[serde(default)]
     pub shorten_source_to_days: Option<i64>,
+    /// Where the destination vault's Vault Lock bounds (MinRetentionDays, MaxRetentionDays)
+    /// would fail the copy, keep it within them (the nearer bound) instead of refusing it.
+    #[serde(default)]
+    pub clamp_to_vault_lock: bool,
 }
 
 fn default_tag_key() -> String {
@@ -452,6 +460,7 @@ impl Document {
                 let own_only = [
                     ("reencrypt", copy.reencrypt.is_some()),
                     ("copy_role_arn", copy.copy_role_arn.is_some()),
+                    ("clamp_to_vault_lock", copy.clamp_to_vault_lock),
                 ];
                 if let Some((field, _)) = own_only.iter().find(|(_, set)| made_by_plan && *set) {
                     return Err(error(

@@ -139,6 +139,11 @@ fn rearguard_only_options_on_a_plan_made_copy_are_refused() {
     ));
     assert_eq!(e.path, "plans.production.copies[0].reencrypt");
     let e = error_of(&EXAMPLE.replace(
+        r#""made_by": "backup_plan","#,
+        r#""made_by": "backup_plan", "clamp_to_vault_lock": true,"#,
+    ));
+    assert_eq!(e.path, "plans.production.copies[0].clamp_to_vault_lock");
+    let e = error_of(&EXAMPLE.replace(
         r#""staging": {"rpo_hours": 180}"#,
         r#""staging": {"rpo_hours": 180, "shorten_source_to_days": 7}"#,
     ));
