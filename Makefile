@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup chromium build demo test emulator-test lint cfn-lint template-test release-arm64 bench bench-report sam-build lambda-binaries checkov clean
+.PHONY: setup chromium build demo test emulator-test lint cfn-lint template-test release-arm64 bench bench-report sam-build bench-sam-build lambda-binaries checkov clean
 
 setup: $(VENV)/.installed
 
@@ -72,6 +72,11 @@ bench-report:
 sam-build: setup
 	test -x .venv-sam/bin/sam || (python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
 	.venv-sam/bin/sam build --beta-features
+
+## sam build timed twice on fresh clones: every function built on its own (rust-cargolambda)
+## against the makefile build method's one cargo-lambda build; prints both times and the ratio.
+bench-sam-build:
+	scripts/measure-sam-build.sh
 
 ## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
