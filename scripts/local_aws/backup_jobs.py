@@ -27,14 +27,17 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
 STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
-read from moto's EC2 and RDS backends. Jobs complete at once and, like AWS Backup, put their
-`Backup Job State Change` / `Copy Job State Change` event on the account's default event bus.
+read from moto's EC2 and RDS backends. Like AWS Backup, jobs put a `Backup Job State Change` /
+`Copy Job State Change` event on the account's default event bus for every state they pass
+through (CREATED, PENDING for backups, RUNNING, then how they ended); they end at once, or
+`x-emulator-duration` seconds later by the emulator's clock.
 
 Three request headers steer a StartBackupJob for tests and the demo (AWS ignores unknown
 headers, so the SDK's customisation hooks can add them):
   x-emulator-fail: <message>        the job fails with this status message, no recovery point
   x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
   x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+  x-emulator-duration: <seconds>    the job runs this long (StartCopyJob too)
   x-emulator-fail-children: <type>:<message>   (a CloudFormation stack's backup) its child jobs
                                     of that AWS Backup type fail with this message
 
@@ -58,12 +61,12 @@ from moto.backup.models import backup_backends
 from moto.cloudformation.models import cloudformation_backends
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
-from moto.events.models import events_backends
 from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
 import assume_role
+import default_bus
 import resource_policy
 import restore_jobs
 import scan_jobs
@@ -352,6 +355,8 @@ class BackupJobs:
         self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
         self.scan_jobs: dict[str, scan_jobs.ScanJob] = {}
         self.restore_jobs: dict[str, restore_jobs.RestoreJob] = {}
+        # Jobs still running: (due time, what ends them).
+        self.running: list[tuple[float, Callable[[], None]]] = []
 
     def add_point(self, point: RecoveryPoint) -> None:
         self.points[point.arn] = point
@@ -445,23 +450,14 @@ class BackupJobs:
 
     @staticmethod
     def emit(job: Job) -> None:
-        """Puts the job's state change on its account's default bus, as AWS Backup does.
-
-        The rules get the whole event (moto's default input template would drop `account`)."""
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Backup Job State Change" if job.kind == "backup" else "Copy Job State Change",
-            "source": "aws.backup",
-            "account": job.account,
-            "time": job.created,
-            "region": job.region,
-            "resources": [job.recovery_point_arn] if job.state == "COMPLETED" or job.kind == "copy" else [],
-            "detail": job.event_detail(),
-        }
-        bus = events_backends[job.account][job.region].describe_event_bus("default")
-        for rule in list(bus.rules.values()):
-            rule.send_to_targets(dict(event), transform_input=False)
+        """Puts the job's state change on its account's default bus, as AWS Backup does."""
+        default_bus.put(
+            job.account, job.region,
+            "Backup Job State Change" if job.kind == "backup" else "Copy Job State Change",
+            job.created,
+            [job.recovery_point_arn] if job.state == "COMPLETED" or job.kind == "copy" else [],
+            job.event_detail(),
+        )
 
     # --- operations -------------------------------------------------------------------------
 
@@ -483,6 +479,7 @@ class BackupJobs:
         vault = self.vault(account, region, vault_name)
         kind = self.cluster_type(account, region, resource_arn, resource_type_of(resource_arn))
         created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
+        duration = float(headers.get("x-emulator-duration", 0))
         lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
         created_by = None
         if "x-emulator-plan" in headers:
@@ -497,7 +494,8 @@ class BackupJobs:
         def start() -> Job:
             if kind != "CloudFormation":
                 return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created,
-                                       created_by, lifecycle, headers.get("x-emulator-fail"))
+                                       created_by, lifecycle, headers.get("x-emulator-fail"),
+                                       duration=duration)
             # "AWS CloudFormation stack backups": a composite job whose children back up each
             # resource of the stack that AWS Backup supports; the parent ends when they have.
             members = self.stack_members(account, region, resource_arn)
@@ -518,6 +516,8 @@ class BackupJobs:
 
         job = self.idempotent(account, region, "backup", body.get("IdempotencyToken"), start)
         out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
+        # EFS and advanced DynamoDB backups name their recovery point at once ("StartBackupJob");
+        # here, every type names it once it exists.
         if job.recovery_point_arn:
             out["RecoveryPointArn"] = job.recovery_point_arn
         return out
@@ -525,36 +525,61 @@ class BackupJobs:
     def run_backup(self, account: str, region: str, vault, vault_name: str, resource_arn: str, kind: str, role: str,
                    created: float, created_by: dict | None, lifecycle: dict, fail: str | None,
                    parent_job_id: str = "", job_id: str | None = None,
-                   child_states: dict[str, int] | None = None) -> Job:
-        """One backup job, to its end: a recovery point, or FAILED with AWS's status message.
-        A parent whose children did not all complete is PARTIAL."""
+                   child_states: dict[str, int] | None = None, duration: float = 0.0) -> Job:
+        """One backup job: CREATED, PENDING and RUNNING at once ("Backup Job State Change" for
+        each), then, `duration` seconds later by the emulator's clock, a recovery point, or
+        FAILED with AWS's status message. A parent whose children did not all complete is PARTIAL."""
         job_id = job_id or (str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4()))
-        job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "COMPLETED",
-                  created_by=created_by, vault_name=vault_name, completed=created, parent_job_id=parent_job_id,
+        job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "CREATED",
+                  created_by=created_by, vault_name=vault_name, completed=None, parent_job_id=parent_job_id,
                   is_parent=child_states is not None, child_states=child_states or {})
-        refusal = lock_refusal("Backup", vault, lifecycle)
-        if fail:
-            job.state, job.status_message = "FAILED", fail
-        elif refusal:
-            job.state, job.status_message = "FAILED", refusal
-        else:
-            point = RecoveryPoint(
-                arn=self.new_point_arn(kind, account, region, job_id),
-                account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
-                resource_type=kind, created=created, iam_role_arn=role,
-                encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
-                lifecycle=lifecycle, created_by=created_by,
-                multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
-            )
-            self.add_point(point)
-            vault.num_of_recovery_points += 1
-            job.recovery_point_arn = point.arn
-            if job.is_parent and set(job.child_states) != {"COMPLETED"}:
-                job.state = "PARTIAL"
-                job.status_message = "Some of the nested backup jobs of this composite job did not complete."
         self.jobs[job.id] = job
-        self.emit(job)
+        for state in ("CREATED", "PENDING", "RUNNING"):
+            job.state = state
+            self.emit(job)
+
+        def finish() -> None:
+            job.completed = created + duration
+            job.state = "COMPLETED"
+            refusal = lock_refusal("Backup", vault, lifecycle)
+            if fail:
+                job.state, job.status_message = "FAILED", fail
+            elif refusal:
+                job.state, job.status_message = "FAILED", refusal
+            else:
+                point = RecoveryPoint(
+                    arn=self.new_point_arn(kind, account, region, job_id),
+                    account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
+                    resource_type=kind, created=created, iam_role_arn=role,
+                    encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
+                    lifecycle=lifecycle, created_by=created_by,
+                    multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
+                )
+                self.add_point(point)
+                vault.num_of_recovery_points += 1
+                job.recovery_point_arn = point.arn
+                if job.is_parent and set(job.child_states) != {"COMPLETED"}:
+                    job.state = "PARTIAL"
+                    job.status_message = "Some of the nested backup jobs of this composite job did not complete."
+            self.emit(job)
+
+        self.finish_later(created + duration, finish)
         return job
+
+    def finish_later(self, due: float, finish: Callable[[], None]) -> None:
+        """Runs `finish` now if it is due, or when the clock reaches `due` (checked on every
+        request and when the clock moves)."""
+        if due <= self.clock.now():
+            finish()
+        else:
+            self.running.append((due, finish))
+
+    def advance_jobs(self) -> None:
+        now = self.clock.now()
+        due = sorted((r for r in self.running if r[0] <= now), key=lambda r: r[0])
+        self.running = [r for r in self.running if r[0] > now]
+        for _, finish in due:
+            finish()
 
     @staticmethod
     def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str]]:
@@ -598,7 +623,7 @@ class BackupJobs:
             raise not_found(f"Recovery point {arn} not found in backup vault {vault_name}")
         return point
 
-    def start_copy_job(self, account: str, region: str, body: dict) -> dict:
+    def start_copy_job(self, account: str, region: str, body: dict, headers: dict) -> dict:
         source_vault = body.get("SourceBackupVaultName") or ""
         destination = body.get("DestinationBackupVaultArn") or ""
         role = body.get("IamRoleArn") or ""
@@ -615,43 +640,54 @@ class BackupJobs:
         parts = destination.split(":")
         if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
             raise invalid(f"Invalid destination backup vault ARN: {destination}")
-        dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
+        duration = float(headers.get("x-emulator-duration", 0))
 
         def start() -> Job:
             now = self.clock.now()
             job = Job("copy", str(uuid.uuid4()), account, region, point.resource_arn, point.resource_type, role,
-                      now, "COMPLETED", created_by=point.created_by, vault_name=source_vault,
+                      now, "CREATED", created_by=point.created_by, vault_name=source_vault,
                       recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
-                      completed=now)
-            try:
-                dest_vault = self.vault(dest_account, dest_region, dest_vault_name)
-            except ApiError as e:
-                dest_vault, job.state, job.status_message = None, "FAILED", e.message
-            if dest_vault is not None:
-                refusal = (self.copy_refusal(account, region, point, dest_account, dest_region, dest_vault)
-                           or lock_refusal("Copy", dest_vault, lifecycle))
-                if refusal:
-                    job.state, job.status_message = "FAILED", refusal
-            if dest_vault is not None and job.state == "COMPLETED":
-                copied = RecoveryPoint(
-                    arn=self.new_point_arn(point.resource_type, dest_account, dest_region, job.id, copy=True),
-                    account=dest_account, region=dest_region, vault_name=dest_vault_name,
-                    resource_arn=point.resource_arn, resource_type=point.resource_type,
-                    created=point.created, completed=job.completed,
-                    iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
-                    source_vault_arn=point.vault_arn, size=point.size,
-                    encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
-                                                    "alias/aws/backup"),
-                )
-                self.add_point(copied)
-                dest_vault.num_of_recovery_points += 1
-                job.destination_recovery_point_arn = copied.arn
+                      completed=None)
             self.jobs[job.id] = job
-            self.emit(job)
+            # "Copy Job State Change": CREATED and RUNNING, then the outcome `duration` later.
+            for state in ("CREATED", "RUNNING"):
+                job.state = state
+                self.emit(job)
+            self.finish_later(now + duration, lambda: self.finish_copy(job, point, lifecycle, role, destination))
             return job
 
         job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
         return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
+
+    def finish_copy(self, job: Job, point: RecoveryPoint, lifecycle: dict, role: str, destination: str) -> None:
+        parts = destination.split(":")
+        dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
+        account, region = job.account, job.region
+        job.state, job.completed = "COMPLETED", self.clock.now()
+        try:
+            dest_vault = self.vault(dest_account, dest_region, dest_vault_name)
+        except ApiError as e:
+            dest_vault, job.state, job.status_message = None, "FAILED", e.message
+        if dest_vault is not None:
+            refusal = (self.copy_refusal(account, region, point, dest_account, dest_region, dest_vault)
+                       or lock_refusal("Copy", dest_vault, lifecycle))
+            if refusal:
+                job.state, job.status_message = "FAILED", refusal
+        if dest_vault is not None and job.state == "COMPLETED":
+            copied = RecoveryPoint(
+                arn=self.new_point_arn(point.resource_type, dest_account, dest_region, job.id, copy=True),
+                account=dest_account, region=dest_region, vault_name=dest_vault_name,
+                resource_arn=point.resource_arn, resource_type=point.resource_type,
+                created=point.created, completed=job.completed,
+                iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
+                source_vault_arn=point.vault_arn, size=point.size,
+                encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
+                                                "alias/aws/backup"),
+            )
+            self.add_point(copied)
+            dest_vault.num_of_recovery_points += 1
+            job.destination_recovery_point_arn = copied.arn
+        self.emit(job)
 
     def copy_refusal(self, account: str, region: str, point: RecoveryPoint, dest_account: str, dest_region: str,
                      dest_vault) -> str | None:
@@ -884,6 +920,7 @@ class BackupJobsApp:
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         try:
             with self.state.lock:
+                self.state.advance_jobs()
                 self.state.apply_lifecycles()
                 status, payload = 200, handler(account, region, segments, query, body, headers)
             extra = []
@@ -919,6 +956,7 @@ class BackupJobsApp:
             if path == "/_emulator/clock" and method == "POST":
                 now = self.state.clock.advance(float(body.get("advance_seconds", 0)))
                 with self.state.lock:
+                    self.state.advance_jobs()
                     self.state.apply_lifecycles()
                 return respond(start_response, 200, {"now": now})
         except (ValueError, TypeError) as e:
@@ -930,7 +968,7 @@ class BackupJobsApp:
         if s == ["backup-jobs"] and method == "PUT":
             return lambda a, r, s, q, b, h: st.start_backup_job(a, r, b, h)
         if s == ["copy-jobs"] and method == "PUT":
-            return lambda a, r, s, q, b, h: st.start_copy_job(a, r, b)
+            return lambda a, r, s, q, b, h: st.start_copy_job(a, r, b, h)
         if s[0] in ("backup-jobs", "copy-jobs") and method == "GET":
             kind = "backup" if s[0] == "backup-jobs" else "copy"
             key = "BackupJobs" if kind == "backup" else "CopyJobs"

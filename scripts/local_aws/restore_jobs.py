@@ -19,8 +19,9 @@ from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
-from moto.events.models import events_backends
 from moto.rds.models import rds_backends
+
+import default_bus
 
 VALIDATION_STATUSES = ("FAILED", "SUCCESSFUL", "TIMED_OUT", "VALIDATING")
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
@@ -174,20 +175,8 @@ def start_restore_job(state, account: str, region: str, body: dict, not_found, i
 
 
 def emit(job: RestoreJob, status: str, iso) -> None:
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Restore Job State Change",
-        "source": "aws.backup",
-        "account": job.account,
-        "time": job.created,
-        "region": job.region,
-        "resources": [job.recovery_point_arn],
-        "detail": job.event_detail(status, iso),
-    }
-    bus = events_backends[job.account][job.region].describe_event_bus("default")
-    for rule in list(bus.rules.values()):
-        rule.send_to_targets(dict(event), transform_input=False)
+    default_bus.put(job.account, job.region, "Restore Job State Change", job.created, [job.recovery_point_arn],
+                    job.event_detail(status, iso))
 
 
 def job_in(state, account: str, region: str, job_id: str, not_found) -> RestoreJob:

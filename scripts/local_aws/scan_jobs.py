@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from moto.events.models import events_backends
+import default_bus
 
 SCAN_STATES = ("CREATED", "RUNNING", "COMPLETED", "COMPLETED_WITH_ISSUES", "FAILED", "CANCELED")
 RESULTS = ("THREATS_FOUND", "NO_THREATS_FOUND")
@@ -134,20 +134,8 @@ def start_scan_job(state, account: str, region: str, body: dict, headers: dict, 
 
 
 def emit(job: ScanJob, state: str, iso) -> None:
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scan Job State Change",
-        "source": "aws.backup",
-        "account": job.account,
-        "time": job.created,
-        "region": job.region,
-        "resources": [job.recovery_point_arn],
-        "detail": job.event_detail(state, iso),
-    }
-    bus = events_backends[job.account][job.region].describe_event_bus("default")
-    for rule in list(bus.rules.values()):
-        rule.send_to_targets(dict(event), transform_input=False)
+    default_bus.put(job.account, job.region, "Scan Job State Change", job.created, [job.recovery_point_arn],
+                    job.event_detail(state, iso))
 
 
 def list_scan_jobs(state, account: str, region: str, query: dict[str, str], invalid) -> list[dict]:

@@ -118,7 +118,9 @@ impl<'de> Deserialize<'de> for JobState {
 
 /// `createdBy` when it is an object; anything else (`null`, a string, a list) is taken as absent
 /// rather than failing the event.
-fn lenient_created_by<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<CreatedBy>, D::Error> {
+pub(crate) fn lenient_created_by<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<CreatedBy>, D::Error> {
     Ok(match Value::deserialize(deserializer)? {
         value @ Value::Object(_) => serde_json::from_value(value).ok(),
         _ => None,

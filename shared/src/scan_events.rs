@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backup_events::{CreatedBy, DecodeError, SOURCE};
+use crate::backup_events::{CreatedBy, DecodeError, SOURCE, lenient_created_by};
 use crate::lenient::loose_string;
 
 pub const SCAN_JOB: &str = "Scan Job State Change";
@@ -61,15 +61,8 @@ pub struct ScanDetail {
     pub creation_date: Option<String>,
     #[serde(deserialize_with = "loose_string")]
     pub completion_date: Option<String>,
-    #[serde(deserialize_with = "loose_created_by")]
+    #[serde(deserialize_with = "lenient_created_by")]
     pub created_by: Option<CreatedBy>,
-}
-
-fn loose_created_by<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<CreatedBy>, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        value @ Value::Object(_) => serde_json::from_value(value).ok(),
-        _ => None,
-    })
 }
 
 /// One scan event: the envelope's useful fields and the typed detail.

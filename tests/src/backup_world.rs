@@ -192,15 +192,26 @@ pub async fn backup_with(
 
 /// A queue receiving every AWS Backup job event from the config's account and region.
 pub async fn backup_events_inbox_all(sdk: &SdkConfig, name: &str) -> String {
-    inbox_for(sdk, name, json!({"source": ["aws.backup"]})).await
+    inbox_for(sdk, name, json!({"source": ["aws.backup"], "detail": {"state": ENDED}})).await
 }
+
+/// The job states that end a job: like the stack's rules, the inboxes leave out the progress
+/// events (CREATED, PENDING, RUNNING) every job also sends.
+const ENDED: [&str; 6] = [
+    "COMPLETED",
+    "FAILED",
+    "ABORTED",
+    "EXPIRED",
+    "PARTIAL",
+    "COMPLETED_WITH_ISSUES",
+];
 
 /// A queue receiving the AWS Backup events about one resource from the default bus.
 pub async fn backup_events_inbox(sdk: &SdkConfig, name: &str, resource_arn: &str) -> String {
     inbox_for(
         sdk,
         name,
-        json!({"source": ["aws.backup"], "detail": {"resourceArn": [resource_arn]}}),
+        json!({"source": ["aws.backup"], "detail": {"resourceArn": [resource_arn], "state": ENDED}}),
     )
     .await
 }

@@ -573,7 +573,8 @@ async fn a_stack_backup_with_two_failed_children_alerts_once_naming_both() {
         &sdk,
         None,
         &unique("composite"),
-        &json!({"source": ["aws.backup"], "detail": {"resourceArn": [&stack, &table_arns[0], &table_arns[1]]}}),
+        &json!({"source": ["aws.backup"], "detail": {"resourceArn": [&stack, &table_arns[0], &table_arns[1]],
+            "state": ["COMPLETED", "FAILED", "PARTIAL"]}}),
     )
     .await;
     let vault_name = unique("stack-vault");
@@ -589,7 +590,7 @@ async fn a_stack_backup_with_two_failed_children_alerts_once_naming_both() {
     )
     .await;
     let events = local_aws::drain_queue(&sdk, &inbox, Duration::from_secs(5)).await;
-    assert_eq!(events.len(), 3, "a parent and two children: {events:?}");
+    assert_eq!(events.len(), 3, "how a parent and two children end: {events:?}");
     let h = Harness::start(true, &[]).await;
 
     let answer = h.invoke(&sqs_batch(&events)).await;

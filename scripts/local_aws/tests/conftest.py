@@ -116,6 +116,23 @@ class Aws:
         return client.describe_backup_job(BackupJobId=started["BackupJobId"])
 
 
+def inbox(aws: Aws, pattern: dict) -> str:
+    """A queue receiving the default bus's events that match `pattern`; returns its URL."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue = sqs.create_queue(QueueName=unique("inbox"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = unique("rule")
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    return queue
+
+
+def details(aws: Aws, queue: str) -> list[dict]:
+    """The `detail` of the events waiting in an inbox, in order."""
+    messages = aws.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"])["detail"] for m in messages]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -3,11 +3,9 @@ validations are recorded on the job."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Aws, unique
+from conftest import Aws, details, inbox, unique
 
 
 def table(aws: Aws) -> str:
@@ -54,12 +52,7 @@ def test_a_volume_is_restored_with_its_sources_size_and_a_bad_request_fails_the_
 
 
 def test_validation_results_are_kept_on_the_job_and_events_follow_the_restore(home):
-    events, sqs = home.client("events"), home.client("sqs")
-    queue = sqs.create_queue(QueueName=unique("restores"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = unique("restore-rule")
-    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.backup"], "detail-type": ["Restore Job State Change"]}))
-    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
+    queue = inbox(home, {"source": ["aws.backup"], "detail-type": ["Restore Job State Change"]})
     vault, _ = home.vault()
     point = home.backup_job(vault, table(home))["RecoveryPointArn"]
     job = restore(home, point, {"targetTableName": unique("drill")})
@@ -69,8 +62,7 @@ def test_validation_results_are_kept_on_the_job_and_events_follow_the_restore(ho
 
     described = home.backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])
     assert (described["ValidationStatus"], described["ValidationStatusMessage"]) == ("SUCCESSFUL", "table ACTIVE with items")
-    details = [json.loads(m["Body"])["detail"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
-    mine = [d for d in details if d["restoreJobId"] == job["RestoreJobId"]]
+    mine = [d for d in details(home, queue) if d["restoreJobId"] == job["RestoreJobId"]]
     assert [d.get("status", d.get("state")) for d in mine] == ["CREATED", "PENDING", "RUNNING", "COMPLETED"]
     assert mine[-1]["createdResourceArn"] == job["CreatedResourceArn"]
     with pytest.raises(ClientError):

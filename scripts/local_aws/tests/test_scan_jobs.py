@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Aws, unique
+from conftest import Aws, details, inbox
 
 
 def scan(aws: Aws, vault: str, point: str, headers: dict | None = None) -> dict:
@@ -24,29 +22,18 @@ def scan(aws: Aws, vault: str, point: str, headers: dict | None = None) -> dict:
     return aws.backup.describe_scan_job(ScanJobId=job_id)
 
 
-def inbox(aws: Aws) -> str:
-    sqs, events = aws.client("sqs"), aws.client("events")
-    queue = sqs.create_queue(QueueName=unique("scans"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule = unique("scan-rule")
-    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.backup"], "detail-type": ["Scan Job State Change"]}))
-    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": arn}])
-    return queue
-
-
 def test_a_scan_reports_its_verdict_in_the_api_and_in_its_events(home):
-    queue = inbox(home)
+    queue = inbox(home, {"source": ["aws.backup"], "detail-type": ["Scan Job State Change"]})
     vault, _ = home.vault()
     point = home.backup_job(vault, home.table_arn())["RecoveryPointArn"]
 
     job = scan(home, vault, point, {"x-emulator-scan-result": "THREATS_FOUND"})
 
     assert (job["State"], job["ScanResult"]["ScanResultStatus"]) == ("COMPLETED", "THREATS_FOUND")
-    messages = home.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-    details = [json.loads(m["Body"])["detail"] for m in messages]
-    assert [d["state"] for d in details] == ["CREATED", "RUNNING", "COMPLETED"]
-    assert details[-1]["scanResult"] == {"scanResultStatus": "THREATS_FOUND"}
-    assert details[-1]["recoveryPointArn"] == point
+    events = details(home, queue)
+    assert [d["state"] for d in events] == ["CREATED", "RUNNING", "COMPLETED"]
+    assert events[-1]["scanResult"] == {"scanResultStatus": "THREATS_FOUND"}
+    assert events[-1]["recoveryPointArn"] == point
     listed = home.backup.list_scan_jobs(ByRecoveryPointArn=point)["ScanJobs"]
     assert [j["ScanJobId"] for j in listed] == [job["ScanJobId"]]
 
