@@ -744,3 +744,88 @@ async fn buckets_are_listed_in_their_region_and_an_unversioned_one_cannot_be_bac
         assert_eq!(resource["cannotBackUp"].is_string(), unversioned_one, "{resource}");
     }
 }
+
+#[tokio::test]
+async fn a_backup_still_running_at_report_time_neither_counts_nor_raises_a_false_alarm() {
+    const HERE: &str = "777788880007";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    vault(&there, "production", None).await;
+    let yesterdays = instance_in(&there, HERE, Some("production"), &[]).await;
+    let first_ever = instance_in(&there, HERE, Some("production"), &[]).await;
+    // Yesterday's backup ended 26 hours ago; today's backups of both are still running.
+    backup_with(&there, "production", &yesterdays, &[hours_ago(26)])
+        .await
+        .unwrap();
+    for resource in [&yesterdays, &first_ever] {
+        let running = backup_with(
+            &there,
+            "production",
+            resource,
+            &[("x-emulator-duration", "7200".to_string())],
+        )
+        .await;
+        assert_eq!(running, None, "no recovery point while the job runs");
+    }
+    // A daily rule with a 1 h start window and a 4 h completion window: 29 h RPO.
+    let policy = json!({"resource_types": ["EC2"], "plans": {"production": {"schedule": {
+        "expression": "cron(0 5 * * ? *)", "start_window_minutes": 60, "completion_window_minutes": 240}}}});
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    let production = plan_row(&report, "production");
+    assert_eq!(production["rpoHours"], 29, "{production}");
+    assert_eq!(production["coverage"]["protected"], 1, "{production}");
+    assert!(production["stale"].as_array().unwrap().is_empty(), "{production}");
+    assert_eq!(production["neverBackedUp"][0]["arn"], first_ever.as_str());
+}
+
+#[tokio::test]
+async fn the_report_gives_each_scanned_plan_its_clean_rpo() {
+    const HERE: &str = "777788880008";
+    let sdk = local_aws::sdk_config().await;
+    let there = acting_in(&sdk, Some(HERE), REGION).await;
+    vault(&there, "production", None).await;
+    let scanned = instance_in(&there, HERE, Some("production"), &[]).await;
+    let unscanned = instance_in(&there, HERE, Some("production"), &[]).await;
+    let clean = backup_with(&there, "production", &scanned, &[hours_ago(30)])
+        .await
+        .unwrap();
+    let infected = backup_with(&there, "production", &scanned, &[hours_ago(2)])
+        .await
+        .unwrap();
+    backup_with(&there, "production", &unscanned, &[hours_ago(2)])
+        .await
+        .unwrap();
+    for (point, result) in [(&clean, "NO_THREATS_FOUND"), (&infected, "THREATS_FOUND")] {
+        aws_sdk_backup::Client::new(&there)
+            .start_scan_job()
+            .backup_vault_name("production")
+            .recovery_point_arn(point)
+            .malware_scanner(aws_sdk_backup::types::MalwareScanner::Guardduty)
+            .iam_role_arn(rearguard_e2e::backup_world::BACKUP_ROLE)
+            .scanner_role_arn(format!("arn:aws:iam::{HERE}:role/scanner"))
+            .scan_mode(aws_sdk_backup::types::ScanMode::FullScan)
+            .customize()
+            .mutate_request(move |req| {
+                req.headers_mut().insert("x-emulator-scan-result", result);
+            })
+            .send()
+            .await
+            .expect("scan");
+    }
+    let policy = json!({"resource_types": ["EC2"], "plans": {"production": {"rpo_hours": 24}}});
+    let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;
+
+    let report = reporter.report().await;
+
+    // The 2-hour-old backup holds malware: the newest clean one is 30 hours old.
+    let clean_status = &plan_row(&report, "production")["clean"];
+    assert_eq!(clean_status["scannedClean"], 1, "{clean_status}");
+    assert!(
+        (clean_status["cleanRpoHours"].as_f64().unwrap() - 30.0).abs() < 0.1,
+        "{clean_status}"
+    );
+    assert_eq!(clean_status["neverClean"][0]["arn"], unscanned.as_str());
+}

@@ -83,6 +83,22 @@ pub struct PlanReport {
     pub never_backed_up: Vec<Resource>,
     pub copy: Option<CopyStatus>,
     pub vault_lock: Option<LockStatus>,
+    /// The plan's "clean RPO", when its members' backups are scanned for malware.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clean: Option<CleanStatus>,
+}
+
+/// How old the newest malware-free recovery point of each member is: the recovery day starts
+/// from a point proven clean, so the oldest of them is the plan's clean RPO.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanStatus {
+    /// Members with a recovery point a scan found clean.
+    pub scanned_clean: usize,
+    /// The oldest of those members' newest clean points, in hours.
+    pub clean_rpo_hours: f64,
+    /// Members with no clean point at all.
+    pub never_clean: Vec<Resource>,
 }
 
 impl PlanReport {
@@ -191,6 +207,13 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
             *entry = backup;
         }
     }
+    let mut last_clean: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    for clean in &inventory.clean {
+        let entry = last_clean
+            .entry(clean.resource_arn.as_str())
+            .or_insert(clean.point_created_at);
+        *entry = (*entry).max(clean.point_created_at);
+    }
     let mut last_copy: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
     for copy in &inventory.copies {
         let key = (copy.resource_arn.as_str(), copy.destination_vault_arn.as_str());
@@ -232,6 +255,7 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
     let history = History {
         last_backup: &last_backup,
         last_copy: &last_copy,
+        last_clean: &last_clean,
         vaults: &inventory.vaults,
         now,
     };
@@ -257,6 +281,7 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
 struct History<'a> {
     last_backup: &'a HashMap<&'a str, &'a BackupRecord>,
     last_copy: &'a HashMap<(&'a str, &'a str), DateTime<Utc>>,
+    last_clean: &'a HashMap<&'a str, DateTime<Utc>>,
     vaults: &'a [VaultLock],
     now: DateTime<Utc>,
 }
@@ -321,7 +346,28 @@ fn plan_report(name: &str, rule: &PlanRule, members: &[&Resource], history: &His
         never_backed_up,
         copy,
         vault_lock,
+        clean: clean_status(members, history),
     }
+}
+
+/// `None` when none of the plan's members has a clean point (its backups are not scanned).
+fn clean_status(members: &[&Resource], history: &History) -> Option<CleanStatus> {
+    let newest: Vec<DateTime<Utc>> = members
+        .iter()
+        .filter_map(|r| history.last_clean.get(r.arn.as_str()).copied())
+        .collect();
+    let oldest = newest.iter().min()?;
+    let mut never_clean: Vec<Resource> = members
+        .iter()
+        .filter(|r| !history.last_clean.contains_key(r.arn.as_str()))
+        .map(|r| (*r).clone())
+        .collect();
+    never_clean.sort_by(|a, b| a.arn.cmp(&b.arn));
+    Some(CleanStatus {
+        scanned_clean: newest.len(),
+        clean_rpo_hours: age_hours(history.now, *oldest),
+        never_clean,
+    })
 }
 
 fn copy_status(copy: &CopyRule, members: &[&Resource], history: &History) -> CopyStatus {
@@ -746,6 +792,38 @@ mod tests {
             (3, 1),
             "one of three meets every requirement"
         );
+    }
+
+    #[test]
+    fn the_clean_rpo_is_the_oldest_newest_clean_point_and_unscanned_plans_have_none() {
+        let now = at(26, 12, 0);
+        let clean = |name: &str, when| crate::inventory::CleanRecord {
+            resource_arn: resource(name, &[]).arn,
+            point_created_at: when,
+        };
+        let inventory = Inventory {
+            resources: vec![
+                resource("i-fresh", &[("backup-plan", "production")]),
+                resource("i-older", &[("backup-plan", "production")]),
+                resource("i-unscanned", &[("backup-plan", "production")]),
+                resource("i-stage", &[("backup-plan", "staging")]),
+            ],
+            clean: vec![
+                clean("i-fresh", at(26, 6, 0)),
+                clean("i-older", at(20, 12, 0)),
+                clean("i-older", at(25, 12, 0)),
+            ],
+            ..Inventory::default()
+        };
+        let report = aggregate(&inventory, &policy(), now);
+        let production = plan(&report, "production").clean.clone().unwrap();
+        assert_eq!(production.scanned_clean, 2);
+        assert!(
+            (production.clean_rpo_hours - 24.0).abs() < 1e-9,
+            "the newest clean point of i-older"
+        );
+        assert!(production.never_clean[0].arn.ends_with("i-unscanned"));
+        assert_eq!(plan(&report, "staging").clean, None);
     }
 
     #[test]

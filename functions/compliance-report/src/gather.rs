@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::inventory::{BackupRecord, CopyRecord, Inventory, Resource, VaultLock};
+use crate::inventory::{BackupRecord, CleanRecord, CopyRecord, Inventory, Resource, VaultLock};
 use crate::policy::Policy;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +106,79 @@ impl Reader<'_> {
             resources,
             copies: self.recent_copies(policy, now).await?,
             vaults: self.vault_locks(policy).await?,
+            clean: self.clean_points().await?,
             unreadable: Vec::new(),
         })
+    }
+
+    /// Each resource's newest recovery point a malware scan found clean (`ListScanJobs`,
+    /// COMPLETED with NO_THREATS_FOUND; "Malware scan job events": a COMPLETED scan may still
+    /// have found threats, so the result decides), dated by the point's own creation
+    /// (`DescribeRecoveryPoint`). Nothing when no scan ran here.
+    async fn clean_points(&self) -> Result<Vec<CleanRecord>, GatherError> {
+        use aws_sdk_backup::types::{ScanResultStatus, ScanState};
+        let backup = aws_sdk_backup::Client::new(self.config);
+        let mut pages = backup
+            .list_scan_jobs()
+            .by_state(ScanState::Completed)
+            .by_scan_result_status(ScanResultStatus::NoThreatsFound)
+            .into_paginator()
+            .send();
+        // resource -> (scan time, point, vault) of its newest clean scan
+        let mut newest: HashMap<String, (DateTime<Utc>, String, String)> = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.fail("ListScanJobs", aws_sdk_backup::error::DisplayErrorContext(e)))?;
+            for job in page.scan_jobs() {
+                let scanned = to_chrono(job.creation_date());
+                let entry = newest.entry(job.resource_arn().to_string());
+                let candidate = (
+                    scanned,
+                    job.recovery_point_arn().to_string(),
+                    job.backup_vault_name().to_string(),
+                );
+                match entry {
+                    std::collections::hash_map::Entry::Occupied(mut seen) if seen.get().0 < scanned => {
+                        seen.insert(candidate);
+                    }
+                    std::collections::hash_map::Entry::Vacant(free) => {
+                        free.insert(candidate);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let found = futures::stream::iter(newest)
+            .map(|(resource_arn, (_, point, vault))| {
+                let backup = &backup;
+                async move {
+                    match backup
+                        .describe_recovery_point()
+                        .backup_vault_name(vault)
+                        .recovery_point_arn(point)
+                        .send()
+                        .await
+                    {
+                        Ok(described) => Ok(described.creation_date().map(|at| CleanRecord {
+                            resource_arn,
+                            point_created_at: to_chrono(at),
+                        })),
+                        // The clean point is gone: it cannot be restored from.
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                        {
+                            Ok(None)
+                        }
+                        Err(e) => {
+                            Err(self.fail("DescribeRecoveryPoint", aws_sdk_backup::error::DisplayErrorContext(e)))
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(CONFIRM_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        found.into_iter().filter_map(Result::transpose).collect()
     }
 
     async fn tags(&self, policy: &Policy) -> Result<HashMap<String, BTreeMap<String, String>>, GatherError> {

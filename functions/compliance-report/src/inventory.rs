@@ -42,6 +42,14 @@ pub struct CopyRecord {
     pub source_created_at: DateTime<Utc>,
 }
 
+/// A recovery point of a resource that a malware scan found clean, dated by its creation (the
+/// age of the data the recovery day could start from).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanRecord {
+    pub resource_arn: String,
+    pub point_created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VaultLock {
@@ -60,6 +68,8 @@ pub struct Inventory {
     pub backups: Vec<BackupRecord>,
     pub copies: Vec<CopyRecord>,
     pub vaults: Vec<VaultLock>,
+    /// Recovery points a malware scan found clean.
+    pub clean: Vec<CleanRecord>,
     /// Accounts and regions that could not be read, with the reason: the report says so.
     pub unreadable: Vec<String>,
 }
@@ -70,6 +80,7 @@ impl Inventory {
         self.backups.extend(other.backups);
         self.copies.extend(other.copies);
         self.vaults.extend(other.vaults);
+        self.clean.extend(other.clean);
         self.unreadable.extend(other.unreadable);
     }
 }

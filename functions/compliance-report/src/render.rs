@@ -48,6 +48,13 @@ fn plan_line(plan: &PlanReport) -> String {
             copy.within_rpo, plan.coverage.expected, copy.rpo_hours
         );
     }
+    if let Some(clean) = &plan.clean {
+        let _ = write!(
+            line,
+            "; clean points {}/{}, clean RPO {:.0}h",
+            clean.scanned_clean, plan.coverage.expected, clean.clean_rpo_hours
+        );
+    }
     if let Some(lock) = &plan.vault_lock {
         let _ = write!(line, "; {}", lock.state.describe());
         for problem in &lock.problems {
@@ -176,6 +183,7 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
                 "protected": p.coverage.protected, "stale": p.stale.len(), "neverBackedUp": p.never_backed_up.len(),
                 "copiesMissing": p.copy.as_ref().map(|c| c.missing.len()), "fullyProtected": p.fully_protected,
                 "vaultLocked": p.vault_lock.as_ref().map(|l| l.holds), "lockState": p.vault_lock.as_ref().map(|l| l.state),
+                "cleanRpoHours": p.clean.as_ref().map(|c| c.clean_rpo_hours), "scannedClean": p.clean.as_ref().map(|c| c.scanned_clean),
                 "compliant": p.compliant()})
         })
         .collect();
