@@ -168,6 +168,25 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_without_a_state_or_with_a_detail_that_is_not_an_object_is_refused_with_the_reason() {
+        let body = |detail: Value| {
+            json!({"detail-type": SCAN_JOB, "source": "aws.backup", "id": "e", "detail": detail}).to_string()
+        };
+        assert!(matches!(
+            ScanEvent::decode_str(&body(json!({"scanJobId": "s-1"}))),
+            Err(DecodeError::NoState { .. })
+        ));
+        assert!(matches!(
+            ScanEvent::decode_str(&body(json!(["not", "an", "object"]))),
+            Err(DecodeError::BadDetail { .. })
+        ));
+        assert!(matches!(
+            ScanEvent::decode_str("{\"truncated\": "),
+            Err(DecodeError::NotAnEvent(_))
+        ));
+    }
+
+    #[test]
     fn other_events_are_not_scans() {
         let job = json!({"detail-type": "Backup Job State Change", "source": "aws.backup", "detail": {}});
         assert!(matches!(

@@ -288,3 +288,24 @@ pub async fn lock_vault_between(
         .await
         .expect("put vault lock configuration");
 }
+
+/// Starts a malware scan of a recovery point in the config's account; the emulator's header
+/// (`x-emulator-scan-result` or `x-emulator-scan-state`) decides the outcome.
+pub async fn scan(sdk: &SdkConfig, vault: &str, point: &str, outcome: (&'static str, &'static str)) {
+    let (header, value) = outcome;
+    aws_sdk_backup::Client::new(sdk)
+        .start_scan_job()
+        .backup_vault_name(vault)
+        .recovery_point_arn(point)
+        .malware_scanner(aws_sdk_backup::types::MalwareScanner::Guardduty)
+        .iam_role_arn(BACKUP_ROLE)
+        .scanner_role_arn("arn:aws:iam::123456789012:role/rearguard-malware-scanner")
+        .scan_mode(aws_sdk_backup::types::ScanMode::FullScan)
+        .customize()
+        .mutate_request(move |req| {
+            req.headers_mut().insert(header, value);
+        })
+        .send()
+        .await
+        .expect("start scan job");
+}

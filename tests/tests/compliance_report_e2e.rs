@@ -799,21 +799,7 @@ async fn the_report_gives_each_scanned_plan_its_clean_rpo() {
         .await
         .unwrap();
     for (point, result) in [(&clean, "NO_THREATS_FOUND"), (&infected, "THREATS_FOUND")] {
-        aws_sdk_backup::Client::new(&there)
-            .start_scan_job()
-            .backup_vault_name("production")
-            .recovery_point_arn(point)
-            .malware_scanner(aws_sdk_backup::types::MalwareScanner::Guardduty)
-            .iam_role_arn(rearguard_e2e::backup_world::BACKUP_ROLE)
-            .scanner_role_arn(format!("arn:aws:iam::{HERE}:role/scanner"))
-            .scan_mode(aws_sdk_backup::types::ScanMode::FullScan)
-            .customize()
-            .mutate_request(move |req| {
-                req.headers_mut().insert("x-emulator-scan-result", result);
-            })
-            .send()
-            .await
-            .expect("scan");
+        rearguard_e2e::backup_world::scan(&there, "production", point, ("x-emulator-scan-result", result)).await;
     }
     let policy = json!({"resource_types": ["EC2"], "plans": {"production": {"rpo_hours": 24}}});
     let reporter = Reporter::start(&sdk, HERE, &[REGION], &policy).await;

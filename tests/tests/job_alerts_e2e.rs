@@ -620,26 +620,6 @@ async fn a_stack_backup_with_two_failed_children_alerts_once_naming_both() {
     assert_eq!(logs.matches("child_of_composite").count(), 2, "{logs}");
 }
 
-/// Starts a malware scan of a recovery point; the emulator's header decides the outcome.
-async fn scan(sdk: &aws_config::SdkConfig, vault: &str, point: &str, outcome: (&'static str, &'static str)) {
-    let (header, value) = outcome;
-    aws_sdk_backup::Client::new(sdk)
-        .start_scan_job()
-        .backup_vault_name(vault)
-        .recovery_point_arn(point)
-        .malware_scanner(aws_sdk_backup::types::MalwareScanner::Guardduty)
-        .iam_role_arn(rearguard_e2e::backup_world::BACKUP_ROLE)
-        .scanner_role_arn("arn:aws:iam::123456789012:role/rearguard-malware-scanner")
-        .scan_mode(aws_sdk_backup::types::ScanMode::FullScan)
-        .customize()
-        .mutate_request(move |req| {
-            req.headers_mut().insert(header, value);
-        })
-        .send()
-        .await
-        .expect("start scan job");
-}
-
 #[tokio::test]
 async fn malware_in_a_backup_is_one_critical_alert_naming_the_last_clean_point() {
     let sdk = local_aws::sdk_config().await;
@@ -660,21 +640,21 @@ async fn malware_in_a_backup_is_one_critical_alert_naming_the_last_clean_point()
     let clean = rearguard_e2e::backup_world::backup(&sdk, &vault_name, &table, None).await;
     let infected = rearguard_e2e::backup_world::backup(&sdk, &vault_name, &table, None).await;
     let unreadable = rearguard_e2e::backup_world::backup(&sdk, &vault_name, &table, None).await;
-    scan(
+    rearguard_e2e::backup_world::scan(
         &sdk,
         &vault_name,
         &clean,
         ("x-emulator-scan-result", "NO_THREATS_FOUND"),
     )
     .await;
-    scan(
+    rearguard_e2e::backup_world::scan(
         &sdk,
         &vault_name,
         &infected,
         ("x-emulator-scan-result", "THREATS_FOUND"),
     )
     .await;
-    scan(&sdk, &vault_name, &unreadable, ("x-emulator-scan-state", "FAILED")).await;
+    rearguard_e2e::backup_world::scan(&sdk, &vault_name, &unreadable, ("x-emulator-scan-state", "FAILED")).await;
     let mut events = local_aws::drain_queue(&sdk, &inbox, Duration::from_secs(5)).await;
     assert_eq!(events.len(), 9, "CREATED, RUNNING and an outcome for each scan");
     // The infected point's event delivered twice.

@@ -909,3 +909,22 @@ async fn a_tracked_failure_is_deduplicated_by_its_record_and_a_late_one_by_the_l
     let ledger = world.store.deliveries.lock().unwrap();
     assert_eq!(ledger.keys().collect::<Vec<_>>(), vec!["evt-f1"]);
 }
+
+#[tokio::test]
+async fn a_malformed_scan_event_is_ignored_without_retry_and_a_clean_one_is_quiet() {
+    let world = World::new();
+    let no_state = json!({"id": "s-bad", "detail-type": "Scan Job State Change", "source": "aws.backup",
+        "detail": {"scanJobId": "s-1"}})
+    .to_string();
+
+    let failed = world
+        .run(&[
+            &no_state,
+            sample!("scan-no-threats-found"),
+            "{\"detail-type\": \"Scan Job State Change\"",
+        ])
+        .await;
+
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(world.outbox.sent().is_empty());
+}
