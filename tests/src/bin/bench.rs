@@ -53,13 +53,21 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// User + system CPU time of a live process, all its threads (`/proc/<pid>/stat`, clock ticks
-/// of 10 ms).
-fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+/// User + system CPU time of a process, every thread it ever ran included: it is stopped and
+/// reaped here, and the kernel's resource usage of the reaped child (`wait4(2)`, microseconds)
+/// is read. `/proc/<pid>/stat` counts in 10 ms clock ticks, too coarse for ~50 ms in all.
+fn stop_and_take_cpu_time(pid: u32) -> Duration {
+    let pid = libc::pid_t::try_from(pid).expect("pid");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain old data that wait4 fills; `pid` is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::wait4(pid, &mut status, 0, &mut usage)
+    };
+    assert_eq!(reaped, pid, "wait4 on the measured process");
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 async fn invoke(api: &RuntimeApi, payload: &Value) -> Duration {
@@ -97,7 +105,7 @@ struct Measured {
 
 async fn measure_process(mut command: tokio::process::Command, api: &RuntimeApi, events: usize, tag: &str) -> Measured {
     let spawned = Instant::now();
-    let mut child = command
+    let child = command
         .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -110,13 +118,15 @@ async fn measure_process(mut command: tokio::process::Command, api: &RuntimeApi,
         let event = failure(format!("{tag}-{i}"), format!("{tag}-db-{i}"));
         invoke(api, &event).await;
     }
-    let measured = Measured {
+    let rss_kib = peak_rss_kib(pid).unwrap_or_default();
+    let cpu = stop_and_take_cpu_time(pid);
+    // Reaped above: dropping the handle would signal a pid that may already be reused.
+    std::mem::forget(child);
+    Measured {
         init: polled - spawned,
-        cpu: cpu_time(pid).expect("cpu time"),
-        rss_kib: peak_rss_kib(pid).unwrap_or_default(),
-    };
-    let _ = child.kill().await;
-    measured
+        cpu,
+        rss_kib,
+    }
 }
 
 fn rust_command(binary: &Path, env: &[(&str, &str)]) -> tokio::process::Command {
@@ -259,14 +269,21 @@ async fn main() {
     }
 
     // Side by side with the Python anchor: 5 fresh processes each, init + 50 FAILED events.
+    // Processes that take no event split the CPU time into init and the events' share.
     let (mut rust, mut python) = (Vec::new(), Vec::new());
+    let (mut rust_idle, mut python_idle) = (Vec::new(), Vec::new());
     for round in 0..5 {
         let api = RuntimeApi::start().await;
         rust.push(measure_process(rust_command(&binary, &env), &api, 50, &format!("rs{round}")).await);
         let api = RuntimeApi::start().await;
         python.push(measure_process(python_command(&env), &api, 50, &format!("py{round}")).await);
+        let api = RuntimeApi::start().await;
+        rust_idle.push(measure_process(rust_command(&binary, &env), &api, 0, "").await);
+        let api = RuntimeApi::start().await;
+        python_idle.push(measure_process(python_command(&env), &api, 0, "").await);
     }
     let total = |m: &[Measured], f: fn(&Measured) -> f64| m.iter().map(f).sum::<f64>() / m.len() as f64;
+    let cpu_ms = |m: &Measured| m.cpu.as_secs_f64() * 1000.0;
     let row = |name: &str, f: fn(&Measured) -> f64, unit: &str| {
         let (r, p) = (total(&rust, f), total(&python, f));
         println!(
@@ -277,5 +294,20 @@ async fn main() {
     println!("side by side with ../shared/anchors/python-job-alerts (mean of 5 processes, 50 FAILED events each):");
     row("  init (spawn -> first poll)", |m| m.init.as_secs_f64() * 1000.0, "ms");
     row("  CPU time, init + 50 events", |m| m.cpu.as_secs_f64() * 1000.0, "ms");
+    let (r_init, p_init) = (total(&rust_idle, cpu_ms), total(&python_idle, cpu_ms));
+    println!(
+        "{:<42} Rust {r_init:>8.1} ms  Python {p_init:>8.1} ms  ratio {:.3}",
+        "  CPU time, init only",
+        r_init / p_init
+    );
+    let (r_event, p_event) = (
+        (total(&rust, cpu_ms) - r_init) / 50.0,
+        (total(&python, cpu_ms) - p_init) / 50.0,
+    );
+    println!(
+        "{:<42} Rust {r_event:>8.2} ms  Python {p_event:>8.2} ms  ratio {:.3}",
+        "  CPU time per event (difference)",
+        r_event / p_event
+    );
     row("  peak RSS", |m| m.rss_kib as f64 / 1024.0, "MiB");
 }
