@@ -6,6 +6,8 @@ mod handler;
 mod plan;
 mod render;
 mod routes;
+mod scan_wait;
+mod sweep;
 mod token;
 mod trigger;
 mod vault_policy;
@@ -44,6 +46,7 @@ impl BackupTag for AccountTagging {
 struct App {
     config: Config,
     home_account: String,
+    region: String,
     api: AwsBackup,
     tagging: AccountTagging,
     publisher: Box<dyn PublishAlert>,
@@ -67,6 +70,8 @@ impl App {
             events: self.events.as_deref(),
             ledger: self.store.as_ref().map(|s| s as _),
             dry_run: self.config.dry_run,
+            region: &self.region,
+            clean_scan_wait: self.config.clean_scan_wait,
         };
         let result = handler::handle(event.payload, &deps, &mut metrics).await;
         metrics.flush();
@@ -112,6 +117,7 @@ async fn main() -> Result<(), Error> {
         tagging: AccountTagging::new(sdk, &home_account, None),
         api: AwsBackup { accounts },
         home_account,
+        region,
         config,
         publisher,
         events,
