@@ -371,6 +371,29 @@ mod tests {
     }
 
     #[test]
+    fn a_plans_copy_or_a_route_may_wait_for_a_clean_scan_and_only_they_are_gated() {
+        let gated = POLICY
+            .replace(
+                r#"{"vault": "rearguard-isolated", "rpo_hours": 48,"#,
+                r#"{"vault": "rearguard-isolated", "rpo_hours": 48, "require_clean_scan": true,"#,
+            )
+            .replace(
+                r#""jobs": "on_demand","#,
+                r#""jobs": "on_demand", "require_clean_scan": true,"#,
+            );
+        let some = routes(&gated, Some(ROLE)).unwrap();
+        let names: Vec<&str> = some.gated().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["production:rearguard-isolated", "on-demand"]);
+        assert!(
+            some.gates_vault("rearguard-production") && some.gates_vault("any-vault"),
+            "on-demand takes *"
+        );
+        let plain = routes(POLICY, Some(ROLE)).unwrap();
+        assert_eq!(plain.gated().count(), 0);
+        assert!(!plain.gates_vault("rearguard-production"));
+    }
+
+    #[test]
     fn a_route_named_like_a_plans_copy_is_refused() {
         let clash = POLICY.replace(r#""name": "on-demand""#, r#""name": "production:rearguard-dr""#);
         assert!(matches!(routes(&clash, Some(ROLE)), Err(RoutesError::Route { path, .. }) if path == "copy_routes"));
