@@ -1095,7 +1095,10 @@ async fn a_copy_that_requires_a_clean_scan_starts_once_on_the_clean_scan_and_the
 
     // THEN only the copy without the requirement starts; the isolated one is held
     assert_eq!(completed["copies"].as_array().unwrap().len(), 1, "{completed}");
-    assert_eq!(destinations(&copy_jobs(&sdk, &volume).await), [vaults.dr.clone()]);
+    assert_eq!(
+        destinations(&copy_jobs(&sdk, &volume).await),
+        std::slice::from_ref(&vaults.dr)
+    );
     let held: Vec<_> = harness
         .custom_events()
         .await
@@ -1152,7 +1155,7 @@ async fn threats_found_refuse_the_waiting_copy_with_one_error_naming_the_point_t
     assert_eq!(second["status"], "duplicate", "{second}");
     assert_eq!(
         destinations(&copy_jobs(&sdk, &volume).await),
-        [vaults.dr.clone()],
+        std::slice::from_ref(&vaults.dr),
         "only the copy made on completion, none to the isolated vault"
     );
     let alerts = harness.alerts(1).await;
