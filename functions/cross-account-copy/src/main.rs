@@ -93,7 +93,14 @@ async fn main() -> Result<(), Error> {
         region: &region,
     };
     let config = rearguard::config::load(|settings| Config::from_settings(settings, home))?;
-    tracing::info!(home_account = %home_account, routes = config.routes.routes.len(), dry_run = config.dry_run, "cross-account-copy starting");
+    tracing::info!(
+        home_account = %home_account,
+        routes = config.routes.routes.len(),
+        waiting_for_clean_scan = config.routes.gated().count(),
+        clean_scan_wait_hours = config.clean_scan_wait.num_hours(),
+        dry_run = config.dry_run,
+        "cross-account-copy starting"
+    );
     if config.routes.routes.is_empty() {
         // A valid policy whose copies the plans' own copy rules make: nothing for this function.
         tracing::warn!(
