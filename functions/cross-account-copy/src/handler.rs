@@ -131,8 +131,10 @@ async fn handle_scan(payload: &Value, deps: &Deps<'_>, metrics: &mut Metrics) ->
         Ok(found) => found,
         Err(reason) => return Ok(ignored(&event_id, &reason, metrics)),
     };
-    if !deps.routes.gates_vault(&vault_name) {
-        info!(event_id, recovery_point = %point, vault = %vault_name, decision = "no_route", "no copy from this vault waits for a clean scan");
+    // Copies start from this account's recovery points only (where the policy's vaults resolve).
+    let here = rearguard::arn::Arn::parse(&vault_arn).is_some_and(|a| a.account == deps.home_account);
+    if !here || !deps.routes.gates_vault(&vault_name) {
+        info!(event_id, recovery_point = %point, vault = %vault_arn, decision = "no_route", "no copy from this vault waits for a clean scan");
         metrics.count("NoRoute", &[]);
         return Ok(json!({"status": "no_route"}));
     }
@@ -168,19 +170,17 @@ async fn handle_scan(payload: &Value, deps: &Deps<'_>, metrics: &mut Metrics) ->
                 }
                 Err(e) => return Err(transient(e)),
             };
-            let verdict = earlier_threats(verdict, &region, &point, deps).await?;
-            let arrival = match trigger::scan_arrival(&event, verdict.0, &facts) {
-                Ok(mut arrival) => {
-                    if let (Some(scan_job_id), Trigger::Scan { scan_job_id: job, state, .. }) =
-                        (verdict.1, &mut arrival.trigger)
-                    {
-                        *job = scan_job_id;
-                        *state = "COMPLETED".into();
-                    }
-                    arrival
-                }
+            let mut arrival = match trigger::scan_arrival(&event, verdict, &facts) {
+                Ok(arrival) => arrival,
                 Err(reason) => return Ok(ignored(&id, &reason, counted)),
             };
+            if let Some(infected) = earlier_threat(verdict, &region, &point, deps).await? {
+                arrival.trigger = Trigger::Scan {
+                    scan_job_id: infected.scan_job_id,
+                    state: infected.state,
+                    verdict: Verdict::ThreatsFound,
+                };
+            }
             info!(event_id = %id, scan_job_id = event.detail.scan_job_id.as_deref().unwrap_or(""), state = event.state(), verdict = ?arrival.trigger, recovery_point = %point, "scan decides the copies waiting for it");
             handle_arrival(&arrival, deps, counted).await
         },
@@ -192,26 +192,22 @@ async fn handle_scan(payload: &Value, deps: &Deps<'_>, metrics: &mut Metrics) ->
 }
 
 /// A clean scan does not clear a point another scan found malware in (a rescan of an infected
-/// backup is not a reason to copy it): the earlier THREATS_FOUND scan wins, and is named.
-async fn earlier_threats(
+/// backup is not a reason to copy it): that scan, which the refusal then names.
+async fn earlier_threat(
     verdict: Verdict,
     region: &str,
     point: &str,
     deps: &Deps<'_>,
-) -> Result<(Verdict, Option<String>), HandleError> {
+) -> Result<Option<crate::scan_wait::ScanSummary>, HandleError> {
     if verdict != Verdict::Clean {
-        return Ok((verdict, None));
+        return Ok(None);
     }
     let scans = deps.api.scan_jobs(region, point).await.map_err(transient)?;
-    Ok(
-        match scans.iter().find(|s| s.result.as_deref() == Some("THREATS_FOUND")) {
-            Some(infected) => {
-                warn!(recovery_point = %point, scan_job_id = %infected.scan_job_id, decision = "refuse", "an earlier scan of this point found threats");
-                (Verdict::ThreatsFound, Some(infected.scan_job_id.clone()))
-            }
-            None => (verdict, None),
-        },
-    )
+    let infected = scans.into_iter().find(|s| s.result.as_deref() == Some("THREATS_FOUND"));
+    if let Some(scan) = &infected {
+        warn!(recovery_point = %point, scan_job_id = %scan.scan_job_id, decision = "refuse", "an earlier scan of this point found threats");
+    }
+    Ok(infected)
 }
 
 async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
@@ -1144,6 +1140,19 @@ mod tests {
 
         assert_eq!(answer["status"], "no_route");
         assert!(aws.started.lock().unwrap().is_empty() && outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_scan_of_another_accounts_point_is_not_this_functions_to_copy() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+        let mut event = sample("scan-no-threats-found");
+        event["detail"]["backupVaultArn"] = json!("arn:aws:backup:eu-west-1:999988887777:backup-vault:production");
+
+        let answer = run_with(&aws, &outbox, &gated(), event).await.unwrap();
+
+        assert_eq!(answer["status"], "no_route", "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
     }
 
     /// A delivery ledger in memory.
