@@ -1175,6 +1175,46 @@ async fn threats_found_refuse_the_waiting_copy_with_one_error_naming_the_point_t
 }
 
 #[tokio::test]
+async fn a_failed_scan_refuses_the_waiting_copy_as_not_proven_clean_and_a_later_clean_scan_copies_it() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(gated_policy(&vaults), &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("unproven-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    scan(&sdk, &vaults.production, &point, ("x-emulator-scan-state", "FAILED")).await;
+    let failed = harness.invoke(&the_event(&sdk, &inbox, SCAN_JOB).await).await;
+
+    assert_eq!(failed["refused"], 1, "{failed}");
+    assert_eq!(
+        destinations(&copy_jobs(&sdk, &volume).await),
+        std::slice::from_ref(&vaults.dr)
+    );
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].subject.starts_with("[ERROR] Copy refused to "),
+        "{}",
+        alerts[0].subject
+    );
+    let refusal = &alerts[0].document["detail"]["refused"][0]["refusal"];
+    assert_eq!(
+        (refusal["code"].as_str(), refusal["state"].as_str()),
+        (Some("SCAN_NOT_CLEAN"), Some("FAILED"))
+    );
+
+    // A scan that completes clean afterwards releases the copy.
+    scan(&sdk, &vaults.production, &point, CLEAN).await;
+    let clean = harness.invoke(&the_event(&sdk, &inbox, SCAN_JOB).await).await;
+    assert_eq!(clean["copies"][0]["destination"], vaults.isolated.as_str(), "{clean}");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 2);
+}
+
+#[tokio::test]
 async fn the_sweep_warns_once_about_a_backup_whose_scan_never_came_and_dry_run_only_logs_it() {
     // GIVEN three backups in the gated route's vault: one 30 h old never scanned, one 30 h old
     // scanned clean, one just taken
