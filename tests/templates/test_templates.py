@@ -347,3 +347,25 @@ def test_the_seed_vaults_let_the_destination_accounts_copy_out_and_the_policies_
     destination = load(ROOT / "templates" / "destination-account.yaml")
     role = destination["Resources"]["VaultCheckRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert "backup:GetBackupVaultAccessPolicy" in role["Statement"][0]["Action"]
+
+
+# "Malware scan job events" (AWS Backup Developer Guide): a scan's verdict is final only in its
+# ended states. Copies with require_clean_scan start on those events; the hourly sweep finds the
+# scans that never came, within the 30 days ListBackupJobs and ListScanJobs cover.
+def test_cross_account_copy_hears_only_ended_scans_and_sweeps_hourly_for_missing_ones(stack):
+    function = stack["Resources"]["CrossAccountCopyFunction"]["Properties"]
+    events = function["Events"]
+    assert events["ScanEnded"]["Properties"]["Pattern"] == {
+        "source": ["aws.backup"],
+        "detail-type": ["Scan Job State Change"],
+        "detail": {"state": ["COMPLETED", "COMPLETED_WITH_ISSUES", "FAILED", "CANCELED"]},
+    }
+    assert events["CleanScanSweep"]["Type"] == "Schedule"
+    assert events["CleanScanSweep"]["Properties"]["Schedule"] == "rate(1 hour)"
+    assert function["Environment"]["Variables"]["CLEAN_SCAN_WAIT_HOURS"] == {"Ref": "CleanScanWaitHours"}
+    wait = stack["Parameters"]["CleanScanWaitHours"]
+    # The function's own bounds (scan_wait::MAX_WAIT_HOURS): the wait plus a week's look-back.
+    assert (wait["Default"], wait["MinValue"], wait["MaxValue"]) == (24, 1, 504)
+    statements = function["Policies"][0]["Statement"]
+    lists = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "FindScansAndTheBackupsWaitingForThem"]
+    assert sorted(lists[0]["Action"]) == ["backup:ListBackupJobs", "backup:ListScanJobs"]

@@ -5,8 +5,8 @@
 
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
-    BACKUP_ROLE, acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, copy_jobs,
-    create_role, customer_key, next_events, points_in, share_key_with, vault,
+    BACKUP_ROLE, acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, backup_with,
+    copy_jobs, create_role, customer_key, next_events, points_in, scan, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
@@ -23,6 +23,9 @@ const COPY_ROLE: &str = "arn:aws:iam::123456789012:role/rearguard-copy";
 const CHECK_ROLE: &str = "rearguard-vault-check";
 const BACKUP_JOB: &str = "Backup Job State Change";
 const COPY_JOB: &str = "Copy Job State Change";
+const SCAN_JOB: &str = "Scan Job State Change";
+const CLEAN: (&str, &str) = ("x-emulator-scan-result", "NO_THREATS_FOUND");
+const INFECTED: (&str, &str) = ("x-emulator-scan-result", "THREATS_FOUND");
 
 /// One test's vaults: production and a re-encrypting vault here, `dr` in us-west-2, `isolated`
 /// in the isolated account, each with a customer managed key; all names unique to the test. The
@@ -1050,4 +1053,269 @@ async fn job_alerts_seeing_the_same_event_first_does_not_stop_the_copy() {
     assert!(matches!(alerts_answer, Ok(Answer::Response(_))), "{alerts_answer:?}");
     assert_eq!(answer["status"], "handled", "{answer}");
     assert_eq!(copy_jobs(&sdk, &volume).await.len(), 1);
+}
+
+/// A policy where copies from production to the isolated vault wait for a clean malware scan,
+/// and copies to dr do not.
+fn gated_policy(vaults: &Vaults) -> Value {
+    policy(json!([
+        route(
+            "clean-only",
+            &vaults.production,
+            &[&vaults.isolated],
+            json!({"require_clean_scan": true})
+        ),
+        route("nearby", &vaults.production, &[&vaults.dr], json!({})),
+    ]))
+}
+
+fn destinations(jobs: &[aws_sdk_backup::types::CopyJob]) -> Vec<String> {
+    let mut vaults: Vec<String> = jobs
+        .iter()
+        .map(|j| j.destination_backup_vault_arn().unwrap_or_default().to_string())
+        .collect();
+    vaults.sort();
+    vaults
+}
+
+#[tokio::test]
+async fn a_copy_that_requires_a_clean_scan_starts_once_on_the_clean_scan_and_the_other_on_completion() {
+    // GIVEN a gated route to the isolated vault and a plain one to dr, with the state table
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(gated_policy(&vaults), &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("gated-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+
+    // WHEN the backup completes
+    let completed = harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    // THEN only the copy without the requirement starts; the isolated one is held
+    assert_eq!(completed["copies"].as_array().unwrap().len(), 1, "{completed}");
+    assert_eq!(
+        destinations(&copy_jobs(&sdk, &volume).await),
+        std::slice::from_ref(&vaults.dr)
+    );
+    let held: Vec<_> = harness
+        .custom_events()
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "Rearguard Copy Skipped")
+        .collect();
+    assert_eq!(held.len(), 1, "{held:#?}");
+    assert_eq!(held[0]["detail"]["destinationVaultArn"], vaults.isolated.as_str());
+    assert!(held[0]["detail"]["reason"].as_str().unwrap().contains("malware scan"));
+
+    // WHEN a scan finds the point clean, and EventBridge delivers that event twice
+    scan(&sdk, &vaults.production, &point, CLEAN).await;
+    let clean = the_event(&sdk, &inbox, SCAN_JOB).await;
+    assert_eq!(clean["detail"]["scanResult"]["scanResultStatus"], "NO_THREATS_FOUND");
+    let first = harness.invoke(&clean).await;
+    let second = harness.invoke(&clean).await;
+
+    // THEN exactly one copy to the isolated vault, beside the one to dr
+    assert_eq!(first["copies"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first["copies"][0]["destination"], vaults.isolated.as_str());
+    assert_eq!(second["status"], "duplicate", "{second}");
+    let mut both = vec![vaults.dr.clone(), vaults.isolated.clone()];
+    both.sort();
+    assert_eq!(destinations(&copy_jobs(&sdk, &volume).await), both);
+    assert!(harness.alerts(0).await.is_empty(), "nothing to alert");
+
+    // AND a deployment without the ledger, given the same scan, still starts nothing new (the
+    // copy token is the backup's, and the copy is found)
+    let stateless = Harness::start(gated_policy(&vaults), &[]).await;
+    let third = stateless.invoke(&clean).await;
+    assert_eq!(third["copies"], first["copies"], "the same copy job: {third}");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 2);
+}
+
+#[tokio::test]
+async fn threats_found_refuse_the_waiting_copy_with_one_error_naming_the_point_the_resource_and_the_scan() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(gated_policy(&vaults), &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("infected-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    scan(&sdk, &vaults.production, &point, INFECTED).await;
+    let infected = the_event(&sdk, &inbox, SCAN_JOB).await;
+    let scan_job_id = infected["detail"]["scanJobId"].as_str().unwrap().to_string();
+    let first = harness.invoke(&infected).await;
+    let second = harness.invoke(&infected).await;
+
+    assert_eq!(first["refused"], 1, "{first}");
+    assert_eq!(second["status"], "duplicate", "{second}");
+    assert_eq!(
+        destinations(&copy_jobs(&sdk, &volume).await),
+        std::slice::from_ref(&vaults.dr),
+        "only the copy made on completion, none to the isolated vault"
+    );
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "once, though delivered twice: {alerts:#?}");
+    let alert = &alerts[0];
+    assert!(
+        alert.subject.starts_with("[ERROR] Copy refused to "),
+        "{}",
+        alert.subject
+    );
+    assert_eq!(alert.document["recoveryPointArn"], point.as_str());
+    assert_eq!(alert.document["resource"]["arn"], volume.as_str());
+    let refusal = &alert.document["detail"]["refused"][0];
+    assert_eq!(refusal["refusal"]["code"], "MALWARE_FOUND");
+    assert_eq!(refusal["refusal"]["scan_job_id"], scan_job_id.as_str());
+    assert_eq!(refusal["destinationVaultArn"], vaults.isolated.as_str());
+}
+
+#[tokio::test]
+async fn a_failed_scan_refuses_the_waiting_copy_as_not_proven_clean_and_a_later_clean_scan_copies_it() {
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(gated_policy(&vaults), &[("STATE_TABLE_NAME", &state_table)]).await;
+    let volume = encrypted_volume(&sdk, Some(&customer_key(&sdk).await)).await;
+    let inbox = backup_events_inbox(&sdk, &unique("unproven-events"), &volume).await;
+    let point = backup(&sdk, &vaults.production, &volume, Some("plan-daily")).await;
+    harness.invoke(&the_event(&sdk, &inbox, BACKUP_JOB).await).await;
+
+    scan(&sdk, &vaults.production, &point, ("x-emulator-scan-state", "FAILED")).await;
+    let failed = harness.invoke(&the_event(&sdk, &inbox, SCAN_JOB).await).await;
+
+    assert_eq!(failed["refused"], 1, "{failed}");
+    assert_eq!(
+        destinations(&copy_jobs(&sdk, &volume).await),
+        std::slice::from_ref(&vaults.dr)
+    );
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(
+        alerts[0].subject.starts_with("[ERROR] Copy refused to "),
+        "{}",
+        alerts[0].subject
+    );
+    let refusal = &alerts[0].document["detail"]["refused"][0]["refusal"];
+    assert_eq!(
+        (refusal["code"].as_str(), refusal["state"].as_str()),
+        (Some("SCAN_NOT_CLEAN"), Some("FAILED"))
+    );
+
+    // A scan that completes clean afterwards releases the copy.
+    scan(&sdk, &vaults.production, &point, CLEAN).await;
+    let clean = harness.invoke(&the_event(&sdk, &inbox, SCAN_JOB).await).await;
+    assert_eq!(clean["copies"][0]["destination"], vaults.isolated.as_str(), "{clean}");
+    assert_eq!(copy_jobs(&sdk, &volume).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_sweep_warns_once_about_a_backup_whose_scan_never_came_and_dry_run_only_logs_it() {
+    // GIVEN three backups in the gated route's vault: one 30 h old never scanned, one 30 h old
+    // scanned clean, one just taken
+    let sdk = local_aws::sdk_config().await;
+    let vaults = Vaults::create(&sdk).await;
+    let state_table = unique("copy-state");
+    local_aws::create_state_table(&sdk, &state_table).await;
+    let harness = Harness::start(gated_policy(&vaults), &[("STATE_TABLE_NAME", &state_table)]).await;
+    let key = customer_key(&sdk).await;
+    let long_ago = (chrono::Utc::now() - chrono::Duration::hours(30))
+        .timestamp()
+        .to_string();
+    let old = |volume: String| {
+        let (sdk, vault, at) = (sdk.clone(), vaults.production.clone(), long_ago.clone());
+        async move {
+            let headers = [("x-emulator-time", at), ("x-emulator-plan", "plan-daily".to_string())];
+            backup_with(&sdk, &vault, &volume, &headers)
+                .await
+                .expect("a recovery point")
+        }
+    };
+    let unscanned = old(encrypted_volume(&sdk, Some(&key)).await).await;
+    let scanned = old(encrypted_volume(&sdk, Some(&key)).await).await;
+    scan(&sdk, &vaults.production, &scanned, CLEAN).await;
+    let fresh = backup(
+        &sdk,
+        &vaults.production,
+        &encrypted_volume(&sdk, Some(&key)).await,
+        Some("plan-daily"),
+    )
+    .await;
+    let schedule = json!({"version": "0", "id": unique("sweep"), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": HOME, "region": "eu-west-1", "resources": [], "detail": {},
+        "time": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()});
+
+    // WHEN the hourly sweep runs, and again an hour later (another event)
+    let first = harness.invoke(&schedule).await;
+    let mut later = schedule.clone();
+    later["id"] = json!(unique("sweep"));
+    later["time"] = json!(
+        (chrono::Utc::now() + chrono::Duration::hours(1))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    );
+    let second = harness.invoke(&later).await;
+
+    // THEN one warning, about the old point no scan reached, naming the held copy
+    let held: Vec<&str> = first["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["recoveryPointArn"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        held,
+        [unscanned.as_str()],
+        "not {scanned} (scanned) nor {fresh} (within the wait): {first}"
+    );
+    assert_eq!(second["held"], first["held"], "{second}");
+    let alerts = harness.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "once per point: {alerts:#?}");
+    assert!(
+        alerts[0].subject.starts_with("[WARNING] Copy to "),
+        "{}",
+        alerts[0].subject
+    );
+    assert_eq!(alerts[0].document["recoveryPointArn"], unscanned.as_str());
+    assert_eq!(
+        alerts[0].document["detail"]["heldDestinations"],
+        json!([vaults.isolated])
+    );
+    assert_eq!(alerts[0].document["detail"]["waitHours"], 24);
+    assert!(
+        copy_jobs(&sdk, &unscanned_resource(&sdk, &vaults.production, &unscanned).await)
+            .await
+            .is_empty()
+    );
+
+    // AND in dry run the sweep logs the alert it would send, and sends none
+    let dry = Harness::start(gated_policy(&vaults), &[("DRY_RUN", "true")]).await;
+    let answer = dry.invoke(&schedule).await;
+    assert_eq!(answer["dryRun"], true);
+    assert!(dry.alerts(0).await.is_empty());
+    let logs = dry.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("would_alert"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(line.contains(&unscanned) && line.contains(&vaults.isolated), "{line}");
+}
+
+/// The resource a recovery point in `vault` was taken of.
+async fn unscanned_resource(sdk: &SdkConfig, vault: &str, point: &str) -> String {
+    aws_sdk_backup::Client::new(sdk)
+        .describe_recovery_point()
+        .backup_vault_name(vault)
+        .recovery_point_arn(point)
+        .send()
+        .await
+        .expect("describe recovery point")
+        .resource_arn()
+        .expect("resource")
+        .to_string()
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use crate::lifecycle::Lifecycle;
 use crate::plan::{CopyOrder, PointFacts, RetentionBounds};
+use crate::scan_wait::{CompletedBackup, ScanSummary};
 use crate::vault_policy::VaultPolicy;
 
 /// An AWS error, sorted into what a retry can fix and what it cannot.
@@ -137,6 +138,17 @@ pub trait CopyApi: Send + Sync {
         point_arn: &str,
         lifecycle: &Lifecycle,
     ) -> Result<(), ApiError>;
+    /// The malware scans of a recovery point in the home account.
+    async fn scan_jobs(&self, region: &str, point_arn: &str) -> Result<Vec<ScanSummary>, ApiError>;
+    /// The backups of the home account that completed between `after` and `before`, in one
+    /// vault or (`None`) any.
+    async fn completed_backups(
+        &self,
+        region: &str,
+        vault: Option<&str>,
+        after: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CompletedBackup>, ApiError>;
 }
 
 /// The real thing: clients in the home account per region, and in destination accounts through
@@ -290,6 +302,20 @@ impl CopyApi for AwsBackup {
     ) -> Result<(), ApiError> {
         update_lifecycle(&self.home(region).await?, vault, point_arn, lifecycle).await
     }
+
+    async fn scan_jobs(&self, region: &str, point_arn: &str) -> Result<Vec<ScanSummary>, ApiError> {
+        scan_jobs(&self.home(region).await?, point_arn).await
+    }
+
+    async fn completed_backups(
+        &self,
+        region: &str,
+        vault: Option<&str>,
+        after: chrono::DateTime<chrono::Utc>,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CompletedBackup>, ApiError> {
+        completed_backups(&self.home(region).await?, vault, after, before).await
+    }
 }
 
 // One function per call, each taking its client: the SDK-level tests drive them with mocks.
@@ -311,6 +337,10 @@ pub async fn describe_point(
         in_cold_storage: output.storage_class() == Some(&StorageClass::Cold),
         lifecycle: from_sdk(output.lifecycle()),
         key_arn: output.encryption_key_arn().map(str::to_string),
+        created: output.creation_date().and_then(chrono_time),
+        // DescribeRecoveryPoint: `CreatedBy` names the backup plan that made the point, and is
+        // absent for an on-demand backup.
+        on_demand: output.created_by().and_then(|c| c.backup_plan_arn()).is_none(),
         ..PointFacts::default()
     })
 }
@@ -468,6 +498,86 @@ pub async fn update_lifecycle(
         .await
         .map_err(|e| ApiError::from_sdk("UpdateRecoveryPointLifecycle", e))?;
     Ok(())
+}
+
+fn smithy_time(t: chrono::DateTime<chrono::Utc>) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_millis(t.timestamp_millis())
+}
+
+fn chrono_time(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)
+}
+
+/// ListScanJobs ByRecoveryPointArn ("Returns only the scan jobs that are ran against the
+/// specified recovery point"; the list covers the last 30 days).
+pub async fn scan_jobs(client: &aws_sdk_backup::Client, point_arn: &str) -> Result<Vec<ScanSummary>, ApiError> {
+    let mut pages = client
+        .list_scan_jobs()
+        .by_recovery_point_arn(point_arn)
+        .into_paginator()
+        .send();
+    let mut scans = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk("ListScanJobs", e))?;
+        for job in page.scan_jobs() {
+            // The filter is AWS's; a job of another point is not this point's scan either way.
+            if job.recovery_point_arn() != point_arn {
+                continue;
+            }
+            scans.push(ScanSummary {
+                scan_job_id: job.scan_job_id().to_string(),
+                state: job.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                result: job
+                    .scan_result()
+                    .map(|r| r.scan_result_status())
+                    .map(|r| r.as_str().to_string()),
+            });
+        }
+    }
+    Ok(scans)
+}
+
+/// ListBackupJobs ByState COMPLETED, ByCompleteAfter, ByCompleteBefore and, for one vault,
+/// ByBackupVaultName ("ListBackupJobs": the list covers the last 30 days).
+pub async fn completed_backups(
+    client: &aws_sdk_backup::Client,
+    vault: Option<&str>,
+    after: chrono::DateTime<chrono::Utc>,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<CompletedBackup>, ApiError> {
+    let mut pages = client
+        .list_backup_jobs()
+        .by_state(aws_sdk_backup::types::BackupJobState::Completed)
+        .by_complete_after(smithy_time(after))
+        .by_complete_before(smithy_time(before))
+        .set_by_backup_vault_name(vault.map(str::to_string))
+        .into_paginator()
+        .send();
+    let mut backups = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk("ListBackupJobs", e))?;
+        for job in page.backup_jobs() {
+            let (Some(point), Some(vault_arn), Some(resource_arn), Some(completed)) = (
+                job.recovery_point_arn(),
+                job.backup_vault_arn(),
+                job.resource_arn(),
+                job.completion_date().and_then(chrono_time),
+            ) else {
+                continue;
+            };
+            backups.push(CompletedBackup {
+                job_id: job.backup_job_id().unwrap_or_default().to_string(),
+                recovery_point_arn: point.to_string(),
+                vault_arn: vault_arn.to_string(),
+                resource_arn: resource_arn.to_string(),
+                resource_type: job.resource_type().unwrap_or_default().to_string(),
+                on_demand: job.created_by().and_then(|c| c.backup_plan_arn()).is_none(),
+                created: job.creation_date().and_then(chrono_time),
+                completed,
+            });
+        }
+    }
+    Ok(backups)
 }
 
 #[cfg(test)]
@@ -815,5 +925,146 @@ mod tests {
             facts.key_arn.as_deref(),
             Some("arn:aws:kms:eu-west-1:111122223333:key/k")
         );
+    }
+
+    #[tokio::test]
+    async fn a_points_scans_are_listed_by_its_arn_with_their_state_and_result() {
+        use aws_sdk_backup::operation::list_scan_jobs::ListScanJobsOutput;
+        use aws_sdk_backup::types::{ScanJob, ScanResultInfo, ScanResultStatus, ScanState};
+        let point = "arn:aws:ec2:eu-west-1::snapshot/snap-1";
+        let rule = mock!(aws_sdk_backup::Client::list_scan_jobs)
+            .match_requests(move |req| req.by_recovery_point_arn() == Some(point))
+            .then_output(move || {
+                let job = |id: &str, arn: &str, state: ScanState, result: Option<ScanResultStatus>| {
+                    let mut b = ScanJob::builder()
+                        .account_id("111122223333")
+                        .backup_vault_arn("arn:aws:backup:eu-west-1:111122223333:backup-vault:v")
+                        .backup_vault_name("v")
+                        .creation_date(aws_smithy_types::DateTime::from_secs(0))
+                        .iam_role_arn("arn:aws:iam::111122223333:role/r")
+                        .malware_scanner(aws_sdk_backup::types::MalwareScanner::Guardduty)
+                        .recovery_point_arn(arn)
+                        .resource_arn("arn:aws:ec2:eu-west-1:111122223333:volume/vol-1")
+                        .resource_name("vol-1")
+                        .resource_type(aws_sdk_backup::types::ScanResourceType::Ebs)
+                        .scan_job_id(id)
+                        .scan_mode(aws_sdk_backup::types::ScanMode::FullScan)
+                        .scanner_role_arn("arn:aws:iam::111122223333:role/s")
+                        .state(state);
+                    if let Some(result) = result {
+                        b = b.scan_result(ScanResultInfo::builder().scan_result_status(result).build().unwrap());
+                    }
+                    b.build().unwrap()
+                };
+                ListScanJobsOutput::builder()
+                    .scan_jobs(job("failed", point, ScanState::Failed, None))
+                    .scan_jobs(job(
+                        "clean",
+                        point,
+                        ScanState::Completed,
+                        Some(ScanResultStatus::NoThreatsFound),
+                    ))
+                    .scan_jobs(job("other", "arn:other", ScanState::Completed, None))
+                    .build()
+                    .unwrap()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let scans = scan_jobs(&client, point).await.unwrap();
+
+        assert_eq!(rule.num_calls(), 1);
+        assert_eq!(
+            scans,
+            [
+                ScanSummary {
+                    scan_job_id: "failed".into(),
+                    state: "FAILED".into(),
+                    result: None
+                },
+                ScanSummary {
+                    scan_job_id: "clean".into(),
+                    state: "COMPLETED".into(),
+                    result: Some("NO_THREATS_FOUND".into())
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn completed_backups_are_listed_by_state_vault_and_completion_window() {
+        use aws_sdk_backup::operation::list_backup_jobs::ListBackupJobsOutput;
+        use aws_sdk_backup::types::{BackupJob, BackupJobState, RecoveryPointCreator};
+        let after = chrono::DateTime::parse_from_rfc3339("2026-11-13T06:00:00Z")
+            .unwrap()
+            .to_utc();
+        let before = chrono::DateTime::parse_from_rfc3339("2026-11-20T06:00:00Z")
+            .unwrap()
+            .to_utc();
+        let rule = mock!(aws_sdk_backup::Client::list_backup_jobs)
+            .match_requests(move |req| {
+                req.by_state() == Some(&BackupJobState::Completed)
+                    && req.by_backup_vault_name() == Some("production")
+                    && req.by_complete_after().map(|t| t.secs()) == Some(after.timestamp())
+                    && req.by_complete_before().map(|t| t.secs()) == Some(before.timestamp())
+            })
+            .then_output(|| {
+                let job = |id: &str, plan: Option<&str>| {
+                    BackupJob::builder()
+                        .backup_job_id(id)
+                        .recovery_point_arn(format!("arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:{id}"))
+                        .backup_vault_arn("arn:aws:backup:eu-west-1:111122223333:backup-vault:production")
+                        .resource_arn("arn:aws:rds:eu-west-1:111122223333:db:orders")
+                        .resource_type("RDS")
+                        .completion_date(aws_smithy_types::DateTime::from_secs(1_763_600_000))
+                        .set_created_by(plan.map(|p| RecoveryPointCreator::builder().backup_plan_arn(p).build()))
+                        .build()
+                };
+                ListBackupJobsOutput::builder()
+                    .backup_jobs(job(
+                        "job-plan",
+                        Some("arn:aws:backup:eu-west-1:111122223333:backup-plan:p"),
+                    ))
+                    .backup_jobs(job("job-on-demand", None))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_backup, [&rule]);
+
+        let backups = completed_backups(&client, Some("production"), after, before)
+            .await
+            .unwrap();
+
+        assert_eq!(rule.num_calls(), 1);
+        assert_eq!(
+            backups
+                .iter()
+                .map(|b| (b.job_id.as_str(), b.on_demand))
+                .collect::<Vec<_>>(),
+            [("job-plan", false), ("job-on-demand", true)]
+        );
+        assert_eq!(backups[0].completed.timestamp(), 1_763_600_000);
+    }
+
+    #[tokio::test]
+    async fn a_described_point_says_when_it_was_taken_and_whether_a_plan_made_it() {
+        let created = aws_smithy_types::DateTime::from_secs(1_763_600_000);
+        let planned = mock!(aws_sdk_backup::Client::describe_recovery_point).then_output(move || {
+            DescribeRecoveryPointOutput::builder()
+                .creation_date(created)
+                .created_by(
+                    aws_sdk_backup::types::RecoveryPointCreator::builder()
+                        .backup_plan_arn("arn:aws:backup:eu-west-1:111122223333:backup-plan:p")
+                        .build(),
+                )
+                .build()
+        });
+        let client = mock_client!(aws_sdk_backup, [&planned]);
+        let facts = describe_point(&client, "v", "arn:p").await.unwrap();
+        assert_eq!(facts.created.map(|t| t.timestamp()), Some(1_763_600_000));
+        assert!(!facts.on_demand);
+
+        let on_demand = mock!(aws_sdk_backup::Client::describe_recovery_point)
+            .then_output(|| DescribeRecoveryPointOutput::builder().build());
+        let client = mock_client!(aws_sdk_backup, [&on_demand]);
+        assert!(describe_point(&client, "v", "arn:p").await.unwrap().on_demand);
     }
 }

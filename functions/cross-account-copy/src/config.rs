@@ -25,6 +25,9 @@ pub struct Config {
     pub dry_run: bool,
     /// `METRICS_NAMESPACE`.
     pub metrics_namespace: String,
+    /// `CLEAN_SCAN_WAIT_HOURS` (default 24, at most 504): how long after its backup a copy that
+    /// requires a clean malware scan waits for one before the hourly sweep warns it is held.
+    pub clean_scan_wait: chrono::Duration,
 }
 
 impl Config {
@@ -50,6 +53,12 @@ impl Config {
             metrics_namespace: settings
                 .optional("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "Rearguard".into()),
+            clean_scan_wait: chrono::Duration::hours(settings.number(
+                "CLEAN_SCAN_WAIT_HOURS",
+                24,
+                1,
+                crate::scan_wait::MAX_WAIT_HOURS,
+            )? as i64),
         })
     }
 }
@@ -80,6 +89,27 @@ mod tests {
             e.contains("REARGUARD_POLICY") && e.contains("copy_routes[0].copy_role_arn"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_clean_scan_wait_defaults_to_a_day_and_a_bad_one_is_named() {
+        let policy = r#"{"plans": {"p": {"rpo_hours": 24}}}"#;
+        let with = |wait: &str| {
+            Config::from_settings(
+                &Settings::from_pairs(&[
+                    ("ALERT_TOPIC_ARN", TOPIC),
+                    ("REARGUARD_POLICY", policy),
+                    ("CLEAN_SCAN_WAIT_HOURS", wait),
+                ]),
+                HOME,
+            )
+        };
+        assert_eq!(with("").unwrap().clean_scan_wait, chrono::Duration::hours(24));
+        assert_eq!(with("6").unwrap().clean_scan_wait, chrono::Duration::hours(6));
+        for bad in ["0", "505", "a day"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("CLEAN_SCAN_WAIT_HOURS"), "{e}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use rearguard::backup_events::JobEvent;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
+use rearguard::scan_events::{SCAN_JOB, ScanEvent};
 use rearguard::sns::{PublishAlert, PublishError};
 use rearguard::store::{DeliveryLedger, StoreError, exactly_once};
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use crate::lifecycle::{Lifecycle, shortened};
 use crate::plan::{self, CopyOrder, Inputs, Outcome, Plan, PointFacts, Refusal};
 use crate::render;
 use crate::routes::Routes;
-use crate::trigger::{self, Arrival, Origin};
+use crate::trigger::{self, Arrival, Origin, Trigger, Verdict};
 use crate::vault_policy::VaultPolicy;
 
 /// Reads the backup tag of a resource in the home account.
@@ -33,6 +34,10 @@ pub struct Deps<'a> {
     pub events: Option<&'a dyn ForwardAlert>,
     pub ledger: Option<&'a dyn DeliveryLedger>,
     pub dry_run: bool,
+    /// The function's own Region, where the backups it copies are.
+    pub region: &'a str,
+    /// How long a copy that requires a clean scan waits for one before the sweep alerts.
+    pub clean_scan_wait: chrono::Duration,
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps
@@ -56,6 +61,20 @@ const DEDUPE_RETENTION_DAYS: i64 = 7;
 
 pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
     let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let detail_type = payload.get("detail-type").and_then(Value::as_str).unwrap_or("");
+    let source = payload.get("source").and_then(Value::as_str).unwrap_or("");
+    if detail_type == SCAN_JOB {
+        return handle_scan(&payload, deps, metrics).await;
+    }
+    // The hourly schedule (template.yaml) asks for a look at the copies still waiting for a scan.
+    if (source, detail_type) == ("aws.events", "Scheduled Event") {
+        let now = payload
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or_else(chrono::Utc::now, |t| t.to_utc());
+        return crate::sweep::run(now, deps, metrics).await;
+    }
     let event = match JobEvent::decode(&payload) {
         Ok(event) => event,
         Err(reason) => {
@@ -85,8 +104,110 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
         .ok_or(HandleError::InProgress(event_id))
 }
 
-fn transient(e: ApiError) -> HandleError {
+pub(crate) fn transient(e: ApiError) -> HandleError {
     HandleError::Aws(e)
+}
+
+fn ignored(event_id: &str, reason: &dyn std::fmt::Display, metrics: &mut Metrics) -> Value {
+    info!(event_id, %reason, decision = "ignore", "no copy decided by this event");
+    metrics.count("EventsIgnored", &[]);
+    json!({"status": "ignored", "reason": reason.to_string()})
+}
+
+/// A malware scan ended: the copies that wait for a clean scan of this recovery point start,
+/// or are refused with one alert. Once per event (the ledger), and the copy token is the
+/// backup's, so a redelivered clean scan starts nothing new.
+async fn handle_scan(payload: &Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let event = match ScanEvent::decode_str(&payload.to_string()) {
+        Ok(event) => event,
+        Err(reason) => return Ok(ignored(&event_id, &reason, metrics)),
+    };
+    let verdict = match trigger::scan_verdict(&event) {
+        Ok(verdict) => verdict,
+        Err(reason) => return Ok(ignored(&event_id, &reason, metrics)),
+    };
+    let (point, vault_arn, vault_name) = match trigger::scanned_point(&event) {
+        Ok(found) => found,
+        Err(reason) => return Ok(ignored(&event_id, &reason, metrics)),
+    };
+    // Copies start from this account's recovery points only (where the policy's vaults resolve).
+    let here = rearguard::arn::Arn::parse(&vault_arn).is_some_and(|a| a.account == deps.home_account);
+    if !here || !deps.routes.gates_vault(&vault_name) {
+        info!(event_id, recovery_point = %point, vault = %vault_arn, decision = "no_route", "no copy from this vault waits for a clean scan");
+        metrics.count("NoRoute", &[]);
+        return Ok(json!({"status": "no_route"}));
+    }
+    metrics.count("ScansSeen", &[("verdict", &format!("{verdict:?}"))]);
+    let id = event_id.clone();
+    let counted = &mut *metrics;
+    let outcome = exactly_once(
+        deps.ledger,
+        &event_id,
+        chrono::Duration::minutes(LEASE_MINUTES),
+        chrono::Duration::days(DEDUPE_RETENTION_DAYS),
+        || async move {
+            let region = rearguard::arn::Arn::parse(&vault_arn).map_or("", |a| a.region).to_string();
+            let facts = match deps.api.describe_point(&region, &vault_name, &point).await {
+                Ok(facts) => facts,
+                Err(e) if e.permanent() => {
+                    let arrival = trigger::scan_arrival(&event, verdict, &PointFacts::default())
+                        .map_err(|reason| ignored(&id, &reason, counted));
+                    let arrival = match arrival {
+                        Ok(arrival) => arrival,
+                        Err(answer) => return Ok(answer),
+                    };
+                    warn!(event_id = %id, error = %e, decision = "alert", "the scanned recovery point cannot be read");
+                    let alert = render::api_failed(
+                        &arrival,
+                        "read the scanned recovery point to decide its copies",
+                        &e,
+                        "Check the function's backup:DescribeRecoveryPoint permission and that the recovery point still exists.",
+                    );
+                    publish_all(deps, &[alert]).await?;
+                    counted.count("CopyApiFailures", &[]);
+                    return Ok(json!({"status": "failed", "error": e.to_string()}));
+                }
+                Err(e) => return Err(transient(e)),
+            };
+            let mut arrival = match trigger::scan_arrival(&event, verdict, &facts) {
+                Ok(arrival) => arrival,
+                Err(reason) => return Ok(ignored(&id, &reason, counted)),
+            };
+            if let Some(infected) = earlier_threat(verdict, &region, &point, deps).await? {
+                arrival.trigger = Trigger::Scan {
+                    scan_job_id: infected.scan_job_id,
+                    state: infected.state,
+                    verdict: Verdict::ThreatsFound,
+                };
+            }
+            info!(event_id = %id, scan_job_id = event.detail.scan_job_id.as_deref().unwrap_or(""), state = event.state(), verdict = ?arrival.trigger, recovery_point = %point, "scan decides the copies waiting for it");
+            handle_arrival(&arrival, deps, counted).await
+        },
+    )
+    .await?;
+    outcome
+        .into_answer(&event_id, metrics)
+        .ok_or(HandleError::InProgress(event_id))
+}
+
+/// A clean scan does not clear a point another scan found malware in (a rescan of an infected
+/// backup is not a reason to copy it): that scan, which the refusal then names.
+async fn earlier_threat(
+    verdict: Verdict,
+    region: &str,
+    point: &str,
+    deps: &Deps<'_>,
+) -> Result<Option<crate::scan_wait::ScanSummary>, HandleError> {
+    if verdict != Verdict::Clean {
+        return Ok(None);
+    }
+    let scans = deps.api.scan_jobs(region, point).await.map_err(transient)?;
+    let infected = scans.into_iter().find(|s| s.result.as_deref() == Some("THREATS_FOUND"));
+    if let Some(scan) = &infected {
+        warn!(recovery_point = %point, scan_job_id = %scan.scan_job_id, decision = "refuse", "an earlier scan of this point found threats");
+    }
+    Ok(infected)
 }
 
 async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
@@ -117,7 +238,8 @@ async fn handle_arrival(arrival: &Arrival, deps: &Deps<'_>, metrics: &mut Metric
         return Ok(json!({"status": "no_route"}));
     }
     let mut alerts = Vec::new();
-    let facts = if sketch.outcomes.is_empty() {
+    // Facts can only refuse a copy, never add one: without a copy to start, none are read.
+    let facts = if !sketch.outcomes.iter().any(|o| matches!(o, Outcome::Copy(_))) {
         PointFacts::default()
     } else {
         match point_facts(arrival, deps).await {
@@ -520,6 +642,13 @@ mod tests {
     const DR: &str = "arn:aws:backup:us-west-2:111122223333:backup-vault:dr";
     const CHECK_ROLE: &str = "arn:aws:iam::444455556666:role/rearguard-vault-check";
 
+    /// One ListBackupJobs call: the vault, ByCompleteAfter, ByCompleteBefore.
+    type Listing = (
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    );
+
     /// AWS as the handler sees it: per destination, what the vault check and StartCopyJob say.
     #[derive(Default)]
     struct FakeAws {
@@ -529,6 +658,9 @@ mod tests {
         policies: BTreeMap<&'static str, &'static str>,
         started: Mutex<Vec<String>>,
         lifecycles: Mutex<Vec<Lifecycle>>,
+        scans: Vec<crate::scan_wait::ScanSummary>,
+        backups: Vec<crate::scan_wait::CompletedBackup>,
+        listed: Mutex<Vec<Listing>>,
     }
 
     fn error(code: &str, failure: Failure) -> ApiError {
@@ -592,6 +724,22 @@ mod tests {
         async fn update_lifecycle(&self, _: &str, _: &str, _: &str, _: &Lifecycle) -> Result<(), ApiError> {
             Ok(())
         }
+        async fn scan_jobs(&self, _: &str, _: &str) -> Result<Vec<crate::scan_wait::ScanSummary>, ApiError> {
+            Ok(self.scans.clone())
+        }
+        async fn completed_backups(
+            &self,
+            _: &str,
+            vault: Option<&str>,
+            after: chrono::DateTime<chrono::Utc>,
+            before: chrono::DateTime<chrono::Utc>,
+        ) -> Result<Vec<crate::scan_wait::CompletedBackup>, ApiError> {
+            self.listed
+                .lock()
+                .unwrap()
+                .push((vault.map(str::to_string), after, before));
+            Ok(self.backups.clone())
+        }
     }
 
     struct NoTags;
@@ -633,6 +781,8 @@ mod tests {
             events: None,
             ledger: None,
             dry_run: false,
+            region: "eu-west-1",
+            clean_scan_wait: chrono::Duration::hours(24),
         };
         handle(event, &deps, &mut Metrics::new("Test", "cross-account-copy")).await
     }
@@ -865,5 +1015,265 @@ mod tests {
             alerts[0].document["detail"]["refused"][0]["refusal"]["code"],
             "CONTINUOUS_BACKUP"
         );
+    }
+
+    /// Copies from `production` to the isolated vault wait for a clean scan; to dr they do not.
+    fn gated() -> Routes {
+        Routes::for_test(
+            r#"[{"name": "clean-only", "source_vaults": ["production"], "destinations": ["isolated"],
+                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy", "require_clean_scan": true},
+                {"name": "nearby", "source_vaults": ["production"], "destinations": ["dr"],
+                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        )
+    }
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_completed_backup_starts_only_the_copy_that_does_not_wait_for_a_scan() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        let answer = run_with(&aws, &outbox, &gated(), sample("backup-completed-rds"))
+            .await
+            .unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [DR], "{answer}");
+        assert_eq!(answer["skipped"], 1, "the isolated copy is held: {answer}");
+        assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_clean_scan_starts_the_copy_that_waited_for_it_and_nothing_else() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        let answer = run_with(&aws, &outbox, &gated(), sample("scan-no-threats-found"))
+            .await
+            .unwrap();
+
+        assert_eq!(*aws.started.lock().unwrap(), [ISOLATED], "{answer}");
+        assert!(outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn threats_found_refuse_the_waiting_copy_with_one_error_naming_point_resource_and_scan() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        let answer = run_with(&aws, &outbox, &gated(), sample("scan-threats-found"))
+            .await
+            .unwrap();
+
+        assert!(aws.started.lock().unwrap().is_empty(), "{answer}");
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].severity, Severity::Error);
+        for named in [
+            "arn:aws:backup:eu-west-1:111122223333:recovery-point:9c8b7a6d-1234-4abc-9def-0123456789ab",
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/orders",
+            "4f3e2d1c-aaaa-4bbb-8ccc-1234567890ab",
+        ] {
+            assert!(alerts[0].text.contains(named), "{named} in {}", alerts[0].text);
+        }
+        assert_eq!(
+            alerts[0].document["detail"]["refused"][0]["refusal"]["code"],
+            "MALWARE_FOUND"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_scan_refuses_the_waiting_copy_as_not_proven_clean() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+
+        run_with(&aws, &outbox, &gated(), sample("scan-failed")).await.unwrap();
+
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].severity, Severity::Error);
+        assert!(
+            alerts[0].text.contains("ended FAILED without proving"),
+            "{}",
+            alerts[0].text
+        );
+    }
+
+    #[tokio::test]
+    async fn a_clean_rescan_of_a_point_found_infected_before_does_not_copy_it() {
+        let aws = FakeAws {
+            scans: vec![crate::scan_wait::ScanSummary {
+                scan_job_id: "first-scan".into(),
+                state: "COMPLETED".into(),
+                result: Some("THREATS_FOUND".into()),
+            }],
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+
+        run_with(&aws, &outbox, &gated(), sample("scan-no-threats-found"))
+            .await
+            .unwrap();
+
+        assert!(aws.started.lock().unwrap().is_empty());
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].text.contains("first-scan"), "{}", alerts[0].text);
+    }
+
+    #[tokio::test]
+    async fn a_scan_of_a_vault_no_waiting_copy_reads_is_ignored_without_aws_calls() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+        let plain = Routes::for_test(
+            r#"[{"name": "nearby", "source_vaults": ["production"], "destinations": ["dr"],
+                 "copy_role_arn": "arn:aws:iam::111122223333:role/rearguard-copy"}]"#,
+        );
+
+        let answer = run_with(&aws, &outbox, &plain, sample("scan-threats-found"))
+            .await
+            .unwrap();
+
+        assert_eq!(answer["status"], "no_route");
+        assert!(aws.started.lock().unwrap().is_empty() && outbox.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_scan_of_another_accounts_point_is_not_this_functions_to_copy() {
+        let aws = FakeAws::default();
+        let outbox = Outbox::default();
+        let mut event = sample("scan-no-threats-found");
+        event["detail"]["backupVaultArn"] = json!("arn:aws:backup:eu-west-1:999988887777:backup-vault:production");
+
+        let answer = run_with(&aws, &outbox, &gated(), event).await.unwrap();
+
+        assert_eq!(answer["status"], "no_route", "{answer}");
+        assert!(aws.started.lock().unwrap().is_empty());
+    }
+
+    /// A delivery ledger in memory.
+    #[derive(Default)]
+    struct Ledger(Mutex<BTreeMap<String, bool>>);
+
+    #[async_trait::async_trait]
+    impl DeliveryLedger for Ledger {
+        async fn claim(
+            &self,
+            key: &str,
+            _: chrono::DateTime<chrono::Utc>,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<rearguard::store::Claim, StoreError> {
+            let mut keys = self.0.lock().unwrap();
+            Ok(match keys.get(key) {
+                Some(true) => rearguard::store::Claim::AlreadyDone,
+                Some(false) => rearguard::store::Claim::InProgress,
+                None => {
+                    keys.insert(key.into(), false);
+                    rearguard::store::Claim::Acquired
+                }
+            })
+        }
+        async fn complete(&self, key: &str, _: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+            self.0.lock().unwrap().insert(key.into(), true);
+            Ok(())
+        }
+        async fn release(&self, key: &str) -> Result<(), StoreError> {
+            self.0.lock().unwrap().remove(key);
+            Ok(())
+        }
+    }
+
+    fn completed_backup() -> crate::scan_wait::CompletedBackup {
+        crate::scan_wait::CompletedBackup {
+            job_id: "job-7".into(),
+            recovery_point_arn: "arn:aws:rds:eu-west-1:111122223333:snapshot:awsbackup:job-7".into(),
+            vault_arn: PRODUCTION.into(),
+            resource_arn: "arn:aws:rds:eu-west-1:111122223333:db:orders".into(),
+            resource_type: "RDS".into(),
+            on_demand: false,
+            created: None,
+            completed: "2026-11-20T03:30:00Z".parse().unwrap(),
+        }
+    }
+
+    async fn sweep(aws: &FakeAws, outbox: &Outbox, ledger: &Ledger, dry_run: bool) -> Value {
+        let routes = gated();
+        let deps = Deps {
+            routes: &routes,
+            home_account: "111122223333",
+            api: aws,
+            tags: &NoTags,
+            publisher: outbox,
+            events: None,
+            ledger: Some(ledger),
+            dry_run,
+            region: "eu-west-1",
+            clean_scan_wait: chrono::Duration::hours(24),
+        };
+        let event = sample("scheduled-event");
+        handle(event, &deps, &mut Metrics::new("Test", "cross-account-copy"))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_sweep_warns_once_about_a_backup_whose_scan_never_came() {
+        let aws = FakeAws {
+            backups: vec![completed_backup()],
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+        let ledger = Ledger::default();
+
+        let first = sweep(&aws, &outbox, &ledger, false).await;
+        let second = sweep(&aws, &outbox, &ledger, false).await;
+
+        assert_eq!(first["held"][0]["heldDestinations"][0], ISOLATED, "{first}");
+        assert_eq!(second["held"], first["held"], "still held an hour later");
+        let alerts = outbox.0.lock().unwrap();
+        assert_eq!(alerts.len(), 1, "once per point: {alerts:#?}");
+        assert_eq!(alerts[0].severity, Severity::Warning);
+        assert!(
+            alerts[0].text.contains("after 24 h: the copy to isolated"),
+            "{}",
+            alerts[0].text
+        );
+        // Only the gated route's vault, the backups that completed a day or more before the
+        // schedule's own time.
+        let event_time: chrono::DateTime<chrono::Utc> =
+            sample("scheduled-event")["time"].as_str().unwrap().parse().unwrap();
+        let listed = aws.listed.lock().unwrap();
+        assert_eq!(listed[0].0.as_deref(), Some("production"));
+        assert_eq!(listed[0].2, event_time - chrono::Duration::hours(24));
+    }
+
+    #[tokio::test]
+    async fn a_backup_with_a_completed_scan_is_not_held_and_dry_run_only_logs() {
+        let scanned = FakeAws {
+            backups: vec![completed_backup()],
+            scans: vec![crate::scan_wait::ScanSummary {
+                scan_job_id: "s".into(),
+                state: "COMPLETED".into(),
+                result: Some("NO_THREATS_FOUND".into()),
+            }],
+            ..FakeAws::default()
+        };
+        let outbox = Outbox::default();
+        let answer = sweep(&scanned, &outbox, &Ledger::default(), false).await;
+        assert_eq!(answer["held"], json!([]), "{answer}");
+
+        let unscanned = FakeAws {
+            backups: vec![completed_backup()],
+            ..FakeAws::default()
+        };
+        let ledger = Ledger::default();
+        let answer = sweep(&unscanned, &outbox, &ledger, true).await;
+        assert_eq!(answer["held"].as_array().unwrap().len(), 1, "{answer}");
+        assert!(outbox.0.lock().unwrap().is_empty(), "dry run publishes nothing");
+        assert!(ledger.0.lock().unwrap().is_empty(), "and records nothing");
     }
 }

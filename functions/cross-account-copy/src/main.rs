@@ -6,6 +6,8 @@ mod handler;
 mod plan;
 mod render;
 mod routes;
+mod scan_wait;
+mod sweep;
 mod token;
 mod trigger;
 mod vault_policy;
@@ -44,6 +46,7 @@ impl BackupTag for AccountTagging {
 struct App {
     config: Config,
     home_account: String,
+    region: String,
     api: AwsBackup,
     tagging: AccountTagging,
     publisher: Box<dyn PublishAlert>,
@@ -67,6 +70,8 @@ impl App {
             events: self.events.as_deref(),
             ledger: self.store.as_ref().map(|s| s as _),
             dry_run: self.config.dry_run,
+            region: &self.region,
+            clean_scan_wait: self.config.clean_scan_wait,
         };
         let result = handler::handle(event.payload, &deps, &mut metrics).await;
         metrics.flush();
@@ -88,7 +93,14 @@ async fn main() -> Result<(), Error> {
         region: &region,
     };
     let config = rearguard::config::load(|settings| Config::from_settings(settings, home))?;
-    tracing::info!(home_account = %home_account, routes = config.routes.routes.len(), dry_run = config.dry_run, "cross-account-copy starting");
+    tracing::info!(
+        home_account = %home_account,
+        routes = config.routes.routes.len(),
+        waiting_for_clean_scan = config.routes.gated().count(),
+        clean_scan_wait_hours = config.clean_scan_wait.num_hours(),
+        dry_run = config.dry_run,
+        "cross-account-copy starting"
+    );
     if config.routes.routes.is_empty() {
         // A valid policy whose copies the plans' own copy rules make: nothing for this function.
         tracing::warn!(
@@ -112,6 +124,7 @@ async fn main() -> Result<(), Error> {
         tagging: AccountTagging::new(sdk, &home_account, None),
         api: AwsBackup { accounts },
         home_account,
+        region,
         config,
         publisher,
         events,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use crate::lifecycle::{self, Lifecycle, LifecycleSource};
 use crate::routes::{Candidate, Route, Routes};
 use crate::token::copy_token;
-use crate::trigger::{Arrival, Origin};
+use crate::trigger::{Arrival, Origin, Trigger, Verdict};
 use crate::vault_policy::{self, COPY_FROM, COPY_INTO, Grant, VaultPolicy};
 
 /// The database types whose AWS Backup recovery points are snapshots of the database itself,
@@ -68,6 +68,10 @@ pub struct PointFacts {
     pub key_is_aws_managed: bool,
     /// A snapshot of a Multi-AZ DB cluster (RDS DescribeDBClusters says its engine).
     pub multi_az_db_cluster: bool,
+    /// When the backup was taken (`CreationDate`).
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    /// No backup plan made it (`CreatedBy` names none).
+    pub on_demand: bool,
 }
 
 /// Continuous backups (point-in-time recovery) are named `recovery-point:continuous:…`. They
@@ -233,6 +237,15 @@ pub enum Refusal {
         error_code: String,
         message: String,
     },
+    /// The copy waits for a clean scan, and the scan found malware.
+    MalwareFound {
+        scan_job_id: String,
+    },
+    /// The copy waits for a clean scan, and the scan ended without proving the point clean.
+    ScanNotClean {
+        scan_job_id: String,
+        state: String,
+    },
 }
 
 impl Refusal {
@@ -297,6 +310,12 @@ impl Refusal {
             Refusal::CopyRejected { error_code, message } => {
                 format!("AWS Backup rejected the copy ({error_code}): {message}")
             }
+            Refusal::MalwareFound { scan_job_id } => format!(
+                "the malware scan {scan_job_id} found threats in the recovery point (THREATS_FOUND), and this copy takes only backups scanned clean"
+            ),
+            Refusal::ScanNotClean { scan_job_id, state } => format!(
+                "the malware scan {scan_job_id} ended {state} without proving the recovery point clean, and this copy takes only backups scanned clean"
+            ),
         }
     }
 
@@ -333,6 +352,12 @@ impl Refusal {
             }
             Refusal::CopyRejected { .. } => {
                 "Check that the copy role may be passed (iam:PassRole) and that the destination vault's access policy lets this account copy in."
+            }
+            Refusal::MalwareFound { .. } => {
+                "Do not restore this recovery point; see GuardDuty's malware findings for the resource. The next backup scanned clean is copied."
+            }
+            Refusal::ScanNotClean { .. } => {
+                "Scan the recovery point again (StartScanJob); a COMPLETED scan with NO_THREATS_FOUND starts the copy."
             }
         }
     }
@@ -405,7 +430,7 @@ pub fn decide(inputs: &Inputs<'_>) -> Plan {
     let onward = arrival.account == inputs.home_account;
     // A recovery point that arrived in a re-encrypting vault goes on to the other accounts of
     // the routes that sent it there.
-    if let Origin::Copy { source_vault_arn, .. } = &arrival.origin {
+    if let (Origin::Copy { source_vault_arn, .. }, Trigger::Completion) = (&arrival.origin, &arrival.trigger) {
         let source = candidate(inputs, vault_name(source_vault_arn));
         for route in inputs.routes.matching(&source).into_iter().filter(|_| onward) {
             if route.reencrypt.as_ref().is_some_and(|r| r.vault == arrival.vault_name) {
@@ -421,10 +446,62 @@ pub fn decide(inputs: &Inputs<'_>) -> Plan {
     let here = candidate(inputs, &arrival.vault_name);
     for route in inputs.routes.matching(&here).into_iter().filter(|_| onward) {
         for destination in &route.destinations {
-            planner.consider(route, destination, false);
+            match gate(route.require_clean_scan, &arrival.trigger) {
+                Gate::Open => planner.consider(route, destination, false),
+                Gate::NotThisEvent => {}
+                Gate::Held => planner.skip(
+                    route,
+                    destination,
+                    "held until a malware scan of the recovery point finds no threats",
+                ),
+                Gate::Refused(refusal) => planner.refuse(route, destination, refusal),
+            }
         }
     }
     planner.plan
+}
+
+/// What a route's clean-scan requirement makes of an event, for one of its copies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gate {
+    /// Copy now (the other checks permitting).
+    Open,
+    /// Not this event's copy: a copy without the requirement was made when the backup
+    /// completed, and a scan event is not about it.
+    NotThisEvent,
+    /// The backup completed; the copy waits for its scan.
+    Held,
+    /// The scan ended without a clean verdict: no copy.
+    Refused(Refusal),
+}
+
+/// | copy                   | backup completed | scan clean | scan found threats | scan failed, canceled, with issues |
+/// |------------------------|------------------|------------|--------------------|------------------------------------|
+/// | without the requirement| copy             | -          | -                  | -                                  |
+/// | `require_clean_scan`   | held             | copy       | refused (malware)  | refused (not proven clean)         |
+pub fn gate(require_clean_scan: bool, trigger: &Trigger) -> Gate {
+    match (require_clean_scan, trigger) {
+        (false, Trigger::Completion) => Gate::Open,
+        (false, Trigger::Scan { .. }) => Gate::NotThisEvent,
+        (true, Trigger::Completion) => Gate::Held,
+        (
+            true,
+            Trigger::Scan {
+                scan_job_id,
+                state,
+                verdict,
+            },
+        ) => match verdict {
+            Verdict::Clean => Gate::Open,
+            Verdict::ThreatsFound => Gate::Refused(Refusal::MalwareFound {
+                scan_job_id: scan_job_id.clone(),
+            }),
+            Verdict::Unproven => Gate::Refused(Refusal::ScanNotClean {
+                scan_job_id: scan_job_id.clone(),
+                state: state.clone(),
+            }),
+        },
+    }
 }
 
 fn candidate<'a>(inputs: &'a Inputs<'_>, vault_name: &'a str) -> Candidate<'a> {
@@ -481,6 +558,27 @@ struct Planner<'a, 'i> {
 }
 
 impl Planner<'_, '_> {
+    /// A copy that is not started now, for a reason that is not a problem.
+    fn skip(&mut self, route: &Route, destination: &str, reason: &str) {
+        self.plan.outcomes.push(Outcome::Skipped {
+            route: route.name.clone(),
+            destination_vault_arn: destination.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
+    /// A copy refused before any other check (each destination once).
+    fn refuse(&mut self, route: &Route, destination: &str, refusal: Refusal) {
+        if destination == self.inputs.arrival.vault_arn || !self.seen.insert(destination.to_string()) {
+            return;
+        }
+        self.plan.outcomes.push(Outcome::Refused {
+            route: route.name.clone(),
+            destination_vault_arn: destination.to_string(),
+            refusal,
+        });
+    }
+
     fn consider(&mut self, route: &Route, destination: &str, continuing: bool) {
         let arrival = self.inputs.arrival;
         let facts = self.inputs.facts;
@@ -634,6 +732,7 @@ mod tests {
             resource_arn: "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1".into(),
             resource_type: resource_type.into(),
             origin: Origin::Backup { on_demand: false },
+            trigger: Trigger::Completion,
         }
     }
 
@@ -661,6 +760,106 @@ mod tests {
     }
 
     const SNAPSHOT: &str = "arn:aws:ec2:eu-west-1::snapshot/snap-1";
+
+    /// `offsite` copies to the isolated vault once a scan finds the backup clean; `nearby` copies
+    /// to dr when the backup completes.
+    fn gated_and_plain() -> Routes {
+        Routes::for_test(
+            r#"[{"name": "offsite", "source_vaults": ["rearguard-production"], "destinations": ["isolated"],
+                 "copy_role_arn": "arn:aws:iam::111122223333:role/c", "require_clean_scan": true},
+                {"name": "nearby", "source_vaults": ["rearguard-production"], "destinations": ["dr"],
+                 "copy_role_arn": "arn:aws:iam::111122223333:role/c"}]"#,
+        )
+    }
+
+    fn scanned(verdict: Verdict, state: &str) -> Arrival {
+        Arrival {
+            trigger: Trigger::Scan {
+                scan_job_id: "scan-1".into(),
+                state: state.into(),
+                verdict,
+            },
+            ..backup("EBS", SNAPSHOT)
+        }
+    }
+
+    fn destinations(plan: &Plan) -> Vec<&str> {
+        plan.copies().map(|c| c.destination_vault_arn.as_str()).collect()
+    }
+
+    #[test]
+    fn the_clean_scan_gate_decides_each_copy_by_its_requirement_and_the_event() {
+        assert_eq!(gate(false, &Trigger::Completion), Gate::Open);
+        assert_eq!(gate(true, &Trigger::Completion), Gate::Held);
+        let clean = scanned(Verdict::Clean, "COMPLETED").trigger;
+        assert_eq!(gate(true, &clean), Gate::Open);
+        assert_eq!(gate(false, &clean), Gate::NotThisEvent, "copied on completion already");
+        assert_eq!(
+            gate(true, &scanned(Verdict::ThreatsFound, "COMPLETED").trigger),
+            Gate::Refused(Refusal::MalwareFound {
+                scan_job_id: "scan-1".into()
+            })
+        );
+        for state in ["FAILED", "CANCELED", "COMPLETED_WITH_ISSUES"] {
+            assert_eq!(
+                gate(true, &scanned(Verdict::Unproven, state).trigger),
+                Gate::Refused(Refusal::ScanNotClean {
+                    scan_job_id: "scan-1".into(),
+                    state: state.into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_completed_backup_is_copied_by_the_plain_route_and_held_for_the_gated_one() {
+        let plan = run(&gated_and_plain(), &backup("EBS", SNAPSHOT), &facts(Some(35)));
+
+        assert_eq!(destinations(&plan), [DR]);
+        assert!(matches!(
+            &plan.outcomes[0],
+            Outcome::Skipped { route, destination_vault_arn, reason }
+                if route == "offsite" && destination_vault_arn == ISOLATED && reason.contains("malware scan")
+        ));
+    }
+
+    #[test]
+    fn a_clean_scan_starts_only_the_gated_copy_with_a_token_of_the_backup() {
+        let plan = run(
+            &gated_and_plain(),
+            &scanned(Verdict::Clean, "COMPLETED"),
+            &facts(Some(35)),
+        );
+
+        assert_eq!(destinations(&plan), [ISOLATED]);
+        assert_eq!(plan.outcomes.len(), 1, "nothing about dr: {plan:?}");
+        let order = plan.copies().next().unwrap();
+        assert_eq!(order.idempotency_token, copy_token(SNAPSHOT, ISOLATED, "job-1"));
+    }
+
+    #[test]
+    fn threats_or_an_unproven_scan_refuse_the_gated_copy_naming_the_scan_and_leave_the_plain_one_alone() {
+        for (verdict, state, code) in [
+            (Verdict::ThreatsFound, "COMPLETED", "MalwareFound"),
+            (Verdict::Unproven, "FAILED", "ScanNotClean"),
+        ] {
+            let plan = run(&gated_and_plain(), &scanned(verdict, state), &facts(Some(35)));
+
+            assert_eq!(plan.copies().count(), 0);
+            assert_eq!(plan.outcomes.len(), 1, "{plan:?}");
+            let Outcome::Refused {
+                route,
+                destination_vault_arn,
+                refusal,
+            } = &plan.outcomes[0]
+            else {
+                panic!("{:?}", plan.outcomes[0])
+            };
+            assert_eq!((route.as_str(), destination_vault_arn.as_str()), ("offsite", ISOLATED));
+            assert!(format!("{refusal:?}").starts_with(code), "{refusal:?}");
+            assert!(refusal.reason().contains("scan-1"), "{}", refusal.reason());
+        }
+    }
 
     #[test]
     fn each_destination_gets_one_copy_with_a_stable_token_in_the_source_region() {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::backup::ApiError;
 use crate::plan::{Outcome, Refusal};
+use crate::scan_wait::ScanSummary;
 use crate::trigger::Arrival;
 
 pub const SOURCE: &str = "rearguard.cross-account-copy";
@@ -137,6 +138,41 @@ pub fn unchecked(arrival: &Arrival, unchecked: &[Unchecked]) -> Option<Alert> {
     ))
 }
 
+/// A backup whose copies wait for a clean malware scan that has not come within the wait: the
+/// copies are held, not refused (a clean scan still starts them), so a warning.
+pub fn scan_overdue(arrival: &Arrival, held: &[String], wait_hours: i64, scans: &[ScanSummary]) -> Option<Alert> {
+    let first = held.first()?;
+    let more = match held.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    let vaults: Vec<String> = held.iter().map(|d| destination_label(d)).collect();
+    let headline = format!("Copy to {}{more} held: no scan after {wait_hours} h", vault_name(first));
+    let seen = if scans.is_empty() {
+        "No scan of it was started.".to_string()
+    } else {
+        let list: Vec<String> = scans.iter().map(|s| format!("{} {}", s.scan_job_id, s.state)).collect();
+        format!("Its scans so far: {}.", list.join(", "))
+    };
+    let body = format!(
+        "No malware scan of {} after {wait_hours} h: the copy to {} is held.\n{seen}\n\nCopies that require a clean scan start only when a scan of the backup completes with NO_THREATS_FOUND. Check the backup plan's scan action (or start a scan with StartScanJob); a clean result starts the copy.",
+        arrival.recovery_point_arn,
+        vaults.join(", "),
+    );
+    let scans: Vec<Value> = scans
+        .iter()
+        .map(|s| json!({"scanJobId": s.scan_job_id, "state": s.state, "result": s.result}))
+        .collect();
+    Some(build(
+        arrival,
+        Severity::Warning,
+        "copy_held_for_scan",
+        &headline,
+        &body,
+        json!({"heldDestinations": held, "waitHours": wait_hours, "scans": scans}),
+    ))
+}
+
 /// An AWS call that cannot succeed on retry (access denied, invalid parameter): said once.
 pub fn api_failed(arrival: &Arrival, action: &str, error: &ApiError, hint: &str) -> Alert {
     let body = format!(
@@ -218,6 +254,7 @@ mod tests {
             resource_arn: "arn:aws:rds:eu-west-1:111122223333:db:prod-orders".into(),
             resource_type: "RDS".into(),
             origin: Origin::Backup { on_demand: false },
+            trigger: crate::trigger::Trigger::Completion,
         }
     }
 
@@ -278,6 +315,35 @@ mod tests {
         );
         assert_eq!(alert.document["detail"]["unchecked"][0]["roleArn"], role);
         assert!(unchecked(&arrival(), &[]).is_none());
+    }
+
+    #[test]
+    fn a_copy_held_past_the_wait_is_one_warning_naming_the_point_and_the_vault() {
+        let isolated = "arn:aws:backup:eu-west-1:444455556666:backup-vault:isolated";
+        let failed = ScanSummary {
+            scan_job_id: "scan-9".into(),
+            state: "FAILED".into(),
+            result: None,
+        };
+
+        let alert = scan_overdue(&arrival(), &[isolated.to_string()], 24, &[failed]).unwrap();
+
+        assert_eq!(alert.severity, Severity::Warning);
+        assert_eq!(
+            alert.subject,
+            "[WARNING] Copy to isolated held: no scan after 24 h: prod-orders (RDS) 111122223333 eu-west-1"
+        );
+        assert!(
+            alert.text.contains(&format!(
+                "No malware scan of {} after 24 h: the copy to isolated (444455556666, eu-west-1) is held",
+                arrival().recovery_point_arn
+            )),
+            "{}",
+            alert.text
+        );
+        assert!(alert.text.contains("scan-9 FAILED"), "{}", alert.text);
+        assert_eq!(alert.document["detail"]["heldDestinations"][0], isolated);
+        assert!(scan_overdue(&arrival(), &[], 24, &[]).is_none());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Route {
     pub shorten_after: Vec<String>,
     /// Keep a copy within its destination vault's Vault Lock bounds instead of refusing it.
     pub clamp_to_vault_lock: bool,
+    /// Copy only once a malware scan found the backup clean, not when the backup completes.
+    pub require_clean_scan: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +132,7 @@ impl Routes {
                     shorten_source_to_days: plan.shorten_source_to_days,
                     shorten_after: all.clone(),
                     clamp_to_vault_lock: copy.clamp_to_vault_lock,
+                    require_clean_scan: copy.require_clean_scan,
                 });
             }
         }
@@ -158,6 +161,7 @@ impl Routes {
                 reencrypt: route.reencrypt.as_ref().map(reencrypt),
                 shorten_source_to_days: route.shorten_source_to_days,
                 clamp_to_vault_lock: route.clamp_to_vault_lock,
+                require_clean_scan: route.require_clean_scan,
             });
         }
         let mut names = BTreeSet::new();
@@ -181,6 +185,17 @@ impl Routes {
     /// Whether any route reads the backup tag (if none does, tags are never looked up).
     pub fn reads_tags(&self) -> bool {
         self.routes.iter().any(|r| !r.backup_tag_values.is_empty())
+    }
+
+    /// The routes whose copies wait for a clean malware scan.
+    pub fn gated(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().filter(|r| r.require_clean_scan)
+    }
+
+    /// Whether a gated route may take backups from this vault (before its other filters).
+    pub fn gates_vault(&self, vault_name: &str) -> bool {
+        self.gated()
+            .any(|r| r.source_vaults.iter().any(|v| v == "*" || v == vault_name))
     }
 }
 
@@ -353,6 +368,29 @@ mod tests {
         let plans_only = r#"{"vaults": {"dr": {"region": "us-west-2"}}, "plans": {"production": {"rpo_hours": 24,
             "copies": [{"vault": "dr", "rpo_hours": 48, "made_by": "backup_plan"}]}}}"#;
         assert!(routes(plans_only, None).unwrap().routes.is_empty());
+    }
+
+    #[test]
+    fn a_plans_copy_or_a_route_may_wait_for_a_clean_scan_and_only_they_are_gated() {
+        let gated = POLICY
+            .replace(
+                r#"{"vault": "rearguard-isolated", "rpo_hours": 48,"#,
+                r#"{"vault": "rearguard-isolated", "rpo_hours": 48, "require_clean_scan": true,"#,
+            )
+            .replace(
+                r#""jobs": "on_demand","#,
+                r#""jobs": "on_demand", "require_clean_scan": true,"#,
+            );
+        let some = routes(&gated, Some(ROLE)).unwrap();
+        let names: Vec<&str> = some.gated().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["production:rearguard-isolated", "on-demand"]);
+        assert!(
+            some.gates_vault("rearguard-production") && some.gates_vault("any-vault"),
+            "on-demand takes *"
+        );
+        let plain = routes(POLICY, Some(ROLE)).unwrap();
+        assert_eq!(plain.gated().count(), 0);
+        assert!(!plain.gates_vault("rearguard-production"));
     }
 
     #[test]

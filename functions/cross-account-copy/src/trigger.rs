@@ -1,8 +1,12 @@
 //! What an event means for copying: a recovery point has arrived in a vault, either from a
-//! completed backup job or from a completed copy job (the next hop of a route).
+//! completed backup job or from a completed copy job (the next hop of a route), or a malware
+//! scan of a recovery point has ended (the copies that wait for a clean scan).
 
 use rearguard::arn::{self, Arn};
 use rearguard::backup_events::{JobDetail, JobEvent, JobState};
+use rearguard::scan_events::{Finding, ScanEvent};
+
+use crate::plan::PointFacts;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Arrival {
@@ -21,6 +25,32 @@ pub struct Arrival {
     pub resource_arn: String,
     pub resource_type: String,
     pub origin: Origin,
+    /// What the event says happened to the recovery point.
+    pub trigger: Trigger,
+}
+
+/// Why the recovery point is looked at now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// Its backup or copy job completed: the copies that do not wait for a scan start.
+    Completion,
+    /// A malware scan of it ended: the copies that wait for a clean scan start, or are refused.
+    Scan {
+        scan_job_id: String,
+        state: String,
+        verdict: Verdict,
+    },
+}
+
+/// What an ended scan proves about its recovery point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// COMPLETED with NO_THREATS_FOUND.
+    Clean,
+    /// THREATS_FOUND (in a COMPLETED or COMPLETED_WITH_ISSUES scan).
+    ThreatsFound,
+    /// FAILED, CANCELED, or COMPLETED_WITH_ISSUES without threats: not proven clean.
+    Unproven,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +103,83 @@ pub enum NotAnArrival {
     Restore,
     #[error("the COMPLETED event lacks {0}")]
     Missing(&'static str),
+    #[error("the scan is {state}{}; only ended scans decide a copy", result.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    ScanNotEnded { state: String, result: Option<String> },
+    #[error("the scan event lacks {0}")]
+    ScanMissing(&'static str),
+}
+
+/// The verdict of a scan event. The verdict is `scanResult.scanResultStatus`, not the state: "a
+/// COMPLETED scan may have found threats", and the result "may not be present if the scan was
+/// not completed" (AWS Backup Developer Guide, *Malware scan job events*; GuardDuty User Guide,
+/// *Monitoring scan statuses and results in Malware Protection for Backup*).
+pub fn scan_verdict(event: &ScanEvent) -> Result<Verdict, NotAnArrival> {
+    match event.finding() {
+        Finding::Clean => Ok(Verdict::Clean),
+        Finding::ThreatsFound => Ok(Verdict::ThreatsFound),
+        Finding::Unproven => Ok(Verdict::Unproven),
+        Finding::InProgress | Finding::Unknown => Err(NotAnArrival::ScanNotEnded {
+            state: event.state().to_string(),
+            result: event.result().map(str::to_string),
+        }),
+    }
+}
+
+/// Where a scanned recovery point is: its ARN, its vault's ARN and name, from the scan event.
+pub fn scanned_point(event: &ScanEvent) -> Result<(String, String, String), NotAnArrival> {
+    let point = event
+        .detail
+        .recovery_point_arn
+        .clone()
+        .ok_or(NotAnArrival::ScanMissing("recoveryPointArn"))?;
+    let vault_arn = event
+        .detail
+        .backup_vault_arn
+        .clone()
+        .ok_or(NotAnArrival::ScanMissing("backupVaultArn"))?;
+    Arn::parse(&vault_arn).ok_or(NotAnArrival::ScanMissing("a vault ARN"))?;
+    let vault_name = arn::vault_name(&vault_arn).to_string();
+    Ok((point, vault_arn, vault_name))
+}
+
+/// A scanned recovery point as an arrival: the scan event names the point, its vault and its
+/// resource; DescribeRecoveryPoint (`facts`) says when the backup was taken and whether a plan
+/// made it. A scan event carries no backup job id, so the backup is told apart by the point's
+/// creation date, which every delivery of every scan of the point shares (the copy token stays
+/// the same, so a clean scan delivered twice starts one copy).
+pub fn scan_arrival(event: &ScanEvent, verdict: Verdict, facts: &PointFacts) -> Result<Arrival, NotAnArrival> {
+    let (recovery_point_arn, vault_arn, vault_name) = scanned_point(event)?;
+    let parsed = Arn::parse(&vault_arn).ok_or(NotAnArrival::ScanMissing("a vault ARN"))?;
+    let detail = &event.detail;
+    Ok(Arrival {
+        event_id: event.event_id.clone(),
+        job_id: facts
+            .created
+            .map(|t| format!("created {}", t.to_rfc3339()))
+            .unwrap_or_default(),
+        job_created: facts.created,
+        account: parsed.account.to_string(),
+        region: parsed.region.to_string(),
+        vault_name,
+        vault_arn,
+        recovery_point_arn,
+        resource_arn: detail
+            .resource_arn
+            .clone()
+            .ok_or(NotAnArrival::ScanMissing("resourceArn"))?,
+        resource_type: detail
+            .resource_type
+            .clone()
+            .ok_or(NotAnArrival::ScanMissing("resourceType"))?,
+        origin: Origin::Backup {
+            on_demand: facts.on_demand,
+        },
+        trigger: Trigger::Scan {
+            scan_job_id: detail.scan_job_id.clone().unwrap_or_default(),
+            state: event.state().to_string(),
+            verdict,
+        },
+    })
 }
 
 pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
@@ -146,6 +253,7 @@ pub fn arrival(event: &JobEvent) -> Result<Arrival, NotAnArrival> {
         resource_arn: resource_arn.to_string(),
         resource_type: resource_type.to_string(),
         origin,
+        trigger: Trigger::Completion,
     })
 }
 
@@ -240,6 +348,79 @@ mod tests {
         assert_eq!(copy.tag_region("999988887777"), None, "not a resource of this account");
         copy.resource_arn = "arn:aws:s3:::invoices".into();
         assert_eq!(copy.tag_region("444455556666"), Some("us-west-2"));
+    }
+
+    fn scan(name: &str) -> ScanEvent {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        ScanEvent::decode_str(&std::fs::read_to_string(&path).expect(&path)).expect(name)
+    }
+
+    #[test]
+    fn a_scan_verdict_is_its_result_not_its_state() {
+        assert_eq!(scan_verdict(&scan("scan-no-threats-found.json")), Ok(Verdict::Clean));
+        assert_eq!(
+            scan_verdict(&scan("scan-threats-found.json")),
+            Ok(Verdict::ThreatsFound),
+            "COMPLETED, yet infected"
+        );
+        assert_eq!(scan_verdict(&scan("scan-failed.json")), Ok(Verdict::Unproven));
+        let mut running = scan("scan-no-threats-found.json");
+        running.detail.state = Some("RUNNING".into());
+        running.detail.scan_result = None;
+        assert!(matches!(
+            scan_verdict(&running),
+            Err(NotAnArrival::ScanNotEnded { ref state, .. }) if state == "RUNNING"
+        ));
+    }
+
+    #[test]
+    fn a_scanned_point_arrives_with_its_creation_date_as_the_backup_and_its_plan_from_the_point() {
+        let created = chrono::DateTime::parse_from_rfc3339("2026-11-20T03:00:02Z")
+            .unwrap()
+            .to_utc();
+        let facts = PointFacts {
+            created: Some(created),
+            on_demand: true,
+            ..PointFacts::default()
+        };
+        let event = scan("scan-no-threats-found.json");
+
+        let arrival = scan_arrival(&event, Verdict::Clean, &facts).unwrap();
+
+        assert_eq!(
+            arrival.recovery_point_arn,
+            "arn:aws:backup:eu-west-1:111122223333:recovery-point:9c8b7a6d-1234-4abc-9def-0123456789ab"
+        );
+        assert_eq!(
+            (arrival.vault_name.as_str(), arrival.resource_type.as_str()),
+            ("production", "DynamoDB")
+        );
+        assert_eq!(arrival.job_created, Some(created));
+        assert_eq!(arrival.job_id, "created 2026-11-20T03:00:02+00:00");
+        // The scan was started by a plan; the backup was not, and the point says so.
+        assert_eq!(arrival.origin, Origin::Backup { on_demand: true });
+        assert_eq!(
+            arrival.trigger,
+            Trigger::Scan {
+                scan_job_id: "4f3e2d1c-aaaa-4bbb-8ccc-1234567890ab".into(),
+                state: "COMPLETED".into(),
+                verdict: Verdict::Clean
+            }
+        );
+        // Another delivery, even of another scan of the same point, is the same backup.
+        let mut again = event.clone();
+        again.event_id = "another".into();
+        again.detail.scan_job_id = Some("rescan".into());
+        assert_eq!(
+            scan_arrival(&again, Verdict::Clean, &facts).unwrap().job_id,
+            arrival.job_id
+        );
+        let mut nameless = event;
+        nameless.detail.backup_vault_arn = None;
+        assert_eq!(
+            scan_arrival(&nameless, Verdict::Clean, &facts),
+            Err(NotAnArrival::ScanMissing("backupVaultArn"))
+        );
     }
 
     #[test]

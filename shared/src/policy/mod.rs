@@ -171,6 +171,10 @@ pub struct Copy {
     /// would fail the copy, keep it within them (the nearer bound) instead of refusing it.
     #[serde(default)]
     pub clamp_to_vault_lock: bool,
+    /// Start the copy only once a malware scan of the backup found no threats (a `Scan Job
+    /// State Change` COMPLETED with NO_THREATS_FOUND), not when the backup completes.
+    #[serde(default)]
+    pub require_clean_scan: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -275,6 +279,10 @@ pub struct CopyRoute {
     /// would fail the copy, keep it within them (the nearer bound) instead of refusing it.
     #[serde(default)]
     pub clamp_to_vault_lock: bool,
+    /// Start the route's copies only once a malware scan of the backup found no threats, not
+    /// when the backup completes.
+    #[serde(default)]
+    pub require_clean_scan: bool,
 }
 
 fn default_tag_key() -> String {
@@ -461,6 +469,7 @@ impl Document {
                     ("reencrypt", copy.reencrypt.is_some()),
                     ("copy_role_arn", copy.copy_role_arn.is_some()),
                     ("clamp_to_vault_lock", copy.clamp_to_vault_lock),
+                    ("require_clean_scan", copy.require_clean_scan),
                 ];
                 if let Some((field, _)) = own_only.iter().find(|(_, set)| made_by_plan && *set) {
                     return Err(error(

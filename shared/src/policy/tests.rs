@@ -143,6 +143,12 @@ fn rearguard_only_options_on_a_plan_made_copy_are_refused() {
         r#""made_by": "backup_plan", "clamp_to_vault_lock": true,"#,
     ));
     assert_eq!(e.path, "plans.production.copies[0].clamp_to_vault_lock");
+    // A plan's copy rule copies on completion: it cannot wait for a malware scan.
+    let e = error_of(&EXAMPLE.replace(
+        r#""made_by": "backup_plan","#,
+        r#""made_by": "backup_plan", "require_clean_scan": true,"#,
+    ));
+    assert_eq!(e.path, "plans.production.copies[0].require_clean_scan");
     let e = error_of(&EXAMPLE.replace(
         r#""staging": {"rpo_hours": 180}"#,
         r#""staging": {"rpo_hours": 180, "shorten_source_to_days": 7}"#,
