@@ -66,6 +66,7 @@ from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
 import assume_role
+from api_error import ApiError
 import default_bus
 import resource_policy
 import restore_jobs
@@ -105,12 +106,6 @@ def _patch_managed_keys() -> None:
 
 
 _patch_managed_keys()
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
 
 
 ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
