@@ -18,11 +18,12 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   PUT  /scan/job, GET /scan/jobs and /scan/jobs/{id}      StartScanJob, ListScanJobs, DescribeScanJob
   PUT  /restore-jobs, GET /restore-jobs/ and /{id}        StartRestoreJob, ListRestoreJobs, DescribeRestoreJob
   GET  /restore-jobs/{id}/metadata, PUT .../validations   GetRestoreJobMetadata, PutRestoreValidationResult
+  GET  /resources/{arn}/restore-jobs/                     ListRestoreJobsByProtectedResource
   PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
-  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (lifecycles expire)
+  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, lifecycles expire)
 
 STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
@@ -569,6 +570,13 @@ class BackupJobs:
         else:
             self.running.append((due, finish))
 
+    def tick(self) -> None:
+        """What AWS Backup has done on its own by now: jobs that ended, lifecycles that came due,
+        validation windows that closed."""
+        self.advance_jobs()
+        self.apply_lifecycles()
+        restore_jobs.close_validation_windows(self)
+
     def advance_jobs(self) -> None:
         now = self.clock.now()
         due = sorted((r for r in self.running if r[0] <= now), key=lambda r: r[0])
@@ -874,9 +882,9 @@ def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
 
 
 def respond(start_response: Callable, status: int, payload: dict, extra: list | None = None) -> list[bytes]:
-    data = json.dumps(payload).encode()
+    data = b"" if status == 204 else json.dumps(payload).encode()
     start_response(
-        f"{status} {'OK' if status == 200 else 'Error'}",
+        f"{status} {'Error' if status >= 400 else 'OK'}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
          ("x-amzn-RequestId", str(uuid.uuid4()))] + (extra or []),
     )
@@ -915,9 +923,10 @@ class BackupJobsApp:
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         try:
             with self.state.lock:
-                self.state.advance_jobs()
-                self.state.apply_lifecycles()
-                status, payload = 200, handler(account, region, segments, query, body, headers)
+                self.state.tick()
+                result = handler(account, region, segments, query, body, headers)
+            # Most operations answer 200; those AWS answers 201 or 204 return (status, payload).
+            status, payload = result if isinstance(result, tuple) else (200, result)
             extra = []
         except FilterError as e:
             status, payload = 400, {"__type": e.code, "message": e.message, "Code": e.code}
@@ -951,8 +960,7 @@ class BackupJobsApp:
             if path == "/_emulator/clock" and method == "POST":
                 now = self.state.clock.advance(float(body.get("advance_seconds", 0)))
                 with self.state.lock:
-                    self.state.advance_jobs()
-                    self.state.apply_lifecycles()
+                    self.state.tick()
                 return respond(start_response, 200, {"now": now})
         except (ValueError, TypeError) as e:
             return respond(start_response, 400, {"message": str(e)})
@@ -1011,6 +1019,9 @@ class BackupJobsApp:
         if s[0] == "resources" and method == "GET":
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page(self.protected(a, r), q, "Results")
+            if len(s) == 3 and s[2] == "restore-jobs":
+                return lambda a, r, s, q, b, h: page(
+                    restore_jobs.list_by_protected_resource(st, a, r, s[1], q, invalid, parse_time), q, "RestoreJobs")
             if len(s) == 3 and s[2] == "recovery-points":
                 return lambda a, r, s, q, b, h: page(
                     [p.by_resource() for p in sorted(st.points.values(), key=lambda p: p.created, reverse=True)
