@@ -19,6 +19,7 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   PUT  /restore-jobs, GET /restore-jobs/ and /{id}        StartRestoreJob, ListRestoreJobs, DescribeRestoreJob
   GET  /restore-jobs/{id}/metadata, PUT .../validations   GetRestoreJobMetadata, PutRestoreValidationResult
   GET  /resources/{arn}/restore-jobs/                     ListRestoreJobsByProtectedResource
+  /restore-testing/...                                    restore testing plans and selections (restore_testing.py)
   PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
@@ -71,6 +72,7 @@ from api_error import ApiError
 import default_bus
 import resource_policy
 import restore_jobs
+import restore_testing
 import scan_jobs
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
@@ -351,6 +353,8 @@ class BackupJobs:
         self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
         self.scan_jobs: dict[str, scan_jobs.ScanJob] = {}
         self.restore_jobs: dict[str, restore_jobs.RestoreJob] = {}
+        # Restore testing plans by (account, region, name); their selections are on the plan.
+        self.testing_plans: dict[tuple[str, str, str], restore_testing.Plan] = {}
         # Jobs still running: (due time, what ends them).
         self.running: list[tuple[float, Callable[[], None]]] = []
 
@@ -991,6 +995,8 @@ class BackupJobsApp:
                     "RestoreJobId": s[1], "Metadata": restore_jobs.job_in(st, a, r, s[1], not_found).metadata}
             if len(s) == 3 and s[2] == "validations" and method == "PUT":
                 return lambda a, r, s, q, b, h: restore_jobs.put_validation(st, a, r, s[1], b, not_found, invalid)
+        if s[0] == "restore-testing":
+            return restore_testing.route(st, method, s)
         if s == ["scan", "job"] and method == "PUT":
             return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
         if s[:2] == ["scan", "jobs"] and method == "GET":
