@@ -24,7 +24,8 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
-  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, lifecycles expire)
+  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, restore testing
+                                                          plans run at their schedules, lifecycles expire)
 
 STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
@@ -575,9 +576,10 @@ class BackupJobs:
             self.running.append((due, finish))
 
     def tick(self) -> None:
-        """What AWS Backup has done on its own by now: jobs that ended, lifecycles that came due,
-        validation windows that closed."""
+        """What AWS Backup has done on its own by now: jobs that ended, restore testing plans that
+        ran at their scheduled times, lifecycles that came due, validation windows that closed."""
         self.advance_jobs()
+        restore_testing.run_due_plans(self, iso)
         self.apply_lifecycles()
         restore_jobs.close_validation_windows(self)
 

@@ -1,5 +1,5 @@
 """Restore testing for the local emulator (moto has none): restore testing plans and selections
-over REST-JSON.
+over REST-JSON, and the scheduled runs that start their restore jobs.
 
   PUT    /restore-testing/plans                                 CreateRestoreTestingPlan
   GET    /restore-testing/plans                                 ListRestoreTestingPlans
@@ -7,21 +7,35 @@ over REST-JSON.
   PUT    /restore-testing/plans/{name}/selections               CreateRestoreTestingSelection
   GET    /restore-testing/plans/{name}/selections               ListRestoreTestingSelections
   GET/PUT/DELETE /restore-testing/plans/{name}/selections/{sel} Get/Update/DeleteRestoreTestingSelection
+  GET    /restore-testing/inferred-metadata                     GetRestoreTestingInferredMetadata
 
-Plans keep the schedule AWS would run them on; the runs are not modelled yet.
+"When the scheduled time in your plan arrives, AWS Backup starts restore jobs based on your plan"
+("Restore testing"): each plan's schedule is read against the emulator's clock, so a test that
+moves the clock past a plan's next scheduled time sees the run AWS would have made then. A run
+picks, for every protected resource of every selection, one recovery point by the plan's
+RecoveryPointSelection and restores it through restore_jobs.py with the metadata AWS Backup
+infers ("Restore testing inferred metadata"), overridden by the selection's
+RestoreMetadataOverrides.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import random
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from moto.dynamodb.models import dynamodb_backends
+from moto.ec2.models import ec2_backends
+from moto.rds.models import rds_backends
+
 import restore_jobs
 from api_error import ApiError
 from schedule_expression import Schedule, ScheduleError
 
+DAY, HOUR = 86_400, 3_600
 # "RestoreTestingPlanForCreate" / "RestoreTestingSelectionForCreate": names of "only alphanumeric
 # characters and underscores", "Maximum length is 50".
 NAME = re.compile(r"^[a-zA-Z0-9_]{1,50}$")
@@ -37,6 +51,11 @@ OVERRIDABLE = {
     "DynamoDB": {"encryptiontype", "kmsmasterkeyarn"},
     "EBS": {"availabilityzone", "iops", "kmskeyid", "throughput", "volumesize", "volumetype"},
 }
+# A run never catches up on more missed schedules than this (a clock moved years ahead).
+MAX_RUNS_PER_TICK = 1_000
+
+chooser = random.Random()
+
 
 def missing(message: str) -> ApiError:
     return ApiError("MissingParameterValueException", message)
@@ -381,10 +400,135 @@ def delete_selection(state, account: str, region: str, plan_name: str, name: str
     return 204, {}
 
 
+# --- runs -----------------------------------------------------------------------------------
+
+def run_due_plans(state, iso: Callable[[float], str]) -> None:
+    """Every plan whose scheduled time has come by the emulator's clock runs, once per scheduled
+    time, as of that time."""
+    now = state.clock.now()
+    for plan in list(state.testing_plans.values()):
+        for _ in range(MAX_RUNS_PER_TICK):
+            if plan.next_run is None or plan.next_run > now:
+                break
+            run_plan(state, plan, plan.next_run, iso)
+            plan.next_run = plan.schedule.next_after(plan.next_run)
+
+
+def run_plan(state, plan: Plan, at: float, iso) -> None:
+    plan.last_execution = at
+    for selection in list(plan.selections.values()):
+        for point in chosen_points(state, plan, selection, at):
+            metadata = with_overrides(inferred_metadata(point), selection.overrides)
+            job = restore_jobs.run_restore(state, point, selection.iam_role_arn, metadata, iso, created=at,
+                                           testing_plan_arn=plan.arn)
+            if job.status == "COMPLETED":
+                job.validation_deadline = at + (selection.validation_window_hours or 0) * HOUR
+
+
+def chosen_points(state, plan: Plan, selection: Selection, at: float) -> list:
+    """One recovery point per protected resource of the selection: the latest or a random one
+    ("RestoreTestingRecoveryPointSelection": Algorithm) among the points created within
+    SelectionWindowDays before the run ("calculated from the actual job execution time"), in the
+    included and not excluded vaults, of the allowed recovery point types. Every recovery point
+    here is a snapshot (continuous backups are not modelled)."""
+    rule = plan.point_selection
+    if "SNAPSHOT" not in rule["RecoveryPointTypes"]:
+        return []
+    earliest = at - rule["SelectionWindowDays"] * DAY
+    by_resource: dict[str, list] = {}
+    for point in state.points.values():
+        if ((point.account, point.region) == (plan.account, plan.region)
+                and point.resource_type == selection.resource_type and point.status == "COMPLETED"
+                and earliest <= point.created <= at
+                and point.calculated_lifecycle().get("DeleteAt", float("inf")) > at
+                and vault_eligible(point.vault_arn, rule["IncludeVaults"], rule["ExcludeVaults"])
+                and selected(selection, point.account, point.region, point.resource_arn)):
+            by_resource.setdefault(point.resource_arn, []).append(point)
+    chosen = []
+    for resource in sorted(by_resource):
+        points = sorted(by_resource[resource], key=lambda p: p.created)
+        chosen.append(points[-1] if rule["Algorithm"] == "LATEST_WITHIN_WINDOW" else chooser.choice(points))
+    return chosen
+
+
+def vault_eligible(vault_arn: str, include: list[str], exclude: list[str]) -> bool:
+    """IncludeVaults: ["*"], vault ARNs, or ARNs with wildcards ("arn:aws:backup:*:*:backup-vault:asdf-*");
+    ExcludeVaults: ARNs or selectors that take vaults out again."""
+    def matches(patterns: list[str]) -> bool:
+        return any(p == "*" or fnmatch.fnmatchcase(vault_arn, p) for p in patterns)
+    return matches(include) and not matches(exclude)
+
+
+def selected(selection: Selection, account: str, region: str, resource_arn: str) -> bool:
+    if selection.arns and selection.arns != ["*"]:
+        return resource_arn in selection.arns
+    if not selection.conditions:
+        return True
+    tags = resource_tags(account, region, selection.resource_type, resource_arn)
+    equal = all(tags.get(c["Key"]) == c["Value"] for c in selection.conditions.get("StringEquals", []))
+    not_equal = all(tags.get(c["Key"]) != c["Value"] for c in selection.conditions.get("StringNotEquals", []))
+    return equal and not_equal
+
+
+def resource_tags(account: str, region: str, resource_type: str, resource_arn: str) -> dict[str, str]:
+    """The protected resource's tags as they are now in the local AWS ({} when it is gone)."""
+    name = resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    try:
+        if resource_type == "DynamoDB":
+            pairs = dynamodb_backends[account][region].list_tags_of_resource(resource_arn)
+            return {p["Key"]: p["Value"] for p in pairs}
+        if resource_type in ("EBS", "EC2"):
+            return dict(ec2_backends[account][region].tags.get(name, {}))
+        if resource_type in ("RDS", "Aurora", "Neptune", "DocumentDB"):
+            pairs = rds_backends[account][region].list_tags_for_resource(resource_arn)
+            return {p["Key"]: p["Value"] for p in pairs}
+    except Exception:  # the resource no longer exists
+        return {}
+    return {}
+
+
+def inferred_metadata(point) -> dict[str, str]:
+    """"Restore testing inferred metadata": DynamoDB `targetTableName` "set to random value
+    starting with awsbackup-restore-test-", `deletionProtection` false, `encryptionType` Default;
+    EBS `availabilityZone` "a random availability zone", `encrypted` true. RDS instances get a
+    `DBInstanceIdentifier` of the same awsbackup-restore-test- form. Other types get none, so their
+    restore fails as restore_jobs.py fails them."""
+    suffix = uuid.uuid4().hex[:12]
+    if point.resource_type == "DynamoDB":
+        return {"targetTableName": f"awsbackup-restore-test-{suffix}", "deletionProtection": "false",
+                "encryptionType": "Default"}
+    if point.resource_type == "EBS":
+        zones = [z.name for z in ec2_backends[point.account][point.region].describe_availability_zones()]
+        return {"availabilityZone": chooser.choice(zones), "encrypted": "true"}
+    if point.resource_type == "RDS":
+        return {"DBInstanceIdentifier": f"awsbackup-restore-test-{suffix}"}
+    return {}
+
+
+def with_overrides(metadata: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+    """Overrides replace inferred keys whatever their case ("key values are not case sensitive")."""
+    out = dict(metadata)
+    spelled = {k.lower(): k for k in out}
+    for key, value in overrides.items():
+        out[spelled.get(key.lower(), key)] = value
+    return out
+
+
+def get_inferred_metadata(state, account: str, region: str, query: dict) -> dict:
+    """GetRestoreTestingInferredMetadata: what a restore test of this recovery point would use."""
+    vault, arn = query.get("BackupVaultName"), query.get("RecoveryPointArn")
+    if not (vault and arn):
+        raise missing("BackupVaultName and RecoveryPointArn are required")
+    point = state.point_in(account, region, vault, arn)
+    return {"InferredMetadata": inferred_metadata(point)}
+
+
 # --- routing --------------------------------------------------------------------------------
 
 def route(state, method: str, s: list[str]) -> Callable | None:
     """The handler for a /restore-testing/... request, or None."""
+    if s[:2] == ["restore-testing", "inferred-metadata"] and len(s) == 2 and method == "GET":
+        return lambda a, r, s, q, b, h: get_inferred_metadata(state, a, r, q)
     if s[:2] != ["restore-testing", "plans"]:
         return None
     if len(s) == 2:
