@@ -229,8 +229,8 @@ def list_by_protected_resource(state, account: str, region: str, resource_arn: s
     status and by the creation date of the recovery point they restore, newest first."""
     if "status" in query and query["status"] not in STATUSES:
         raise invalid(f"status must be one of {', '.join(STATUSES)}")
-    after = parse_time(query["recoveryPointCreationDateAfter"]) if "recoveryPointCreationDateAfter" in query else None
-    before = parse_time(query["recoveryPointCreationDateBefore"]) if "recoveryPointCreationDateBefore" in query else None
+    after, before = (parse_time(query[name]) if name in query else None
+                     for name in ("recoveryPointCreationDateAfter", "recoveryPointCreationDateBefore"))
     return [
         j.describe() for j in sorted(state.restore_jobs.values(), key=lambda j: j.created, reverse=True)
         if (j.account, j.region, j.source_resource_arn) == (account, region, resource_arn)
