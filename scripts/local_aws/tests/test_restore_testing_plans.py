@@ -38,7 +38,8 @@ def test_a_plan_is_created_read_listed_and_updated_with_the_documented_defaults(
     created = create_plan(home, name, ScheduleExpressionTimezone="Europe/Paris")
 
     assert created["RestoreTestingPlanName"] == name
-    assert created["RestoreTestingPlanArn"].startswith(f"arn:aws:backup:eu-west-1:{home.account}:restore-testing-plan:{name}-")
+    prefix = f"arn:aws:backup:eu-west-1:{home.account}:restore-testing-plan:{name}-"
+    assert created["RestoreTestingPlanArn"].startswith(prefix)
     plan = home.backup.get_restore_testing_plan(RestoreTestingPlanName=name)["RestoreTestingPlan"]
     # SelectionWindowDays "defaults to 30", ExcludeVaults to [], StartWindowHours "to 24 hours".
     assert plan["RecoveryPointSelection"]["SelectionWindowDays"] == 30
@@ -163,7 +164,8 @@ def test_a_selection_needs_its_plan_and_a_unique_name(home):
         "ResourceNotFoundException"
     plan = plan_name()
     create_plan(home, plan)
-    home.backup.create_restore_testing_selection(RestoreTestingPlanName=plan, RestoreTestingSelection=selection("tables"))
+    home.backup.create_restore_testing_selection(RestoreTestingPlanName=plan,
+                                                 RestoreTestingSelection=selection("tables"))
     assert error_code(lambda: home.backup.create_restore_testing_selection(
         RestoreTestingPlanName=plan, RestoreTestingSelection=selection("tables"))) == "AlreadyExistsException"
 
@@ -171,7 +173,8 @@ def test_a_selection_needs_its_plan_and_a_unique_name(home):
 def test_a_plan_with_selections_cannot_be_deleted_until_they_are(home):
     plan = plan_name()
     create_plan(home, plan)
-    home.backup.create_restore_testing_selection(RestoreTestingPlanName=plan, RestoreTestingSelection=selection("tables"))
+    home.backup.create_restore_testing_selection(RestoreTestingPlanName=plan,
+                                                 RestoreTestingSelection=selection("tables"))
 
     # "Deletion can only successfully occur if all associated restore testing selections are deleted first."
     assert error_code(lambda: home.backup.delete_restore_testing_plan(RestoreTestingPlanName=plan)) == \
@@ -182,6 +185,9 @@ def test_a_plan_with_selections_cannot_be_deleted_until_they_are(home):
     home.backup.delete_restore_testing_plan(RestoreTestingPlanName=plan)
     assert error_code(lambda: home.backup.get_restore_testing_plan(RestoreTestingPlanName=plan)) == \
         "ResourceNotFoundException"
+    # InvalidRequestException is the only error "DeleteRestoreTestingPlan" documents.
+    assert error_code(lambda: home.backup.delete_restore_testing_plan(RestoreTestingPlanName=plan)) == \
+        "InvalidRequestException"
 
 
 def test_plans_are_listed_in_pages(home):

@@ -181,7 +181,8 @@ def test_a_volume_is_restored_with_the_inferred_metadata_and_the_selections_over
     metadata = aws.backup.get_restore_job_metadata(RestoreJobId=job["RestoreJobId"])["Metadata"]
     # Keys are not case sensitive: the override replaces the inferred availabilityZone.
     assert metadata == {"availabilityZone": "eu-west-1c", "encrypted": "true"}
-    restored = aws.client("ec2").describe_volumes(VolumeIds=[job["CreatedResourceArn"].rsplit("/", 1)[-1]])["Volumes"][0]
+    volume_id = job["CreatedResourceArn"].rsplit("/", 1)[-1]
+    restored = aws.client("ec2").describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
     assert (restored["AvailabilityZone"], restored["Size"]) == ("eu-west-1c", 42)
 
 
@@ -220,7 +221,8 @@ def test_a_validation_result_is_kept_within_the_window_and_the_restored_resource
     closed = aws.backup.describe_restore_job(RestoreJobId=unvalidated["RestoreJobId"])
     assert closed["DeletionStatus"] == "SUCCESSFUL" and "ValidationStatus" not in closed
     with pytest.raises(ClientError) as late:
-        aws.backup.put_restore_validation_result(RestoreJobId=unvalidated["RestoreJobId"], ValidationStatus="SUCCESSFUL")
+        aws.backup.put_restore_validation_result(RestoreJobId=unvalidated["RestoreJobId"],
+                                                 ValidationStatus="SUCCESSFUL")
     assert late.value.response["Error"]["Code"] == "InvalidRequestException"
 
 
@@ -251,3 +253,18 @@ def test_the_inferred_metadata_of_a_point_is_what_a_restore_test_would_use(home)
     with pytest.raises(ClientError) as unknown:
         home.backup.get_restore_testing_inferred_metadata(BackupVaultName=vault, RecoveryPointArn=point + "x")
     assert unknown.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_an_updated_schedule_is_the_one_the_plan_runs_on(own_endpoint):
+    aws = Aws(own_endpoint)
+    vault, _ = aws.vault()
+    backed_up(aws, vault, table(aws), emulator_now(own_endpoint) - 3600)
+    name, arn = plan(aws, "cron(0 0 1 1 ? 2199)")
+    select(aws, name, ValidationWindowHours=1)
+    at, schedule = once_in_two_hours(own_endpoint)
+
+    aws.backup.update_restore_testing_plan(RestoreTestingPlanName=name,
+                                           RestoreTestingPlan={"ScheduleExpression": schedule})
+    advance_clock(own_endpoint, 7200 + 60)
+
+    assert [j["CreationDate"].timestamp() for j in jobs_of(aws, arn)] == [at]
