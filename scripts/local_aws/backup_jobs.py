@@ -63,6 +63,7 @@ from urllib.parse import parse_qs, unquote
 from moto.backup.models import backup_backends
 from moto.cloudformation.models import cloudformation_backends
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
 from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
@@ -143,6 +144,8 @@ class RecoveryPoint:
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
     multi_az_cluster: bool = False
+    # A DynamoDB table's items when it was backed up (wire format), for restores to put back.
+    contents: list[dict[str, Any]] | None = None
 
     @property
     def vault_arn(self) -> str:
@@ -429,6 +432,12 @@ class BackupJobs:
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
 
     @staticmethod
+    def table_items(account: str, region: str, resource_arn: str) -> list[dict[str, Any]]:
+        """The table's items as they are now (none when the table does not exist here)."""
+        table = dynamodb_backends[account][region].tables.get(resource_arn.rsplit("/", 1)[-1])
+        return [item.to_json()["Attributes"] for item in table.all_items()] if table is not None else []
+
+    @staticmethod
     def cluster_type(account: str, region: str, resource_arn: str, kind: str) -> str:
         """An RDS DB cluster is Aurora unless its engine makes it another type (Neptune)."""
         if kind != "Aurora":
@@ -555,6 +564,7 @@ class BackupJobs:
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
                     lifecycle=lifecycle, created_by=created_by,
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
+                    contents=self.table_items(account, region, resource_arn) if kind == "DynamoDB" else None,
                 )
                 self.add_point(point)
                 vault.num_of_recovery_points += 1
@@ -689,7 +699,7 @@ class BackupJobs:
                 resource_arn=point.resource_arn, resource_type=point.resource_type,
                 created=point.created, completed=job.completed,
                 iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
-                source_vault_arn=point.vault_arn, size=point.size,
+                source_vault_arn=point.vault_arn, size=point.size, contents=point.contents,
                 encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
                                                 "alias/aws/backup"),
             )

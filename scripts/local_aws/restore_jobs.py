@@ -10,7 +10,8 @@ restore testing plan, `restoreTestingPlanArn`.
 
 A restore creates a real resource in the local AWS, as AWS Backup does ("Restore a backup by
 resource type"), from the restore metadata AWS documents for each type:
-  DynamoDB  `targetTableName`               a table with the source table's key schema
+  DynamoDB  `targetTableName`               a table with the source table's key schema and the
+                                            items it had when it was backed up
   EBS       `availabilityZone`              a volume of the source volume's size
   RDS       `DBInstanceIdentifier`          a DB instance with the source's engine and class
 Other types fail with a status message saying the emulator does not restore them.
@@ -135,6 +136,9 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
         backend.create_table(name, schema=schema, throughput=None, attr=attrs, global_indexes=None, indexes=None,
                              streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None, tags=[],
                              deletion_protection_enabled=False, warm_throughput=None)
+        # The restored table holds the items the table had when it was backed up.
+        for item in point.contents or []:
+            backend.put_item(name, item)
         return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
     if point.resource_type == "EBS":
         zone = metadata.get("availabilityZone")

@@ -108,3 +108,32 @@ def test_restore_jobs_are_listed_by_their_protected_resource_status_and_point_cr
     created = done["RecoveryPointCreationDate"]
     assert listed(ByRecoveryPointCreationDateAfter=created + timedelta(seconds=1)) == []
     assert len(listed(ByRecoveryPointCreationDateBefore=created + timedelta(seconds=1))) == 2
+
+
+def test_a_restored_table_holds_the_items_its_source_had_when_it_was_backed_up(home):
+    vault, _ = home.vault()
+    source = table(home)
+    dynamodb = home.client("dynamodb")
+    name = source.rsplit("/", 1)[-1]
+    for key in ("a", "b"):
+        dynamodb.put_item(TableName=name, Item={"id": {"S": key}, "total": {"N": "42"}})
+    point = home.backup_job(vault, source)["RecoveryPointArn"]
+    dynamodb.put_item(TableName=name, Item={"id": {"S": "after-the-backup"}})
+    dynamodb.delete_item(TableName=name, Key={"id": {"S": "a"}})
+    target = unique("orders-restored")
+
+    restore(home, point, {"targetTableName": target})
+
+    items = dynamodb.scan(TableName=target)["Items"]
+    assert sorted(i["id"]["S"] for i in items) == ["a", "b"]
+    assert all(i["total"] == {"N": "42"} for i in items)
+
+    # A copy is the same backup in another vault: restoring it gives the same items.
+    _, isolated_arn = home.vault()
+    copy_id = home.backup.start_copy_job(RecoveryPointArn=point, SourceBackupVaultName=vault,
+                                         DestinationBackupVaultArn=isolated_arn,
+                                         IamRoleArn=f"arn:aws:iam::{home.account}:role/copy")["CopyJobId"]
+    copied = home.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["DestinationRecoveryPointArn"]
+    from_copy = unique("orders-from-copy")
+    restore(home, copied, {"targetTableName": from_copy})
+    assert sorted(i["id"]["S"] for i in dynamodb.scan(TableName=from_copy)["Items"]) == ["a", "b"]
