@@ -18,11 +18,14 @@ Backup REST-JSON protocol, closely enough that the real AWS SDKs parse the answe
   PUT  /scan/job, GET /scan/jobs and /scan/jobs/{id}      StartScanJob, ListScanJobs, DescribeScanJob
   PUT  /restore-jobs, GET /restore-jobs/ and /{id}        StartRestoreJob, ListRestoreJobs, DescribeRestoreJob
   GET  /restore-jobs/{id}/metadata, PUT .../validations   GetRestoreJobMetadata, PutRestoreValidationResult
+  GET  /resources/{arn}/restore-jobs/                     ListRestoreJobsByProtectedResource
+  /restore-testing/...                                    restore testing plans and selections (restore_testing.py)
   PUT  /backup-vaults/{name}/vault-lock                   PutBackupVaultLockConfiguration (moto's, timed here)
 
 and, unsigned, the emulator's own controls (nothing in AWS answers these):
   GET  /_emulator/clock                                   the emulator's time
-  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (lifecycles expire)
+  POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, restore testing
+                                                          plans run at their schedules, lifecycles expire)
 
 STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
@@ -60,15 +63,18 @@ from urllib.parse import parse_qs, unquote
 from moto.backup.models import backup_backends
 from moto.cloudformation.models import cloudformation_backends
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
 from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
 
 import assume_role
+from api_error import ApiError
 import default_bus
 import resource_policy
 import restore_jobs
+import restore_testing
 import scan_jobs
 from clock import Clock
 from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
@@ -107,12 +113,6 @@ def _patch_managed_keys() -> None:
 _patch_managed_keys()
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
 ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
 
 
@@ -144,6 +144,8 @@ class RecoveryPoint:
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
     multi_az_cluster: bool = False
+    # A DynamoDB table's items when it was backed up (wire format), for restores to put back.
+    contents: list[dict[str, Any]] | None = None
 
     @property
     def vault_arn(self) -> str:
@@ -355,6 +357,8 @@ class BackupJobs:
         self.protected: dict[tuple[str, str, str], RecoveryPoint] = {}
         self.scan_jobs: dict[str, scan_jobs.ScanJob] = {}
         self.restore_jobs: dict[str, restore_jobs.RestoreJob] = {}
+        # Restore testing plans by (account, region, name); their selections are on the plan.
+        self.testing_plans: dict[tuple[str, str, str], restore_testing.Plan] = {}
         # Jobs still running: (due time, what ends them).
         self.running: list[tuple[float, Callable[[], None]]] = []
 
@@ -426,6 +430,12 @@ class BackupJobs:
             source = rds.databases.get(name) if kind == "RDS" else rds.clusters.get(name)
             return snapshot_key(bool(getattr(source, "storage_encrypted", False)), getattr(source, "kms_key_id", None), "alias/aws/rds")
         return self.key_arn(account, region, vault.encryption_key_arn, "alias/aws/backup")
+
+    @staticmethod
+    def table_items(account: str, region: str, resource_arn: str) -> list[dict[str, Any]]:
+        """The table's items as they are now (none when the table does not exist here)."""
+        table = dynamodb_backends[account][region].tables.get(resource_arn.rsplit("/", 1)[-1])
+        return [item.to_json()["Attributes"] for item in table.all_items()] if table is not None else []
 
     @staticmethod
     def cluster_type(account: str, region: str, resource_arn: str, kind: str) -> str:
@@ -554,6 +564,7 @@ class BackupJobs:
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
                     lifecycle=lifecycle, created_by=created_by,
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
+                    contents=self.table_items(account, region, resource_arn) if kind == "DynamoDB" else None,
                 )
                 self.add_point(point)
                 vault.num_of_recovery_points += 1
@@ -573,6 +584,14 @@ class BackupJobs:
             finish()
         else:
             self.running.append((due, finish))
+
+    def tick(self) -> None:
+        """What AWS Backup has done on its own by now: jobs that ended, restore testing plans that
+        ran at their scheduled times, lifecycles that came due, validation windows that closed."""
+        self.advance_jobs()
+        restore_testing.run_due_plans(self, iso)
+        self.apply_lifecycles()
+        restore_jobs.close_validation_windows(self)
 
     def advance_jobs(self) -> None:
         now = self.clock.now()
@@ -680,7 +699,7 @@ class BackupJobs:
                 resource_arn=point.resource_arn, resource_type=point.resource_type,
                 created=point.created, completed=job.completed,
                 iam_role_arn=role, lifecycle=lifecycle, created_by=point.created_by,
-                source_vault_arn=point.vault_arn, size=point.size,
+                source_vault_arn=point.vault_arn, size=point.size, contents=point.contents,
                 encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
                                                 "alias/aws/backup"),
             )
@@ -879,9 +898,9 @@ def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
 
 
 def respond(start_response: Callable, status: int, payload: dict, extra: list | None = None) -> list[bytes]:
-    data = json.dumps(payload).encode()
+    data = b"" if status == 204 else json.dumps(payload).encode()
     start_response(
-        f"{status} {'OK' if status == 200 else 'Error'}",
+        f"{status} {'Error' if status >= 400 else 'OK'}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
          ("x-amzn-RequestId", str(uuid.uuid4()))] + (extra or []),
     )
@@ -920,9 +939,10 @@ class BackupJobsApp:
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         try:
             with self.state.lock:
-                self.state.advance_jobs()
-                self.state.apply_lifecycles()
-                status, payload = 200, handler(account, region, segments, query, body, headers)
+                self.state.tick()
+                result = handler(account, region, segments, query, body, headers)
+            # Most operations answer 200; those AWS answers 201 or 204 return (status, payload).
+            status, payload = result if isinstance(result, tuple) else (200, result)
             extra = []
         except FilterError as e:
             status, payload = 400, {"__type": e.code, "message": e.message, "Code": e.code}
@@ -956,8 +976,7 @@ class BackupJobsApp:
             if path == "/_emulator/clock" and method == "POST":
                 now = self.state.clock.advance(float(body.get("advance_seconds", 0)))
                 with self.state.lock:
-                    self.state.advance_jobs()
-                    self.state.apply_lifecycles()
+                    self.state.tick()
                 return respond(start_response, 200, {"now": now})
         except (ValueError, TypeError) as e:
             return respond(start_response, 400, {"message": str(e)})
@@ -988,6 +1007,8 @@ class BackupJobsApp:
                     "RestoreJobId": s[1], "Metadata": restore_jobs.job_in(st, a, r, s[1], not_found).metadata}
             if len(s) == 3 and s[2] == "validations" and method == "PUT":
                 return lambda a, r, s, q, b, h: restore_jobs.put_validation(st, a, r, s[1], b, not_found, invalid)
+        if s[0] == "restore-testing":
+            return restore_testing.route(st, method, s)
         if s == ["scan", "job"] and method == "PUT":
             return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
         if s[:2] == ["scan", "jobs"] and method == "GET":
@@ -1016,6 +1037,9 @@ class BackupJobsApp:
         if s[0] == "resources" and method == "GET":
             if len(s) == 1:
                 return lambda a, r, s, q, b, h: page(self.protected(a, r), q, "Results")
+            if len(s) == 3 and s[2] == "restore-jobs":
+                return lambda a, r, s, q, b, h: page(
+                    restore_jobs.list_by_protected_resource(st, a, r, s[1], q, invalid, parse_time), q, "RestoreJobs")
             if len(s) == 3 and s[2] == "recovery-points":
                 return lambda a, r, s, q, b, h: page(
                     [p.by_resource() for p in sorted(st.points.values(), key=lambda p: p.created, reverse=True)

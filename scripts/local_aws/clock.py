@@ -1,7 +1,8 @@
 """The emulator's clock: real time plus an offset the tests can advance.
 
-Recovery points expire by their lifecycle against this clock, so a test can move it forward by
-days instead of waiting (POST /_emulator/clock {"advance_seconds": N}). Each emulator process has
+Jobs end, recovery points expire by their lifecycle and restore testing plans run at their
+scheduled times against this clock, so a test can move it forward by days instead of waiting
+(POST /_emulator/clock {"advance_seconds": N}). Each emulator process has
 its own clock; nothing in AWS can be steered like this, so only the emulator's own tests use it.
 """
 

@@ -1,27 +1,38 @@
 """Restores for the local emulator: StartRestoreJob, DescribeRestoreJob, ListRestoreJobs,
-GetRestoreJobMetadata and PutRestoreValidationResult over REST-JSON, and the
-`Restore Job State Change` events AWS Backup puts on the default bus (CREATED carries `state`,
-later events `status`; a restore started by restore testing carries `restoreTestingPlanArn`).
+ListRestoreJobsByProtectedResource, GetRestoreJobMetadata and PutRestoreValidationResult over
+REST-JSON, and the `Restore Job State Change` events AWS Backup puts on the default bus.
+
+Events ("Monitoring AWS Backup events using Amazon EventBridge"): CREATED carries only
+`restoreJobId`, `creationDate` and `state`; PENDING, RUNNING and the outcome carry `status`, the
+job's role, type, size and progress (and `statusMessage` when it failed); COMPLETED adds the vault,
+recovery point, source and created resource, the completion date and, for a restore started by a
+restore testing plan, `restoreTestingPlanArn`.
 
 A restore creates a real resource in the local AWS, as AWS Backup does ("Restore a backup by
 resource type"), from the restore metadata AWS documents for each type:
-  DynamoDB  `targetTableName`               a table with the source table's key schema
+  DynamoDB  `targetTableName`               a table with the source table's key schema and the
+                                            items it had when it was backed up
   EBS       `availabilityZone`              a volume of the source volume's size
   RDS       `DBInstanceIdentifier`          a DB instance with the source's engine and class
 Other types fail with a status message saying the emulator does not restore them.
+
+Restore testing jobs (started by restore_testing.py) take validation results within their
+selection's validation window, after which AWS Backup deletes what they restored ("Restore
+testing", "Restore testing validation").
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 
 import default_bus
+from api_error import ApiError
 
 VALIDATION_STATUSES = ("FAILED", "SUCCESSFUL", "TIMED_OUT", "VALIDATING")
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
@@ -45,6 +56,9 @@ class RestoreJob:
     created_resource_arn: str = ""
     testing_plan_arn: str = ""
     validation: dict[str, str] = field(default_factory=dict)
+    # Restore tests: when their validation window closes, and what became of the restored resource.
+    validation_deadline: float | None = None
+    deletion: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,32 +84,33 @@ class RestoreJob:
         if self.testing_plan_arn:
             out["CreatedBy"] = {"RestoreTestingPlanArn": self.testing_plan_arn}
         out.update(self.validation)
+        out.update(self.deletion)
         return out
 
     def event_detail(self, status: str, iso) -> dict[str, Any]:
         if status == "CREATED":
-            detail: dict[str, Any] = {"restoreJobId": self.id, "creationDate": iso(self.created), "state": "CREATED"}
-        else:
-            detail = {
-                "restoreJobId": self.id,
-                "status": status,
-                "creationDate": iso(self.created),
-                "iamRoleArn": self.iam_role_arn,
-                "resourceType": self.resource_type,
-                "backupVaultArn": self.vault_arn,
-                "recoveryPointArn": self.recovery_point_arn,
-                "sourceResourceArn": self.source_resource_arn,
-                "backupSizeInBytes": "1073741824",
-                "percentDone": 100 if status == "COMPLETED" else 0,
-            }
-            if status in ("COMPLETED", "FAILED", "ABORTED"):
-                detail["completionDate"] = iso(self.created)
-            if status == "COMPLETED":
-                detail["createdResourceArn"] = self.created_resource_arn
-            if self.status_message and status == "FAILED":
-                detail["statusMessage"] = self.status_message
-        if self.testing_plan_arn:
-            detail["restoreTestingPlanArn"] = self.testing_plan_arn
+            return {"restoreJobId": self.id, "creationDate": iso(self.created), "state": "CREATED"}
+        detail: dict[str, Any] = {
+            "restoreJobId": self.id,
+            "status": status,
+            "creationDate": iso(self.created),
+            "iamRoleArn": self.iam_role_arn,
+            "resourceType": self.resource_type,
+            "backupSizeInBytes": "1073741824",
+            "percentDone": 100 if status == "COMPLETED" else 0,
+        }
+        if self.status_message and status == "FAILED":
+            detail["statusMessage"] = self.status_message
+        if status == "COMPLETED":
+            detail.update(
+                backupVaultArn=self.vault_arn,
+                recoveryPointArn=self.recovery_point_arn,
+                sourceResourceArn=self.source_resource_arn,
+                createdResourceArn=self.created_resource_arn,
+                completionDate=iso(self.created),
+            )
+            if self.testing_plan_arn:
+                detail["restoreTestingPlanArn"] = self.testing_plan_arn
         return detail
 
 
@@ -121,6 +136,9 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
         backend.create_table(name, schema=schema, throughput=None, attr=attrs, global_indexes=None, indexes=None,
                              streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None, tags=[],
                              deletion_protection_enabled=False, warm_throughput=None)
+        # The restored table holds the items the table had when it was backed up.
+        for item in point.contents or []:
+            backend.put_item(name, item)
         return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
     if point.resource_type == "EBS":
         zone = metadata.get("availabilityZone")
@@ -151,27 +169,35 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
     raise ValueError(f"This emulator does not restore {point.resource_type} recovery points")
 
 
-def start_restore_job(state, account: str, region: str, body: dict, not_found, invalid, iso,
-                      testing_plan_arn: str = "") -> dict:
+def start_restore_job(state, account: str, region: str, body: dict, not_found, invalid, iso) -> dict:
     arn, role, metadata = body.get("RecoveryPointArn"), body.get("IamRoleArn"), body.get("Metadata")
     if not (arn and role and isinstance(metadata, dict)):
         raise invalid("RecoveryPointArn, Metadata and IamRoleArn are required")
     point = find_point(state, account, region, arn, not_found)
+    job = run_restore(state, point, role, metadata, iso, created=state.clock.now(),
+                      resource_type=body.get("ResourceType"))
+    return {"RestoreJobId": job.id}
+
+
+def run_restore(state, point, role: str, metadata: dict, iso, created: float, resource_type: str | None = None,
+                testing_plan_arn: str = "") -> RestoreJob:
+    """One restore job of `point` into its account and Region: CREATED, PENDING, RUNNING, then
+    COMPLETED with the resource created, or FAILED with the reason."""
     job = RestoreJob(
-        id=str(uuid.uuid4()), account=account, region=region, recovery_point_arn=point.arn,
+        id=str(uuid.uuid4()), account=point.account, region=point.region, recovery_point_arn=point.arn,
         vault_arn=point.vault_arn, source_resource_arn=point.resource_arn,
-        resource_type=body.get("ResourceType") or point.resource_type, iam_role_arn=role,
-        created=state.clock.now(), point_created=point.created, metadata=dict(metadata),
+        resource_type=resource_type or point.resource_type, iam_role_arn=role,
+        created=created, point_created=point.created, metadata=dict(metadata),
         testing_plan_arn=testing_plan_arn,
     )
     try:
-        job.created_resource_arn = create_resource(account, region, point, metadata)
+        job.created_resource_arn = create_resource(point.account, point.region, point, metadata)
     except Exception as e:  # moto's own refusals (a name in use) fail the job, as in AWS
         job.status, job.status_message = "FAILED", str(getattr(e, "message", "") or e)
     state.restore_jobs[job.id] = job
     for status in ("CREATED", "PENDING", "RUNNING", job.status):
         emit(job, status, iso)
-    return {"RestoreJobId": job.id}
+    return job
 
 
 def emit(job: RestoreJob, status: str, iso) -> None:
@@ -201,15 +227,73 @@ def list_restore_jobs(state, account: str, region: str, query: dict[str, str], i
     ]
 
 
+def list_by_protected_resource(state, account: str, region: str, resource_arn: str, query: dict[str, str],
+                               invalid, parse_time: Callable[[str], float]) -> list[dict]:
+    """"ListRestoreJobsByProtectedResource": the restore jobs of one protected resource, by
+    status and by the creation date of the recovery point they restore, newest first."""
+    if "status" in query and query["status"] not in STATUSES:
+        raise invalid(f"status must be one of {', '.join(STATUSES)}")
+    after, before = (parse_time(query[name]) if name in query else None
+                     for name in ("recoveryPointCreationDateAfter", "recoveryPointCreationDateBefore"))
+    return [
+        j.describe() for j in sorted(state.restore_jobs.values(), key=lambda j: j.created, reverse=True)
+        if (j.account, j.region, j.source_resource_arn) == (account, region, resource_arn)
+        and query.get("status", j.status) == j.status
+        and (after is None or j.point_created > after) and (before is None or j.point_created < before)
+    ]
+
+
+def invalid_request(message: str) -> ApiError:
+    return ApiError("InvalidRequestException", message)
+
+
 def put_validation(state, account: str, region: str, job_id: str, body: dict, not_found, invalid) -> dict:
-    """PutRestoreValidationResult: the validation a restore test reports for its restore job."""
+    """PutRestoreValidationResult: "your independent self-run restore test validation results", so
+    only a completed job that a restore testing plan started takes one, and only while its
+    selection's validation window ("ValidationWindowHours": the hours "available to run a
+    validation script on the data") is open. A final result (anything but VALIDATING) ends the
+    test: "once the optional validation completes or the validation window closes, AWS Backup
+    deletes the resources involved with the restore test" ("Restore testing")."""
     job = job_in(state, account, region, job_id, not_found)
     status = body.get("ValidationStatus")
     if status not in VALIDATION_STATUSES:
         raise invalid(f"ValidationStatus must be one of {', '.join(VALIDATION_STATUSES)}")
+    if not job.testing_plan_arn:
+        raise invalid_request(f"Restore job {job_id} was not started by a restore testing plan; "
+                              "validation results are for restore testing jobs only")
     if job.status != "COMPLETED":
-        raise invalid(f"Restore job {job_id} did not complete; there is nothing to validate")
+        raise invalid_request(f"Restore job {job_id} did not complete; there is nothing to validate")
+    if job.deletion or (job.validation_deadline is not None and state.clock.now() > job.validation_deadline):
+        raise invalid_request(f"The validation window of restore job {job_id} has closed")
     job.validation = {"ValidationStatus": status}
     if body.get("ValidationStatusMessage"):
         job.validation["ValidationStatusMessage"] = body["ValidationStatusMessage"]
+    if status != "VALIDATING":
+        delete_restored_resource(job)
     return {}
+
+
+def close_validation_windows(state) -> None:
+    """Restore tests whose validation window has closed lose what they restored."""
+    now = state.clock.now()
+    for job in list(state.restore_jobs.values()):
+        if job.validation_deadline is not None and job.validation_deadline <= now and not job.deletion:
+            delete_restored_resource(job)
+
+
+def delete_restored_resource(job: RestoreJob) -> None:
+    """Deletes a restore test's resource from the local AWS, at once (AWS: "in accordance with
+    service SLAs"), and records it as DescribeRestoreJob's DeletionStatus."""
+    if job.deletion or not job.created_resource_arn:
+        return
+    name = job.created_resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    try:
+        if job.resource_type == "DynamoDB":
+            dynamodb_backends[job.account][job.region].delete_table(name)
+        elif job.resource_type == "EBS":
+            ec2_backends[job.account][job.region].delete_volume(name)
+        elif job.resource_type == "RDS":
+            rds_backends[job.account][job.region].delete_db_instance(name, skip_final_snapshot=True)
+        job.deletion = {"DeletionStatus": "SUCCESSFUL"}
+    except Exception as e:  # the resource was changed or deleted meanwhile
+        job.deletion = {"DeletionStatus": "FAILED", "DeletionStatusMessage": str(getattr(e, "message", "") or e)}
