@@ -56,7 +56,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// User + system CPU time of a process, every thread it ever ran included: it is stopped and
 /// reaped here, and the kernel's resource usage of the reaped child (`wait4(2)`, microseconds)
 /// is read. `/proc/<pid>/stat` counts in 10 ms clock ticks, too coarse for ~50 ms in all.
-fn stop_and_take_cpu_time(pid: u32) -> Duration {
+fn stop_and_take_cpu_time(pid: u32) -> (Duration, Duration) {
     let pid = libc::pid_t::try_from(pid).expect("pid");
     let mut status = 0;
     // SAFETY: `rusage` is plain old data that wait4 fills; `pid` is our own child.
@@ -67,7 +67,10 @@ fn stop_and_take_cpu_time(pid: u32) -> Duration {
     };
     assert_eq!(reaped, pid, "wait4 on the measured process");
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+    (
+        Duration::from_micros(micros(usage.ru_utime)),
+        Duration::from_micros(micros(usage.ru_stime)),
+    )
 }
 
 async fn invoke(api: &RuntimeApi, payload: &Value) -> Duration {
@@ -99,7 +102,10 @@ fn storm_batch(tag: &str, round: usize) -> Value {
 /// One measured process: the Rust binary or the Python anchor under the same Runtime API.
 struct Measured {
     init: Duration,
+    /// User + system.
     cpu: Duration,
+    /// The kernel's share of it (system calls: sockets, writes).
+    system: Duration,
     rss_kib: u64,
 }
 
@@ -119,12 +125,13 @@ async fn measure_process(mut command: tokio::process::Command, api: &RuntimeApi,
         invoke(api, &event).await;
     }
     let rss_kib = peak_rss_kib(pid).unwrap_or_default();
-    let cpu = stop_and_take_cpu_time(pid);
+    let (user, system) = stop_and_take_cpu_time(pid);
     // Reaped above: dropping the handle would signal a pid that may already be reused.
     std::mem::forget(child);
     Measured {
         init: polled - spawned,
-        cpu,
+        cpu: user + system,
+        system,
         rss_kib,
     }
 }
@@ -294,6 +301,7 @@ async fn main() {
     println!("side by side with ../shared/anchors/python-job-alerts (mean of 5 processes, 50 FAILED events each):");
     row("  init (spawn -> first poll)", |m| m.init.as_secs_f64() * 1000.0, "ms");
     row("  CPU time, init + 50 events", |m| m.cpu.as_secs_f64() * 1000.0, "ms");
+    row("    of which in the kernel", |m| m.system.as_secs_f64() * 1000.0, "ms");
     let (r_init, p_init) = (total(&rust_idle, cpu_ms), total(&python_idle, cpu_ms));
     println!(
         "{:<42} Rust {r_init:>8.1} ms  Python {p_init:>8.1} ms  ratio {:.3}",
