@@ -120,6 +120,24 @@ fn failed(state: &str) -> bool {
     !matches!(state, "COMPLETED" | "CREATED" | "PENDING" | "RUNNING" | "ABORTING")
 }
 
+/// A child job as the parent's alert names it, if it failed (backup and copy jobs alike).
+fn failed_child(
+    job_id: Option<&str>,
+    resource_arn: Option<&str>,
+    resource_type: Option<&str>,
+    state: Option<&str>,
+    status_message: Option<&str>,
+) -> Option<ChildJob> {
+    let state = state.unwrap_or_default();
+    failed(state).then(|| ChildJob {
+        job_id: job_id.unwrap_or_default().to_string(),
+        resource_arn: resource_arn.unwrap_or_default().to_string(),
+        resource_type: resource_type.unwrap_or_default().to_string(),
+        state: state.to_string(),
+        status_message: status_message.map(str::to_string),
+    })
+}
+
 #[async_trait]
 impl JobLookup for BackupJobLookup {
     async fn facts(&self, kind: JobKind, region: &str, job_id: &str) -> Result<JobFacts, String> {
@@ -167,18 +185,15 @@ impl JobLookup for BackupJobLookup {
                     .send();
                 while let Some(page) = pages.next().await {
                     let page = page.map_err(|e| error(e.into()))?;
-                    for job in page.copy_jobs() {
-                        let state = job.state().map(CopyJobState::as_str).unwrap_or_default();
-                        if failed(state) {
-                            children.push(ChildJob {
-                                job_id: job.copy_job_id().unwrap_or_default().to_string(),
-                                resource_arn: job.resource_arn().unwrap_or_default().to_string(),
-                                resource_type: job.resource_type().unwrap_or_default().to_string(),
-                                state: state.to_string(),
-                                status_message: job.status_message().map(str::to_string),
-                            });
-                        }
-                    }
+                    children.extend(page.copy_jobs().iter().filter_map(|job| {
+                        failed_child(
+                            job.copy_job_id(),
+                            job.resource_arn(),
+                            job.resource_type(),
+                            job.state().map(CopyJobState::as_str),
+                            job.status_message(),
+                        )
+                    }));
                 }
             }
             _ => {
@@ -189,18 +204,15 @@ impl JobLookup for BackupJobLookup {
                     .send();
                 while let Some(page) = pages.next().await {
                     let page = page.map_err(|e| error(e.into()))?;
-                    for job in page.backup_jobs() {
-                        let state = job.state().map(BackupJobState::as_str).unwrap_or_default();
-                        if failed(state) {
-                            children.push(ChildJob {
-                                job_id: job.backup_job_id().unwrap_or_default().to_string(),
-                                resource_arn: job.resource_arn().unwrap_or_default().to_string(),
-                                resource_type: job.resource_type().unwrap_or_default().to_string(),
-                                state: state.to_string(),
-                                status_message: job.status_message().map(str::to_string),
-                            });
-                        }
-                    }
+                    children.extend(page.backup_jobs().iter().filter_map(|job| {
+                        failed_child(
+                            job.backup_job_id(),
+                            job.resource_arn(),
+                            job.resource_type(),
+                            job.state().map(BackupJobState::as_str),
+                            job.status_message(),
+                        )
+                    }));
                 }
             }
         }
