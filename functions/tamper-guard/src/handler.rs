@@ -1,0 +1,253 @@
+//! One EventBridge event: decode it, gather the facts the judgement needs, judge, respond,
+//! group into an incident, alert, then remember the vault's new policy or lock. Exactly once per
+//! event through the delivery ledger.
+
+use chrono::Duration;
+use rearguard::event_bus::ForwardAlert;
+use rearguard::metrics::Metrics;
+use rearguard::sns::{PublishAlert, PublishError};
+use rearguard::store::{DeliveryLedger, StoreError, Written, exactly_once};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::incident::{Incident, Step, add_step};
+use crate::judge::{Facts, Finding, Need, Verdict, judge, needs};
+use crate::keys::{KeyRescue, Rescue, VaultKeys};
+use crate::observation::{Call, Observation, What, decode};
+use crate::render;
+use crate::state::{TamperState, VaultMemory};
+use crate::vault_policy::policy_of;
+
+pub struct Deps<'a> {
+    pub config: &'a Config,
+    pub publisher: &'a dyn PublishAlert,
+    pub forwarder: Option<&'a dyn ForwardAlert>,
+    pub ledger: Option<&'a dyn DeliveryLedger>,
+    /// Without a state table: no policy memory and no incidents.
+    pub state: Option<&'a dyn TamperState>,
+    pub vault_keys: &'a dyn VaultKeys,
+    /// Set when `RESPOND` is on (the dry-run stand-in under `DRY_RUN`).
+    pub rescue: Option<&'a dyn KeyRescue>,
+}
+
+/// Transient failures, returned so Lambda retries the event and its failure destination keeps
+/// it; the ledger's claim is given back first.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    State(#[from] StoreError),
+    #[error("listing the backup vaults to match the key: {0}")]
+    VaultKeys(String),
+    #[error("event {0} is being handled by another invocation; retry later")]
+    InProgress(String),
+}
+
+const LEASE_MINUTES: i64 = 5;
+const DEDUPE_RETENTION_DAYS: i64 = 7;
+
+pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> Result<Value, HandleError> {
+    let event_id = payload.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let observation = match decode(&payload) {
+        Ok(observation) => observation,
+        Err(reason) => {
+            warn!(event_id, %reason, decision = "ignore", "event not handled");
+            metrics.count("EventsIgnored", &[]);
+            return Ok(json!({"status": "ignored", "reason": reason.to_string()}));
+        }
+    };
+    let outcome = exactly_once(
+        deps.ledger,
+        &observation.event_id,
+        Duration::minutes(LEASE_MINUTES),
+        Duration::days(DEDUPE_RETENTION_DAYS),
+        || handle_observation(&observation, deps, metrics),
+    )
+    .await?;
+    outcome
+        .into_answer(&observation.event_id, metrics)
+        .ok_or(HandleError::InProgress(observation.event_id.clone()))
+}
+
+/// The state table's key of a vault: account, Region and name.
+fn vault_key(observation: &Observation, vault: &str) -> String {
+    format!("{}#{}#{vault}", observation.account, observation.region)
+}
+
+async fn handle_observation(
+    observation: &Observation,
+    deps: &Deps<'_>,
+    metrics: &mut Metrics,
+) -> Result<Value, HandleError> {
+    let mut memory = VaultMemory::default();
+    let mut key_vaults = Vec::new();
+    let need = needs(observation);
+    match &need {
+        Need::VaultMemory { vault } => {
+            if let Some(state) = deps.state {
+                memory = state.vault_memory(&vault_key(observation, vault)).await?;
+            }
+        }
+        Need::VaultsOfKey { key_id } => {
+            key_vaults = deps
+                .vault_keys
+                .vaults_of(key_id)
+                .await
+                .map_err(HandleError::VaultKeys)?;
+        }
+        Need::Nothing => {}
+    }
+    let facts = Facts {
+        allowlist: &deps.config.allowlist,
+        previous_policy: memory.policy.as_deref(),
+        previous_lock_min_days: memory.lock_min_days,
+        key_vaults: &key_vaults,
+    };
+    let verdict = judge(observation, &facts);
+    let answer = match verdict {
+        Verdict::Nothing(reason) => {
+            info!(event_id = %observation.event_id, %reason, decision = "nothing", "not tampering");
+            metrics.count("NotTampering", &[]);
+            json!({"status": "nothing", "reason": reason})
+        }
+        Verdict::Alert(finding) => {
+            let rescue = respond(observation, &finding, deps).await;
+            let incident = record_step(observation, &finding, deps).await?;
+            let alert = render::alert(
+                observation,
+                &finding,
+                incident.as_ref(),
+                rescue.as_ref(),
+                memory.policy.as_deref(),
+            );
+            let message_id = deps.publisher.publish(&alert).await?;
+            info!(event_id = %observation.event_id, severity = %finding.severity, kind = %finding.kind, message_id, decision = "alert", "tamper alert published");
+            if let Some(forwarder) = deps.forwarder
+                && let Err(e) = forwarder.forward(&alert).await
+            {
+                warn!(error = %e, "alert not put on the event bus");
+                metrics.count("EventFailures", &[]);
+            }
+            metrics.count("TamperAlerts", &[("severity", finding.severity.as_str())]);
+            if let Some(rescue) = &rescue {
+                metrics.count("KeyRescues", &[("outcome", rescue_outcome(rescue))]);
+            }
+            json!({
+                "status": "alerted", "severity": finding.severity, "kind": finding.kind,
+                "incident": incident.as_ref().map(|i| json!({"id": i.id, "steps": i.steps.len()})),
+                "rescue": rescue.as_ref().map(rescue_outcome),
+            })
+        }
+    };
+    // Remembered after the alert: a retry after a failed publish still sees the old policy.
+    remember(observation, &need, memory, deps).await?;
+    Ok(answer)
+}
+
+fn rescue_outcome(rescue: &Rescue) -> &'static str {
+    match rescue {
+        Rescue::Rescued => "rescued",
+        Rescue::WouldCall(_) => "dry_run",
+        Rescue::Failed(_) => "failed",
+    }
+}
+
+fn successful_call(observation: &Observation) -> Option<&Call> {
+    match &observation.what {
+        What::Call(call) if call.error_code.is_none() => Some(call),
+        _ => None,
+    }
+}
+
+/// A vault key scheduled for deletion: cancel and enable it again, when the response is on.
+async fn respond(observation: &Observation, finding: &Finding, deps: &Deps<'_>) -> Option<Rescue> {
+    let rescue = deps.rescue?;
+    let call = successful_call(observation)?;
+    if finding.kind != "vault_key_deletion_scheduled" {
+        return None;
+    }
+    let key = call
+        .response
+        .get("keyId")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::judge::key_id(call));
+    let outcome = rescue.rescue(&key).await;
+    info!(
+        key,
+        outcome = rescue_outcome(&outcome),
+        action = "rescue_key",
+        "vault key response"
+    );
+    Some(outcome)
+}
+
+/// Adds the step to its principal's incident in the state table (optimistic locking: a
+/// conflicting writer makes this read and add again).
+async fn record_step(
+    observation: &Observation,
+    finding: &Finding,
+    deps: &Deps<'_>,
+) -> Result<Option<Incident>, HandleError> {
+    let (Some(state), Some(call)) = (deps.state, successful_or_denied_call(observation)) else {
+        return Ok(None);
+    };
+    let principal = call.actor.principal().to_string();
+    if principal.is_empty() {
+        return Ok(None);
+    }
+    let window = Duration::from_std(deps.config.incident_window).unwrap_or(Duration::minutes(15));
+    for _ in 0..5 {
+        let open = state.open_incident(&principal).await?;
+        let version = open.as_ref().map(|o| o.version);
+        let step = Step {
+            at: observation.time,
+            event_id: observation.event_id.clone(),
+            severity: finding.severity,
+            action: call.event_name.clone(),
+            headline: finding.headline.clone(),
+            target: finding.target.clone(),
+        };
+        let incident = add_step(open.map(|o| o.value), &principal, step, window);
+        let expires_at = incident.last_at().unwrap_or(observation.time) + window + Duration::days(1);
+        match state.write_incident(&incident, version, expires_at).await? {
+            Written::Done { .. } => return Ok(Some(incident)),
+            Written::Conflict => continue,
+        }
+    }
+    Err(HandleError::State(StoreError {
+        table: "state".into(),
+        message: format!("incident of {principal} kept changing under five attempts"),
+    }))
+}
+
+fn successful_or_denied_call(observation: &Observation) -> Option<&Call> {
+    match &observation.what {
+        What::Call(call) => Some(call),
+        What::State(_) => None,
+    }
+}
+
+/// Keeps the vault's new access policy or lock: the next change is judged against it.
+async fn remember(
+    observation: &Observation,
+    need: &Need,
+    mut memory: VaultMemory,
+    deps: &Deps<'_>,
+) -> Result<(), HandleError> {
+    let (Some(state), Some(call), Need::VaultMemory { vault }) = (deps.state, successful_call(observation), need)
+    else {
+        return Ok(());
+    };
+    match call.event_name.as_str() {
+        "PutBackupVaultAccessPolicy" => memory.policy = policy_of(&call.request),
+        "PutBackupVaultLockConfiguration" => {
+            memory.lock_min_days = call.request.get("minRetentionDays").and_then(Value::as_i64)
+        }
+        _ => return Ok(()),
+    }
+    state.remember_vault(&vault_key(observation, vault), &memory).await?;
+    Ok(())
+}
