@@ -81,7 +81,7 @@ bench-sam-build:
 ## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
-LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report
+LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard
 LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
 
 lambda-binaries: setup
@@ -98,6 +98,9 @@ build-CrossAccountCopyFunction: lambda-binaries
 
 build-ComplianceReportFunction: lambda-binaries
 	cp $(LAMBDA_DIR)/compliance-report/bootstrap $(ARTIFACTS_DIR)/
+
+build-TamperGuardFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/tamper-guard/bootstrap $(ARTIFACTS_DIR)/
 
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:

@@ -147,7 +147,7 @@ def rule_dead_letter_queues(template):
 # queue's permission to send there, and SAM adds one only for `DeadLetterConfig: {Type: SQS}`.
 def test_every_rule_dead_letter_queue_lets_exactly_its_rules_send(stack):
     pairs = rule_dead_letter_queues(stack)
-    assert len(pairs) >= 10, pairs  # the job events rule, six enrollment, one copy, two report rules
+    assert len(pairs) >= 13, pairs  # the job events rule, six enrollment, one copy, two report, three tamper rules
     policies = resources(stack, "AWS::SQS::QueuePolicy").values()
     for rule, queue in pairs:
         assert queue, f"{rule}: the dead-letter queue must be a queue of this template"
@@ -347,3 +347,50 @@ def test_the_seed_vaults_let_the_destination_accounts_copy_out_and_the_policies_
     destination = load(ROOT / "templates" / "destination-account.yaml")
     role = destination["Resources"]["VaultCheckRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert "backup:GetBackupVaultAccessPolicy" in role["Statement"][0]["Action"]
+
+
+# tamper-guard: "Logging AWS Backup API calls with AWS CloudTrail" (source aws.backup) and the
+# KMS calls on a vault key reach the function in the central account, and every member account
+# forwards the same calls, so an attack in a member account is judged too.
+TAMPER_BACKUP_CALLS = {
+    "DeleteRecoveryPoint", "UpdateRecoveryPointLifecycle", "DisassociateRecoveryPoint",
+    "DisassociateRecoveryPointFromParent", "DeleteBackupVault", "PutBackupVaultAccessPolicy",
+    "DeleteBackupVaultAccessPolicy", "PutBackupVaultLockConfiguration", "DeleteBackupVaultLockConfiguration",
+    "DeleteBackupVaultNotifications", "DeleteBackupPlan", "UpdateBackupPlan", "DeleteBackupSelection",
+    "UpdateRegionSettings", "UpdateGlobalSettings", "DeleteFramework", "DeleteReportPlan",
+    "DeleteRestoreTestingPlan", "DeleteRestoreTestingSelection", "CancelLegalHold",
+    "DisassociateBackupVaultMpaApprovalTeam", "RevokeRestoreAccessBackupVault",
+}
+TAMPER_KEY_CALLS = {"ScheduleKeyDeletion", "DisableKey", "PutKeyPolicy", "CreateGrant", "RevokeGrant"}
+
+
+def event_names(patterns, event_source):
+    names = set()
+    for pattern in patterns:
+        if event_source in pattern.get("detail", {}).get("eventSource", []):
+            names |= set(pattern["detail"]["eventName"])
+    return names
+
+
+def test_tamper_guard_takes_every_tamper_call_in_the_central_and_member_accounts(stack):
+    events = stack["Resources"]["TamperGuardFunction"]["Properties"]["Events"]
+    central = [e["Properties"]["Pattern"] for e in events.values()]
+    member = load(ROOT / "templates" / "member-account.yaml")["Resources"]["ForwardTamperEvents"]
+    forwarded = member["Properties"]["EventPattern"]["$or"]
+    for patterns in (central, forwarded):
+        assert event_names(patterns, "backup.amazonaws.com") == TAMPER_BACKUP_CALLS
+        assert event_names(patterns, "kms.amazonaws.com") == TAMPER_KEY_CALLS
+
+
+def test_tamper_guard_may_rescue_keys_only_when_the_response_is_on(stack):
+    function = stack["Resources"]["TamperGuardFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["RESPOND"] == {"Ref": "TamperResponse"}
+    assert stack["Parameters"]["TamperResponse"]["Default"] == "false"
+    rescue = [p for p in function["Policies"] if "Fn::If" in p and p["Fn::If"][0] == "RespondsToTamper"]
+    assert len(rescue) == 1
+    statement = rescue[0]["Fn::If"][1]["Statement"][0]
+    assert set(statement["Action"]) == {"kms:CancelKeyDeletion", "kms:EnableKey"}
+    assert not condition_holds(stack, "RespondsToTamper")
+    assert condition_holds(stack, "RespondsToTamper", {"TamperResponse": "true"})
+    always = [s for p in function["Policies"] if "Statement" in p for s in p["Statement"]]
+    assert not any("kms:CancelKeyDeletion" in as_list(s["Action"]) for s in always)
