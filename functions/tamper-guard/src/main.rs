@@ -4,6 +4,8 @@
 
 mod config;
 mod handler;
+#[cfg(test)]
+mod handler_tests;
 mod incident;
 mod judge;
 mod keys;

@@ -1,0 +1,203 @@
+//! The handler over an in-memory state table, publisher, vault keys and key rescue: what is
+//! remembered, sent and called for one event. No I/O.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rearguard::alert::Alert;
+use rearguard::metrics::Metrics;
+use rearguard::sns::{PublishAlert, PublishError};
+use rearguard::store::{StoreError, Versioned, Written};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::handler::{Deps, handle};
+use crate::incident::Incident;
+use crate::keys::{DryRunRescue, VaultKeys};
+use crate::state::{TamperState, VaultMemory};
+
+#[derive(Default)]
+struct World {
+    vaults: Mutex<HashMap<String, VaultMemory>>,
+    incidents: Mutex<HashMap<String, Versioned<Incident>>>,
+    /// Conflicts still to answer on incident writes (another invocation writing first).
+    conflicts: Mutex<u32>,
+    sent: Mutex<Vec<Alert>>,
+    /// Publish failures still to answer.
+    failures: Mutex<u32>,
+    key_vaults: HashMap<String, Vec<String>>,
+}
+
+#[async_trait]
+impl TamperState for World {
+    async fn vault_memory(&self, vault: &str) -> Result<VaultMemory, StoreError> {
+        Ok(self.vaults.lock().unwrap().get(vault).cloned().unwrap_or_default())
+    }
+    async fn remember_vault(&self, vault: &str, memory: &VaultMemory) -> Result<(), StoreError> {
+        self.vaults.lock().unwrap().insert(vault.into(), memory.clone());
+        Ok(())
+    }
+    async fn open_incident(&self, principal: &str) -> Result<Option<Versioned<Incident>>, StoreError> {
+        Ok(self.incidents.lock().unwrap().get(principal).cloned())
+    }
+    async fn write_incident(
+        &self,
+        incident: &Incident,
+        expected: Option<u64>,
+        _expires_at: DateTime<Utc>,
+    ) -> Result<Written, StoreError> {
+        let mut conflicts = self.conflicts.lock().unwrap();
+        if *conflicts > 0 {
+            *conflicts -= 1;
+            return Ok(Written::Conflict);
+        }
+        let mut incidents = self.incidents.lock().unwrap();
+        if incidents.get(&incident.principal).map(|v| v.version) != expected {
+            return Ok(Written::Conflict);
+        }
+        let version = expected.unwrap_or(0) + 1;
+        incidents.insert(
+            incident.principal.clone(),
+            Versioned {
+                value: incident.clone(),
+                version,
+            },
+        );
+        Ok(Written::Done { version })
+    }
+}
+
+#[async_trait]
+impl PublishAlert for World {
+    async fn publish(&self, alert: &Alert) -> Result<String, PublishError> {
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(PublishError {
+                topic_arn: "t".into(),
+                message: "throttled".into(),
+            });
+        }
+        self.sent.lock().unwrap().push(alert.clone());
+        Ok("m".into())
+    }
+}
+
+#[async_trait]
+impl VaultKeys for World {
+    async fn vaults_of(&self, key_id: &str) -> Result<Vec<String>, String> {
+        Ok(self.key_vaults.get(key_id).cloned().unwrap_or_default())
+    }
+}
+
+fn config() -> Config {
+    Config {
+        allowlist: Vec::new(),
+        incident_window: Duration::from_secs(15 * 60),
+        respond: false,
+    }
+}
+
+async fn run(world: &World, config: &Config, rescue: bool, event: &Value) -> Result<Value, String> {
+    let dry_run = DryRunRescue;
+    let deps = Deps {
+        config,
+        publisher: world,
+        forwarder: None,
+        ledger: None,
+        state: Some(world),
+        vault_keys: world,
+        rescue: rescue.then_some(&dry_run as _),
+    };
+    handle(event.clone(), &deps, &mut Metrics::new("Rearguard", "tamper-guard"))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn sample(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn a_weakened_policy_is_still_alerted_when_its_first_publish_failed() {
+    // GIVEN the vault's protective policy was seen, and the topic fails once.
+    let world = World::default();
+    let protective = sample(include_str!(
+        "../../../events/cloudtrail-put-vault-access-policy-protective.json"
+    ));
+    let open = sample(include_str!(
+        "../../../events/cloudtrail-put-vault-access-policy-without-deny.json"
+    ));
+    run(&world, &config(), false, &protective).await.unwrap();
+    *world.failures.lock().unwrap() = 1;
+
+    // WHEN the weakening arrives, fails to publish, and is retried.
+    let first = run(&world, &config(), false, &open).await;
+    let retry = run(&world, &config(), false, &open).await.unwrap();
+
+    // THEN the retry still compares with the protective policy and alerts.
+    assert!(first.unwrap_err().contains("throttled"));
+    assert_eq!(retry["status"], "alerted", "{retry}");
+    assert_eq!(world.sent.lock().unwrap().len(), 1);
+    let remembered = world.vaults.lock().unwrap().values().next().cloned().unwrap();
+    assert!(
+        !remembered.policy.unwrap().contains("NoDeletes"),
+        "the new policy is remembered after the alert"
+    );
+}
+
+#[tokio::test]
+async fn a_step_that_loses_the_incident_race_reads_again_and_joins_the_incident() {
+    let world = World::default();
+    let first = sample(include_str!("../../../events/cloudtrail-delete-recovery-point.json"));
+    let mut second = first.clone();
+    second["id"] = json!("second-step");
+    second["detail"]["eventTime"] = json!("2026-11-20T03:14:00Z");
+    run(&world, &config(), false, &first).await.unwrap();
+    *world.conflicts.lock().unwrap() = 2;
+
+    let answer = run(&world, &config(), false, &second).await.unwrap();
+
+    assert_eq!(answer["incident"]["steps"], 2, "{answer}");
+    let sent = world.sent.lock().unwrap();
+    assert!(
+        sent[1]
+            .subject
+            .contains("Possible attack on backups in progress: 2 steps"),
+        "{}",
+        sent[1].subject
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_response_names_the_exact_calls_in_the_alert() {
+    let key_id = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    let world = World {
+        key_vaults: HashMap::from([(key_id.to_string(), vec!["production".to_string()])]),
+        ..World::default()
+    };
+    let event = sample(include_str!("../../../events/cloudtrail-schedule-key-deletion.json"));
+
+    let answer = run(&world, &config(), true, &event).await.unwrap();
+
+    assert_eq!(answer["rescue"], "dry_run", "{answer}");
+    let sent = world.sent.lock().unwrap();
+    assert!(
+        sent[0].text.contains("Dry run: Rearguard would call kms:CancelKeyDeletion KeyId=arn:aws:kms:eu-west-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, then kms:EnableKey"),
+        "{}",
+        sent[0].text
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_event_is_ignored_without_a_message() {
+    let world = World::default();
+    let event = sample(include_str!("../../../events/malformed-detail.json"));
+
+    let answer = run(&world, &config(), false, &event).await.unwrap();
+
+    assert_eq!(answer["status"], "ignored");
+    assert!(world.sent.lock().unwrap().is_empty());
+}
