@@ -382,15 +382,15 @@ def test_tamper_guard_takes_every_tamper_call_in_the_central_and_member_accounts
         assert event_names(patterns, "kms.amazonaws.com") == TAMPER_KEY_CALLS
 
 
-def test_tamper_guard_may_rescue_keys_only_when_the_response_is_on(stack):
+def test_tamper_guard_may_rescue_keys_and_policies_only_when_the_response_is_on(stack):
     function = stack["Resources"]["TamperGuardFunction"]["Properties"]
     assert function["Environment"]["Variables"]["RESPOND"] == {"Ref": "TamperResponse"}
     assert stack["Parameters"]["TamperResponse"]["Default"] == "false"
     rescue = [p for p in function["Policies"] if "Fn::If" in p and p["Fn::If"][0] == "RespondsToTamper"]
     assert len(rescue) == 1
-    statement = rescue[0]["Fn::If"][1]["Statement"][0]
-    assert set(statement["Action"]) == {"kms:CancelKeyDeletion", "kms:EnableKey"}
+    actions = {a for s in rescue[0]["Fn::If"][1]["Statement"] for a in as_list(s["Action"])}
+    assert actions == {"kms:CancelKeyDeletion", "kms:EnableKey", "backup:PutBackupVaultAccessPolicy"}
     assert not condition_holds(stack, "RespondsToTamper")
     assert condition_holds(stack, "RespondsToTamper", {"TamperResponse": "true"})
     always = [s for p in function["Policies"] if "Statement" in p for s in p["Statement"]]
-    assert not any("kms:CancelKeyDeletion" in as_list(s["Action"]) for s in always)
+    assert not any(actions & set(as_list(s["Action"])) for s in always)

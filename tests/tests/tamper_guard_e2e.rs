@@ -158,6 +158,54 @@ async fn a_policy_change_that_removes_the_deny_is_critical_and_one_that_keeps_it
     );
 }
 
+#[tokio::test]
+async fn with_the_response_on_a_weakened_vault_policy_is_put_back() {
+    let sdk = local_aws::sdk_config().await;
+    let backup = aws_sdk_backup::Client::new(&sdk);
+    let harness = Harness::start(&[("RESPOND", "true")]).await;
+    let name = unique("vault");
+    vault(&sdk, &name, None).await;
+    let mut protective = event(
+        "cloudtrail-put-vault-access-policy-protective",
+        "restore-1",
+        "2026-11-20T02:00:00Z",
+    );
+    let mut open = event(
+        "cloudtrail-put-vault-access-policy-without-deny",
+        "restore-2",
+        "2026-11-20T03:05:10Z",
+    );
+    protective["detail"]["requestParameters"]["backupVaultName"] = json!(name);
+    open["detail"]["requestParameters"]["backupVaultName"] = json!(name);
+    let put = |event: &Value| {
+        backup
+            .put_backup_vault_access_policy()
+            .backup_vault_name(&name)
+            .policy(event["detail"]["requestParameters"]["policy"].as_str().unwrap())
+            .send()
+    };
+    // GIVEN the vault's protective policy, seen by the function.
+    put(&protective).await.expect("protective policy");
+    harness.invoke(&protective).await;
+
+    // WHEN someone puts a policy without the denies.
+    put(&open).await.expect("weakened policy");
+    let answer = harness.invoke(&open).await;
+    let alerts = harness.alerts(1).await;
+
+    // THEN CRITICAL, and the vault has its protective policy again.
+    assert_eq!(answer["response"], "done", "{answer}");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].document["response"]["status"], "done");
+    let now = backup
+        .get_backup_vault_access_policy()
+        .backup_vault_name(&name)
+        .send()
+        .await
+        .expect("read policy");
+    assert!(now.policy().unwrap_or_default().contains("NoDeletes"), "{now:?}");
+}
+
 async fn key_state(kms: &aws_sdk_kms::Client, key_arn: &str) -> String {
     kms.describe_key()
         .key_id(key_arn)
@@ -214,11 +262,11 @@ async fn a_vault_key_scheduled_for_deletion_is_critical_and_the_response_rescues
 
     // THEN only the vault key is alerted and rescued.
     assert_eq!(answer["status"], "alerted", "{answer}");
-    assert_eq!(answer["rescue"], "rescued", "{answer}");
+    assert_eq!(answer["response"], "done", "{answer}");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].attributes["severity"], "CRITICAL");
     assert_eq!(alerts[0].document["kind"], "vault_key_deletion_scheduled");
-    assert_eq!(alerts[0].document["response"]["status"], "rescued");
+    assert_eq!(alerts[0].document["response"]["status"], "done");
     assert_eq!(key_state(&kms, &vault_key).await, "Enabled");
     assert_eq!(other["status"], "nothing", "{other}");
     assert_eq!(key_state(&kms, &other_key).await, "PendingDeletion");

@@ -13,9 +13,10 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::incident::{Incident, Step, add_step};
 use crate::judge::{Facts, Finding, Need, Verdict, judge, needs};
-use crate::keys::{KeyRescue, Rescue, VaultKeys};
+use crate::keys::VaultKeys;
 use crate::observation::{Call, Observation, What, decode};
 use crate::render;
+use crate::respond::{Responder, Response};
 use crate::state::{TamperState, VaultMemory};
 use crate::vault_policy::policy_of;
 
@@ -28,7 +29,7 @@ pub struct Deps<'a> {
     pub state: Option<&'a dyn TamperState>,
     pub vault_keys: &'a dyn VaultKeys,
     /// Set when `RESPOND` is on (the dry-run stand-in under `DRY_RUN`).
-    pub rescue: Option<&'a dyn KeyRescue>,
+    pub responder: Option<&'a dyn Responder>,
 }
 
 /// Transient failures, returned so Lambda retries the event and its failure destination keeps
@@ -106,6 +107,7 @@ async fn handle_observation(
         key_vaults: &key_vaults,
     };
     let verdict = judge(observation, &facts);
+    let mut restored = false;
     let answer = match verdict {
         Verdict::Nothing(reason) => {
             info!(event_id = %observation.event_id, %reason, decision = "nothing", "not tampering");
@@ -113,13 +115,13 @@ async fn handle_observation(
             json!({"status": "nothing", "reason": reason})
         }
         Verdict::Alert(finding) => {
-            let rescue = respond(observation, &finding, deps).await;
+            let response = respond(observation, &finding, memory.policy.as_deref(), deps).await;
             let incident = record_step(observation, &finding, deps).await?;
             let alert = render::alert(
                 observation,
                 &finding,
                 incident.as_ref(),
-                rescue.as_ref(),
+                response.as_ref(),
                 memory.policy.as_deref(),
             );
             let message_id = deps.publisher.publish(&alert).await?;
@@ -131,27 +133,23 @@ async fn handle_observation(
                 metrics.count("EventFailures", &[]);
             }
             metrics.count("TamperAlerts", &[("severity", finding.severity.as_str())]);
-            if let Some(rescue) = &rescue {
-                metrics.count("KeyRescues", &[("outcome", rescue_outcome(rescue))]);
+            restored = matches!(response, Some(Response::Done(_))) && finding.kind == "vault_policy_weakened";
+            if let Some(response) = &response {
+                metrics.count("Responses", &[("kind", &finding.kind), ("outcome", response.status())]);
             }
             json!({
                 "status": "alerted", "severity": finding.severity, "kind": finding.kind,
                 "incident": incident.as_ref().map(|i| json!({"id": i.id, "steps": i.steps.len()})),
-                "rescue": rescue.as_ref().map(rescue_outcome),
+                "response": response.as_ref().map(Response::status),
             })
         }
     };
     // Remembered after the alert: a retry after a failed publish still sees the old policy.
-    remember(observation, &need, memory, deps).await?;
-    Ok(answer)
-}
-
-fn rescue_outcome(rescue: &Rescue) -> &'static str {
-    match rescue {
-        Rescue::Rescued => "rescued",
-        Rescue::WouldCall(_) => "dry_run",
-        Rescue::Failed(_) => "failed",
+    // A policy put back is the vault's policy again, whatever the attacker's call said.
+    if !restored {
+        remember(observation, &need, memory, deps).await?;
     }
+    Ok(answer)
 }
 
 fn successful_call(observation: &Observation) -> Option<&Call> {
@@ -161,27 +159,35 @@ fn successful_call(observation: &Observation) -> Option<&Call> {
     }
 }
 
-/// A vault key scheduled for deletion: cancel and enable it again, when the response is on.
-async fn respond(observation: &Observation, finding: &Finding, deps: &Deps<'_>) -> Option<Rescue> {
-    let rescue = deps.rescue?;
+/// With the response on: a vault key scheduled for deletion is cancelled and enabled again; a
+/// vault policy that lost its denies gets the previous one back. Only for calls that went
+/// through.
+async fn respond(
+    observation: &Observation,
+    finding: &Finding,
+    previous_policy: Option<&str>,
+    deps: &Deps<'_>,
+) -> Option<Response> {
+    let responder = deps.responder?;
     let call = successful_call(observation)?;
-    if finding.kind != "vault_key_deletion_scheduled" {
-        return None;
-    }
-    let key = call
-        .response
-        .get("keyId")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::judge::key_id(call));
-    let outcome = rescue.rescue(&key).await;
-    info!(
-        key,
-        outcome = rescue_outcome(&outcome),
-        action = "rescue_key",
-        "vault key response"
-    );
-    Some(outcome)
+    let response = match finding.kind.as_str() {
+        "vault_key_deletion_scheduled" => {
+            let key = call
+                .response
+                .get("keyId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::judge::key_id(call));
+            responder.rescue_key(&key).await
+        }
+        "vault_policy_weakened" => {
+            let vault = call.request.get("backupVaultName").and_then(Value::as_str)?;
+            responder.restore_policy(vault, previous_policy?).await
+        }
+        _ => return None,
+    };
+    info!(kind = %finding.kind, outcome = response.status(), action = "respond", "response to the attack");
+    Some(response)
 }
 
 /// Adds the step to its principal's incident in the state table (optimistic locking: a

@@ -1,4 +1,4 @@
-//! The handler over an in-memory state table, publisher, vault keys and key rescue: what is
+//! The handler over an in-memory state table, publisher, vault keys and responder: what is
 //! remembered, sent and called for one event. No I/O.
 
 use async_trait::async_trait;
@@ -15,7 +15,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::handler::{Deps, handle};
 use crate::incident::Incident;
-use crate::keys::{DryRunRescue, VaultKeys};
+use crate::keys::VaultKeys;
+use crate::respond::DryRunResponder;
 use crate::state::{TamperState, VaultMemory};
 
 #[derive(Default)]
@@ -100,8 +101,8 @@ fn config() -> Config {
     }
 }
 
-async fn run(world: &World, config: &Config, rescue: bool, event: &Value) -> Result<Value, String> {
-    let dry_run = DryRunRescue;
+async fn run(world: &World, config: &Config, respond: bool, event: &Value) -> Result<Value, String> {
+    let dry_run = DryRunResponder;
     let deps = Deps {
         config,
         publisher: world,
@@ -109,7 +110,7 @@ async fn run(world: &World, config: &Config, rescue: bool, event: &Value) -> Res
         ledger: None,
         state: Some(world),
         vault_keys: world,
-        rescue: rescue.then_some(&dry_run as _),
+        responder: respond.then_some(&dry_run as _),
     };
     handle(event.clone(), &deps, &mut Metrics::new("Rearguard", "tamper-guard"))
         .await
@@ -182,7 +183,7 @@ async fn a_dry_run_response_names_the_exact_calls_in_the_alert() {
 
     let answer = run(&world, &config(), true, &event).await.unwrap();
 
-    assert_eq!(answer["rescue"], "dry_run", "{answer}");
+    assert_eq!(answer["response"], "dry_run", "{answer}");
     let sent = world.sent.lock().unwrap();
     assert!(
         sent[0].text.contains("Dry run: Rearguard would call kms:CancelKeyDeletion KeyId=arn:aws:kms:eu-west-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d, then kms:EnableKey"),
@@ -200,4 +201,45 @@ async fn a_malformed_event_is_ignored_without_a_message() {
 
     assert_eq!(answer["status"], "ignored");
     assert!(world.sent.lock().unwrap().is_empty());
+}
+
+/// A responder whose calls go through.
+struct Obliging;
+
+#[async_trait]
+impl crate::respond::Responder for Obliging {
+    async fn rescue_key(&self, key_arn: &str) -> crate::respond::Response {
+        crate::respond::Response::Done(vec![key_arn.to_string()])
+    }
+    async fn restore_policy(&self, vault: &str, _policy: &str) -> crate::respond::Response {
+        crate::respond::Response::Done(vec![vault.to_string()])
+    }
+}
+
+#[tokio::test]
+async fn a_policy_put_back_stays_the_vaults_last_known_policy() {
+    let world = World::default();
+    let protective = sample(include_str!(
+        "../../../events/cloudtrail-put-vault-access-policy-protective.json"
+    ));
+    let open = sample(include_str!(
+        "../../../events/cloudtrail-put-vault-access-policy-without-deny.json"
+    ));
+    let deps = Deps {
+        config: &config(),
+        publisher: &world,
+        forwarder: None,
+        ledger: None,
+        state: Some(&world),
+        vault_keys: &world,
+        responder: Some(&Obliging),
+    };
+    let mut metrics = Metrics::new("Rearguard", "tamper-guard");
+    handle(protective, &deps, &mut metrics).await.unwrap();
+
+    let answer = handle(open, &deps, &mut metrics).await.unwrap();
+
+    assert_eq!(answer["response"], "done", "{answer}");
+    let remembered = world.vaults.lock().unwrap().values().next().cloned().unwrap();
+    assert!(remembered.policy.unwrap().contains("NoDeletes"));
 }

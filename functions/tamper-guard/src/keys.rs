@@ -1,5 +1,5 @@
-//! KMS keys that encrypt backup vaults: which vaults a key encrypts (learned from AWS Backup,
-//! cached), and the response to a vault key scheduled for deletion.
+//! KMS keys that encrypt backup vaults: which vaults a key encrypts, learned from AWS Backup and
+//! cached.
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -74,68 +74,11 @@ impl VaultKeys for BackupVaultKeys {
     }
 }
 
-/// What was done about a vault key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rescue {
-    /// The deletion was cancelled and the key enabled again.
-    Rescued,
-    /// Dry run: the calls that would have been made.
-    WouldCall(Vec<String>),
-    Failed(String),
-}
-
-#[async_trait]
-pub trait KeyRescue: Send + Sync {
-    /// Cancels the key's scheduled deletion and enables it again.
-    async fn rescue(&self, key_arn: &str) -> Rescue;
-}
-
-/// CancelKeyDeletion leaves the key `Disabled`, so EnableKey follows ("Cancel key deletion",
-/// AWS KMS Developer Guide: "The KMS key status changes from Pending deletion to Disabled. To
-/// use the KMS key, you must enable it.").
-pub struct KmsRescue {
-    pub client: aws_sdk_kms::Client,
-}
-
-#[async_trait]
-impl KeyRescue for KmsRescue {
-    async fn rescue(&self, key_arn: &str) -> Rescue {
-        let error = |e: String| Rescue::Failed(e);
-        if let Err(e) = self.client.cancel_key_deletion().key_id(key_arn).send().await {
-            return error(format!(
-                "CancelKeyDeletion: {}",
-                aws_sdk_kms::error::DisplayErrorContext(e)
-            ));
-        }
-        if let Err(e) = self.client.enable_key().key_id(key_arn).send().await {
-            return error(format!("EnableKey: {}", aws_sdk_kms::error::DisplayErrorContext(e)));
-        }
-        Rescue::Rescued
-    }
-}
-
-/// Dry-run mode: logs the exact calls instead of making them.
-pub struct DryRunRescue;
-
-#[async_trait]
-impl KeyRescue for DryRunRescue {
-    async fn rescue(&self, key_arn: &str) -> Rescue {
-        let calls = vec![
-            format!("kms:CancelKeyDeletion KeyId={key_arn}"),
-            format!("kms:EnableKey KeyId={key_arn}"),
-        ];
-        tracing::info!(action = "would_rescue_key", key = key_arn, calls = ?calls, "dry run: not calling KMS");
-        Rescue::WouldCall(calls)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_backup::operation::list_backup_vaults::ListBackupVaultsOutput;
     use aws_sdk_backup::types::BackupVaultListMember;
-    use aws_sdk_kms::operation::cancel_key_deletion::CancelKeyDeletionOutput;
-    use aws_sdk_kms::operation::enable_key::EnableKeyOutput;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
@@ -176,30 +119,5 @@ mod tests {
         assert!(keys.vaults_of("other").await.unwrap().is_empty());
         assert!(keys.vaults_of("other").await.unwrap().is_empty());
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
-    }
-
-    #[tokio::test]
-    async fn rescue_cancels_the_deletion_then_enables_the_key() {
-        let cancel = mock!(aws_sdk_kms::Client::cancel_key_deletion)
-            .match_requests(|req| req.key_id() == Some(KEY))
-            .then_output(|| CancelKeyDeletionOutput::builder().key_id(KEY).build());
-        let enable = mock!(aws_sdk_kms::Client::enable_key)
-            .match_requests(|req| req.key_id() == Some(KEY))
-            .then_output(|| EnableKeyOutput::builder().build());
-        let rescue = KmsRescue {
-            client: mock_client!(aws_sdk_kms, RuleMode::Sequential, [&cancel, &enable]),
-        };
-
-        assert_eq!(rescue.rescue(KEY).await, Rescue::Rescued);
-        assert_eq!((cancel.num_calls(), enable.num_calls()), (1, 1));
-    }
-
-    #[tokio::test]
-    async fn a_dry_run_rescue_names_the_exact_calls() {
-        let Rescue::WouldCall(calls) = DryRunRescue.rescue(KEY).await else {
-            panic!()
-        };
-        assert_eq!(calls[0], format!("kms:CancelKeyDeletion KeyId={KEY}"));
-        assert_eq!(calls[1], format!("kms:EnableKey KeyId={KEY}"));
     }
 }

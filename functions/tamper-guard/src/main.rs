@@ -11,6 +11,7 @@ mod judge;
 mod keys;
 mod observation;
 mod render;
+mod respond;
 mod state;
 mod vault_policy;
 
@@ -19,7 +20,8 @@ use rearguard::lambda_app::{BusSetting, Function, HomeAccount};
 
 use crate::config::Config;
 use crate::handler::Deps;
-use crate::keys::{BackupVaultKeys, DryRunRescue, KeyRescue, KmsRescue};
+use crate::keys::BackupVaultKeys;
+use crate::respond::{AwsResponder, DryRunResponder, Responder};
 use crate::state::DynamoTamperState;
 
 #[tokio::main]
@@ -40,11 +42,12 @@ async fn main() -> Result<(), Error> {
     );
     let state = app.store.as_ref().map(|store| DynamoTamperState { store });
     let vault_keys = BackupVaultKeys::new(aws_sdk_backup::Client::new(&app.sdk));
-    let rescue: Option<Box<dyn KeyRescue>> = match (app.config.respond, app.common.dry_run) {
+    let responder: Option<Box<dyn Responder>> = match (app.config.respond, app.common.dry_run) {
         (false, _) => None,
-        (true, true) => Some(Box::new(DryRunRescue)),
-        (true, false) => Some(Box::new(KmsRescue {
-            client: aws_sdk_kms::Client::new(&app.sdk),
+        (true, true) => Some(Box::new(DryRunResponder)),
+        (true, false) => Some(Box::new(AwsResponder {
+            kms: aws_sdk_kms::Client::new(&app.sdk),
+            backup: aws_sdk_backup::Client::new(&app.sdk),
         })),
     };
     app.run(async |event, metrics| {
@@ -55,7 +58,7 @@ async fn main() -> Result<(), Error> {
             ledger: app.store.as_ref().map(|s| s as _),
             state: state.as_ref().map(|s| s as _),
             vault_keys: &vault_keys,
-            rescue: rescue.as_deref(),
+            responder: responder.as_deref(),
         };
         handler::handle(event.payload, &deps, metrics).await
     })

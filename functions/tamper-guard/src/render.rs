@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use crate::incident::Incident;
 use crate::judge::Finding;
-use crate::keys::Rescue;
 use crate::observation::{Actor, Observation, What};
+use crate::respond::Response;
 
 pub const SOURCE: &str = "rearguard.tamper-guard";
 
@@ -55,19 +55,18 @@ fn who(actor: Option<&Actor>) -> String {
     )
 }
 
-fn rescue_text(rescue: &Rescue) -> String {
-    match rescue {
-        Rescue::Rescued => "Rearguard cancelled the key's deletion and enabled it again.".into(),
-        Rescue::WouldCall(calls) => format!("Dry run: Rearguard would call {}.", calls.join(", then ")),
-        Rescue::Failed(e) => format!("Rearguard could not rescue the key: {e}. Do it by hand now."),
+fn response_text(response: &Response) -> String {
+    match response {
+        Response::Done(calls) => format!("Rearguard called {}.", calls.join(", then ")),
+        Response::WouldCall(calls) => format!("Dry run: Rearguard would call {}.", calls.join(", then ")),
+        Response::Failed(e) => format!("Rearguard's response failed: {e}. Do it by hand now."),
     }
 }
 
-fn rescue_json(rescue: &Rescue) -> Value {
-    match rescue {
-        Rescue::Rescued => json!({"status": "rescued"}),
-        Rescue::WouldCall(calls) => json!({"status": "dry_run", "calls": calls}),
-        Rescue::Failed(e) => json!({"status": "failed", "error": e}),
+fn response_json(response: &Response) -> Value {
+    match response {
+        Response::Done(calls) | Response::WouldCall(calls) => json!({"status": response.status(), "calls": calls}),
+        Response::Failed(e) => json!({"status": response.status(), "error": e}),
     }
 }
 
@@ -77,7 +76,7 @@ pub fn alert(
     observation: &Observation,
     finding: &Finding,
     incident: Option<&Incident>,
-    rescue: Option<&Rescue>,
+    response: Option<&Response>,
     previous_policy: Option<&str>,
 ) -> Alert {
     let actor = actor_of(observation);
@@ -117,8 +116,8 @@ pub fn alert(
         observation.event_id,
         finding.advice
     ));
-    if let Some(rescue) = rescue {
-        text.push_str(&format!("\nResponse\n  {}\n", rescue_text(rescue)));
+    if let Some(response) = response {
+        text.push_str(&format!("\nResponse\n  {}\n", response_text(response)));
     }
     if let Some(incident) = in_progress {
         text.push_str(&format!(
@@ -150,7 +149,7 @@ pub fn alert(
         })),
         "target": finding.target, "change": finding.change, "previousPolicy": previous_policy,
         "advice": finding.advice,
-        "response": rescue.map(rescue_json),
+        "response": response.map(response_json),
         "incident": incident.map(|i| json!({
             "id": i.id, "principal": i.principal, "inProgress": i.in_progress(),
             "steps": i.steps.iter().map(|s| json!({
