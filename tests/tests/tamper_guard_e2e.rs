@@ -2,7 +2,7 @@
 //! Backup events as EventBridge delivers them, alerts read back from the topic, the ledger and
 //! incidents in a real state table, vault keys in the local KMS.
 
-use rearguard_e2e::backup_world::vault;
+use rearguard_e2e::backup_world::{acting_in, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -83,6 +83,25 @@ async fn a_recovery_point_deleted_by_an_assumed_role_is_one_critical_alert_namin
         "arn:aws:iam::123456789012:role/ops-admin"
     );
     assert_eq!(alert.document["actor"]["sourceIp"], "203.0.113.45");
+}
+
+#[tokio::test]
+async fn every_alert_also_reaches_the_security_accounts_topic() {
+    let sdk = local_aws::sdk_config().await;
+    let security_account = acting_in(&sdk, Some("999988887777"), local_aws::REGION).await;
+    let security = AlertsTopic::create(&security_account, &unique("security")).await;
+    let harness = Harness::start(&[("SECURITY_TOPIC_ARN", &security.topic_arn)]).await;
+
+    let answer = harness.invoke(&sample("cloudtrail-delete-recovery-point")).await;
+    let again = harness.invoke(&sample("cloudtrail-delete-recovery-point")).await;
+    let here = harness.alerts(1).await;
+    let there = security.receive(1, WAIT).await;
+
+    assert!(security.topic_arn.contains(":999988887777:"), "{}", security.topic_arn);
+    assert_eq!((&answer["status"], &again["status"]), (&json!("alerted"), &json!("duplicate")));
+    assert_eq!(here.len(), 1, "{here:?}");
+    assert_eq!(there.len(), 1, "{there:?}");
+    assert_eq!(there[0].subject, here[0].subject);
 }
 
 #[tokio::test]

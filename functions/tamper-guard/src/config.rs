@@ -12,9 +12,13 @@ pub struct Config {
     pub allowlist: Vec<Allowed>,
     /// `INCIDENT_WINDOW_MINUTES`: steps by one principal this close together are one incident.
     pub incident_window: Duration,
-    /// `RESPOND`: cancel the scheduled deletion of a vault key and enable it again (off by
-    /// default; with `DRY_RUN` the exact calls are logged instead).
+    /// `RESPOND`: cancel the scheduled deletion of a vault key and enable it again, put a
+    /// weakened vault policy back (off by default; with `DRY_RUN` the exact calls are logged).
     pub respond: bool,
+    /// `SECURITY_TOPIC_ARN`: a topic in another account (a security account) that also gets
+    /// every alert, so an attacker with admin rights here cannot silence them by deleting the
+    /// stack's topic.
+    pub security_topic_arn: Option<String>,
 }
 
 /// One allowlist entry: `{"principal": "<IAM role or user ARN>", "reason": "...", "actions":
@@ -36,6 +40,7 @@ impl Config {
             allowlist: allowlist(settings)?,
             incident_window: settings.minutes("INCIDENT_WINDOW_MINUTES", 15, 1, 24 * 60)?,
             respond: settings.flag("RESPOND", false)?,
+            security_topic_arn: settings.arn("SECURITY_TOPIC_ARN", "sns")?,
         })
     }
 }
@@ -78,6 +83,14 @@ mod tests {
         assert_eq!(config.incident_window, Duration::from_secs(15 * 60));
         assert!(config.allowlist.is_empty());
         assert!(!config.respond);
+        assert_eq!(config.security_topic_arn, None);
+    }
+
+    #[test]
+    fn a_security_topic_that_is_not_a_topic_fails_naming_the_setting() {
+        let settings = Settings::from_pairs(&[("SECURITY_TOPIC_ARN", "arn:aws:sqs:eu-west-1:999988887777:q")]);
+        let e = Config::from_settings(&settings).unwrap_err().to_string();
+        assert!(e.contains("SECURITY_TOPIC_ARN"), "{e}");
     }
 
     #[test]

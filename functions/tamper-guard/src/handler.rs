@@ -3,10 +3,11 @@
 //! event through the delivery ledger.
 
 use chrono::Duration;
+use chrono::Utc;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{DeliveryLedger, StoreError, Written, exactly_once};
+use rearguard::store::{Claim, Deliveries, DeliveryLedger, StoreError, Written, exactly_once};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -23,6 +24,8 @@ use crate::vault_policy::policy_of;
 pub struct Deps<'a> {
     pub config: &'a Config,
     pub publisher: &'a dyn PublishAlert,
+    /// The security account's topic, when set: every alert goes there too.
+    pub security: Option<&'a dyn PublishAlert>,
     pub forwarder: Option<&'a dyn ForwardAlert>,
     pub ledger: Option<&'a dyn DeliveryLedger>,
     /// Without a state table: no policy memory and no incidents.
@@ -124,8 +127,8 @@ async fn handle_observation(
                 response.as_ref(),
                 memory.policy.as_deref(),
             );
-            let message_id = deps.publisher.publish(&alert).await?;
-            info!(event_id = %observation.event_id, severity = %finding.severity, kind = %finding.kind, message_id, decision = "alert", "tamper alert published");
+            publish(observation, &alert, deps).await?;
+            info!(event_id = %observation.event_id, severity = %finding.severity, kind = %finding.kind, decision = "alert", "tamper alert published");
             if let Some(forwarder) = deps.forwarder
                 && let Err(e) = forwarder.forward(&alert).await
             {
@@ -150,6 +153,44 @@ async fn handle_observation(
         remember(observation, &need, memory, deps).await?;
     }
     Ok(answer)
+}
+
+/// The alert on the stack's topic and, when set, the security account's. With two topics each
+/// is published once through its own ledger key, so a retry after one of them failed does not
+/// repeat the other.
+async fn publish(
+    observation: &Observation,
+    alert: &rearguard::alert::Alert,
+    deps: &Deps<'_>,
+) -> Result<(), HandleError> {
+    let Some(security) = deps.security else {
+        deps.publisher.publish(alert).await?;
+        return Ok(());
+    };
+    let deliveries = Deliveries::new(deps.ledger, Duration::days(DEDUPE_RETENTION_DAYS));
+    for (destination, publisher) in [("topic", deps.publisher), ("security-topic", security)] {
+        let key = format!("{}#{destination}", observation.event_id);
+        let now = Utc::now();
+        match deliveries
+            .claim(&key, now, now + Duration::minutes(LEASE_MINUTES))
+            .await?
+        {
+            Claim::AlreadyDone => continue,
+            Claim::InProgress => return Err(HandleError::InProgress(key)),
+            Claim::Acquired => {}
+        }
+        match publisher.publish(alert).await {
+            Ok(message_id) => {
+                info!(destination, message_id, "alert published");
+                deliveries.complete(&key, now).await;
+            }
+            Err(e) => {
+                deliveries.release(&key).await;
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn successful_call(observation: &Observation) -> Option<&Call> {

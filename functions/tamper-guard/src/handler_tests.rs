@@ -98,6 +98,7 @@ fn config() -> Config {
         allowlist: Vec::new(),
         incident_window: Duration::from_secs(15 * 60),
         respond: false,
+        security_topic_arn: None,
     }
 }
 
@@ -106,6 +107,7 @@ async fn run(world: &World, config: &Config, respond: bool, event: &Value) -> Re
     let deps = Deps {
         config,
         publisher: world,
+        security: None,
         forwarder: None,
         ledger: None,
         state: Some(world),
@@ -228,6 +230,7 @@ async fn a_policy_put_back_stays_the_vaults_last_known_policy() {
     let deps = Deps {
         config: &config(),
         publisher: &world,
+        security: None,
         forwarder: None,
         ledger: None,
         state: Some(&world),
@@ -242,4 +245,92 @@ async fn a_policy_put_back_stays_the_vaults_last_known_policy() {
     assert_eq!(answer["response"], "done", "{answer}");
     let remembered = world.vaults.lock().unwrap().values().next().cloned().unwrap();
     assert!(remembered.policy.unwrap().contains("NoDeletes"));
+}
+
+/// The security account's topic.
+#[derive(Default)]
+struct Topic {
+    sent: Mutex<u32>,
+    failures: Mutex<u32>,
+}
+
+#[async_trait]
+impl PublishAlert for Topic {
+    async fn publish(&self, _alert: &Alert) -> Result<String, PublishError> {
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(PublishError {
+                topic_arn: "security".into(),
+                message: "unreachable".into(),
+            });
+        }
+        *self.sent.lock().unwrap() += 1;
+        Ok("s".into())
+    }
+}
+
+#[derive(Default)]
+struct Ledger(Mutex<HashMap<String, bool>>);
+
+#[async_trait]
+impl rearguard::store::DeliveryLedger for Ledger {
+    async fn claim(
+        &self,
+        key: &str,
+        _now: DateTime<Utc>,
+        _lease_until: DateTime<Utc>,
+    ) -> Result<rearguard::store::Claim, StoreError> {
+        let mut keys = self.0.lock().unwrap();
+        Ok(match keys.get(key) {
+            Some(true) => rearguard::store::Claim::AlreadyDone,
+            Some(false) => rearguard::store::Claim::InProgress,
+            None => {
+                keys.insert(key.into(), false);
+                rearguard::store::Claim::Acquired
+            }
+        })
+    }
+    async fn complete(&self, key: &str, _expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.0.lock().unwrap().insert(key.into(), true);
+        Ok(())
+    }
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_the_security_topic_failed_does_not_repeat_the_stack_topic() {
+    let world = World::default();
+    let security = Topic::default();
+    *security.failures.lock().unwrap() = 1;
+    let ledger = Ledger::default();
+    let deps = Deps {
+        config: &config(),
+        publisher: &world,
+        security: Some(&security),
+        forwarder: None,
+        ledger: Some(&ledger),
+        state: Some(&world),
+        vault_keys: &world,
+        responder: None,
+    };
+    let deletion = sample(include_str!("../../../events/cloudtrail-delete-recovery-point.json"));
+    let mut metrics = Metrics::new("Rearguard", "tamper-guard");
+
+    let first = handle(deletion.clone(), &deps, &mut metrics).await;
+    let retry = handle(deletion.clone(), &deps, &mut metrics).await.unwrap();
+    let third = handle(deletion, &deps, &mut metrics).await.unwrap();
+
+    assert!(first.unwrap_err().to_string().contains("unreachable"));
+    assert_eq!(retry["status"], "alerted", "{retry}");
+    assert_eq!(third["status"], "duplicate", "{third}");
+    assert_eq!(
+        world.sent.lock().unwrap().len(),
+        1,
+        "the stack's topic got the alert once"
+    );
+    assert_eq!(*security.sent.lock().unwrap(), 1, "the security topic got it once");
 }

@@ -41,6 +41,11 @@ async fn main() -> Result<(), Error> {
         "tamper-guard settings"
     );
     let state = app.store.as_ref().map(|store| DynamoTamperState { store });
+    let security = app
+        .config
+        .security_topic_arn
+        .as_ref()
+        .map(|topic| rearguard::sns::publisher(app.common.dry_run, &app.sdk, topic));
     let vault_keys = BackupVaultKeys::new(aws_sdk_backup::Client::new(&app.sdk));
     let responder: Option<Box<dyn Responder>> = match (app.config.respond, app.common.dry_run) {
         (false, _) => None,
@@ -54,6 +59,7 @@ async fn main() -> Result<(), Error> {
         let deps = Deps {
             config: &app.config,
             publisher: app.publisher.as_ref(),
+            security: security.as_deref(),
             forwarder: app.forwarder.as_deref(),
             ledger: app.store.as_ref().map(|s| s as _),
             state: state.as_ref().map(|s| s as _),
