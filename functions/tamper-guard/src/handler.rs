@@ -18,7 +18,7 @@ use crate::keys::VaultKeys;
 use crate::observation::{Call, Observation, What, decode};
 use crate::render;
 use crate::respond::{Responder, Response};
-use crate::state::{TamperState, VaultMemory};
+use crate::state::{Memory, TamperState};
 use crate::vault_policy::policy_of;
 
 pub struct Deps<'a> {
@@ -75,9 +75,9 @@ pub async fn handle(payload: Value, deps: &Deps<'_>, metrics: &mut Metrics) -> R
         .ok_or(HandleError::InProgress(observation.event_id.clone()))
 }
 
-/// The state table's key of a vault: account, Region and name.
-fn vault_key(observation: &Observation, vault: &str) -> String {
-    format!("{}#{}#{vault}", observation.account, observation.region)
+/// The state table's key of a vault or plan: account, Region, then `vault#<name>` or `plan#<id>`.
+fn memory_key(observation: &Observation, key: &str) -> String {
+    format!("{}#{}#{key}", observation.account, observation.region)
 }
 
 async fn handle_observation(
@@ -85,13 +85,13 @@ async fn handle_observation(
     deps: &Deps<'_>,
     metrics: &mut Metrics,
 ) -> Result<Value, HandleError> {
-    let mut memory = VaultMemory::default();
+    let mut memory = Memory::default();
     let mut key_vaults = Vec::new();
     let need = needs(observation);
     match &need {
-        Need::VaultMemory { vault } => {
+        Need::Memory { key } => {
             if let Some(state) = deps.state {
-                memory = state.vault_memory(&vault_key(observation, vault)).await?;
+                memory = state.memory_of(&memory_key(observation, key)).await?;
             }
         }
         Need::VaultsOfKey { key_id } => {
@@ -107,6 +107,7 @@ async fn handle_observation(
         allowlist: &deps.config.allowlist,
         previous_policy: memory.policy.as_deref(),
         previous_lock_min_days: memory.lock_min_days,
+        previous_plan_rules: memory.plan_rules.as_ref(),
         key_vaults: &key_vaults,
     };
     let verdict = judge(observation, &facts);
@@ -277,15 +278,15 @@ fn successful_or_denied_call(observation: &Observation) -> Option<&Call> {
     }
 }
 
-/// Keeps the vault's new access policy or lock: the next change is judged against it.
+/// Keeps the vault's new access policy or lock, or the plan's new rules: the next change is
+/// judged against them.
 async fn remember(
     observation: &Observation,
     need: &Need,
-    mut memory: VaultMemory,
+    mut memory: Memory,
     deps: &Deps<'_>,
 ) -> Result<(), HandleError> {
-    let (Some(state), Some(call), Need::VaultMemory { vault }) = (deps.state, successful_call(observation), need)
-    else {
+    let (Some(state), Some(call), Need::Memory { key }) = (deps.state, successful_call(observation), need) else {
         return Ok(());
     };
     match call.event_name.as_str() {
@@ -293,8 +294,9 @@ async fn remember(
         "PutBackupVaultLockConfiguration" => {
             memory.lock_min_days = call.request.get("minRetentionDays").and_then(Value::as_i64)
         }
+        "UpdateBackupPlan" => memory.plan_rules = Some(crate::judge::plan_rules(&call.request)),
         _ => return Ok(()),
     }
-    state.remember_vault(&vault_key(observation, vault), &memory).await?;
+    state.remember(&memory_key(observation, key), &memory).await?;
     Ok(())
 }

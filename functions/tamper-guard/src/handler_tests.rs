@@ -17,11 +17,11 @@ use crate::handler::{Deps, handle};
 use crate::incident::Incident;
 use crate::keys::VaultKeys;
 use crate::respond::DryRunResponder;
-use crate::state::{TamperState, VaultMemory};
+use crate::state::{Memory, TamperState};
 
 #[derive(Default)]
 struct World {
-    vaults: Mutex<HashMap<String, VaultMemory>>,
+    vaults: Mutex<HashMap<String, Memory>>,
     incidents: Mutex<HashMap<String, Versioned<Incident>>>,
     /// Conflicts still to answer on incident writes (another invocation writing first).
     conflicts: Mutex<u32>,
@@ -33,10 +33,10 @@ struct World {
 
 #[async_trait]
 impl TamperState for World {
-    async fn vault_memory(&self, vault: &str) -> Result<VaultMemory, StoreError> {
+    async fn memory_of(&self, vault: &str) -> Result<Memory, StoreError> {
         Ok(self.vaults.lock().unwrap().get(vault).cloned().unwrap_or_default())
     }
-    async fn remember_vault(&self, vault: &str, memory: &VaultMemory) -> Result<(), StoreError> {
+    async fn remember(&self, vault: &str, memory: &Memory) -> Result<(), StoreError> {
         self.vaults.lock().unwrap().insert(vault.into(), memory.clone());
         Ok(())
     }
@@ -333,4 +333,25 @@ async fn a_retry_after_the_security_topic_failed_does_not_repeat_the_stack_topic
         "the stack's topic got the alert once"
     );
     assert_eq!(*security.sent.lock().unwrap(), 1, "the security topic got it once");
+}
+
+#[tokio::test]
+async fn a_second_plan_update_is_compared_with_the_rules_the_first_one_left() {
+    let world = World::default();
+    let update = |id: &str, days: u32| {
+        let mut event = sample(include_str!("../../../events/cloudtrail-delete-recovery-point.json"));
+        event["id"] = json!(id);
+        event["detail"]["eventName"] = json!("UpdateBackupPlan");
+        event["detail"]["requestParameters"] = json!({"backupPlanId": "p-1", "backupPlan": {"rules": [
+            {"ruleName": "daily", "lifecycle": {"deleteAfterDays": days}}]}});
+        event
+    };
+
+    run(&world, &config(), false, &update("u-1", 35)).await.unwrap();
+    run(&world, &config(), false, &update("u-2", 1)).await.unwrap();
+
+    let sent = world.sent.lock().unwrap();
+    let change = |n: usize| sent[n].document["change"].as_str().unwrap().to_string();
+    assert!(change(0).contains("not known to Rearguard yet"), "{}", change(0));
+    assert!(change(1).contains("rule daily changed"), "{}", change(1));
 }

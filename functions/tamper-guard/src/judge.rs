@@ -4,7 +4,7 @@
 use chrono::Duration;
 use rearguard::alert::Severity;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Allowed;
 use crate::observation::{BackupState, Call, Observation, What, time_value};
@@ -18,6 +18,8 @@ pub struct Facts<'a> {
     pub previous_policy: Option<&'a str>,
     /// The vault's lock `MinRetentionDays` before this change, when known.
     pub previous_lock_min_days: Option<i64>,
+    /// The plan's rules (by name) before this change, when known.
+    pub previous_plan_rules: Option<&'a BTreeMap<String, Value>>,
     /// The backup vaults the key of a KMS call encrypts (empty: not a vault key).
     pub key_vaults: &'a [String],
 }
@@ -26,9 +28,9 @@ pub struct Facts<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Need {
     Nothing,
-    /// The last known access policy and lock of this vault.
-    VaultMemory {
-        vault: String,
+    /// The last known settings of a vault (`vault#<name>`) or plan (`plan#<id>`).
+    Memory {
+        key: String,
     },
     /// The vaults the key encrypts.
     VaultsOfKey {
@@ -84,8 +86,11 @@ pub fn needs(observation: &Observation) -> Need {
     };
     match (call.event_source.as_str(), call.event_name.as_str()) {
         ("kms.amazonaws.com", _) => Need::VaultsOfKey { key_id: key_id(call) },
-        (_, "PutBackupVaultAccessPolicy" | "PutBackupVaultLockConfiguration") => Need::VaultMemory {
-            vault: text(&call.request, "backupVaultName").to_string(),
+        (_, "PutBackupVaultAccessPolicy" | "PutBackupVaultLockConfiguration") => Need::Memory {
+            key: format!("vault#{}", text(&call.request, "backupVaultName")),
+        },
+        (_, "UpdateBackupPlan") => Need::Memory {
+            key: format!("plan#{}", text(&call.request, "backupPlanId")),
         },
         _ => Need::Nothing,
     }
@@ -264,13 +269,16 @@ fn judge_call(observation: &Observation, call: &Call, facts: &Facts<'_>) -> Verd
             vault(),
             "Nobody is told about this vault's jobs any more: put the notifications back.",
         ),
-        "UpdateBackupPlan" => finding(
-            Warning,
-            "plan_modified",
-            "Backup plan modified",
-            format!("backup plan {}", text(request, "backupPlanId")),
-            "Check the new rules (schedule, retention, copies) against the plan's definition; the previous version is in AWS Backup's plan versions.",
-        ),
+        "UpdateBackupPlan" => Finding {
+            change: Some(plan_diff(facts.previous_plan_rules, &plan_rules(request))),
+            ..finding(
+                Warning,
+                "plan_modified",
+                "Backup plan modified",
+                format!("backup plan {}", text(request, "backupPlanId")),
+                "Check the new rules (schedule, retention, copies) against the plan's definition; every version is in AWS Backup's plan versions.",
+            )
+        },
         "DeleteRestoreTestingPlan" | "DeleteRestoreTestingSelection" => finding(
             Warning,
             "restore_testing_deleted",
@@ -443,6 +451,55 @@ fn lifecycle_change(observation: &Observation, call: &Call, point: String) -> Ve
         }
     };
     alert_or_attempt(call, base)
+}
+
+/// A plan's rules by name, from an `UpdateBackupPlan` record's `backupPlan.rules` (the API's
+/// `BackupPlan.Rules`; either casing).
+pub fn plan_rules(request: &Value) -> BTreeMap<String, Value> {
+    let plan = request.get("backupPlan").or_else(|| request.get("BackupPlan"));
+    let rules = plan.and_then(|p| p.get("rules").or_else(|| p.get("Rules")));
+    rules
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|rule| {
+                    let name = rule
+                        .get("ruleName")
+                        .or_else(|| rule.get("RuleName"))
+                        .and_then(Value::as_str);
+                    (name.unwrap_or("(unnamed)").to_string(), rule.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rules removed, added and changed, or why that cannot be told.
+fn plan_diff(before: Option<&BTreeMap<String, Value>>, after: &BTreeMap<String, Value>) -> String {
+    let Some(before) = before else {
+        return format!(
+            "rules now: {}; the previous version is not known to Rearguard yet (first change seen)",
+            after.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let mut parts = Vec::new();
+    for (name, rule) in before {
+        match after.get(name) {
+            None => parts.push(format!("rule {name} removed (was {rule})")),
+            Some(new) if new != rule => parts.push(format!("rule {name} changed from {rule} to {new}")),
+            Some(_) => {}
+        }
+    }
+    parts.extend(
+        after
+            .iter()
+            .filter(|(name, _)| !before.contains_key(*name))
+            .map(|(name, rule)| format!("rule {name} added: {rule}")),
+    );
+    if parts.is_empty() {
+        return "rules unchanged".into();
+    }
+    rearguard::alert::clip(&parts.join("; "), 2000)
 }
 
 /// `resourceTypeOptInPreference` maps a resource type to whether AWS Backup protects it.
@@ -763,6 +820,41 @@ mod tests {
             Some(Severity::Warning)
         );
         assert_eq!(severity(&judge(&named("StartBackupJob"), &Facts::default())), None);
+    }
+
+    #[test]
+    fn a_plan_update_names_the_rules_removed_and_changed_against_the_last_known_version() {
+        let update = with_detail("delete", |d| {
+            d["eventName"] = json!("UpdateBackupPlan");
+            d["requestParameters"] = json!({"backupPlanId": "p-1", "backupPlan": {"backupPlanName": "production", "rules": [
+                {"ruleName": "daily", "targetBackupVaultName": "production", "lifecycle": {"deleteAfterDays": 1}}
+            ]}});
+        });
+        let before = BTreeMap::from([
+            (
+                "daily".to_string(),
+                json!({"ruleName": "daily", "targetBackupVaultName": "production", "lifecycle": {"deleteAfterDays": 35}}),
+            ),
+            ("offsite-copy".to_string(), json!({"ruleName": "offsite-copy"})),
+        ]);
+        let facts = Facts {
+            previous_plan_rules: Some(&before),
+            ..Facts::default()
+        };
+        let Verdict::Alert(finding) = judge(&update, &facts) else {
+            panic!()
+        };
+        let change = finding.change.unwrap();
+        assert_eq!(finding.severity, Severity::Warning);
+        assert!(change.contains("rule offsite-copy removed"), "{change}");
+        assert!(
+            change.contains("rule daily changed") && change.contains("\"deleteAfterDays\":1"),
+            "{change}"
+        );
+        let Verdict::Alert(first) = judge(&update, &Facts::default()) else {
+            panic!()
+        };
+        assert!(first.change.unwrap().contains("not known to Rearguard yet"));
     }
 
     #[test]

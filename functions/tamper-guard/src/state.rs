@@ -1,7 +1,7 @@
 //! What tamper-guard remembers in the state table (the same table as the delivery ledger,
 //! partition key `pk`, TTL attribute `expires_at`): each vault's last known access policy and
-//! lock, because CloudTrail records only the new value of a change, and each principal's open
-//! incident.
+//! lock and each plan's last known rules, because CloudTrail records only the new value of a
+//! change, and each principal's open incident.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -9,21 +9,24 @@ use chrono::{DateTime, Utc};
 use rearguard::dynamo_store::DynamoStore;
 use rearguard::store::{StoreError, Versioned, Written};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::incident::Incident;
 
-/// The last known protective settings of one vault.
+/// The last known settings of one vault (its access policy and lock) or plan (its rules).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VaultMemory {
+pub struct Memory {
     pub policy: Option<String>,
     pub lock_min_days: Option<i64>,
+    #[serde(default)]
+    pub plan_rules: Option<BTreeMap<String, Value>>,
 }
 
 #[async_trait]
 pub trait TamperState: Send + Sync {
-    async fn vault_memory(&self, vault: &str) -> Result<VaultMemory, StoreError>;
-    async fn remember_vault(&self, vault: &str, memory: &VaultMemory) -> Result<(), StoreError>;
+    async fn memory_of(&self, key: &str) -> Result<Memory, StoreError>;
+    async fn remember(&self, key: &str, memory: &Memory) -> Result<(), StoreError>;
     async fn open_incident(&self, principal: &str) -> Result<Option<Versioned<Incident>>, StoreError>;
     /// Writes `incident` if the stored one still has version `expected` (`None`: if there is
     /// none); [`Written::Conflict`] when another invocation wrote first.
@@ -40,8 +43,8 @@ pub struct DynamoTamperState<'a> {
     pub store: &'a DynamoStore,
 }
 
-fn vault_pk(vault: &str) -> String {
-    format!("tamper-guard#vault#{vault}")
+fn memory_pk(key: &str) -> String {
+    format!("tamper-guard#memory#{key}")
 }
 
 fn incident_pk(principal: &str) -> String {
@@ -54,22 +57,22 @@ fn read_doc<T: serde::de::DeserializeOwned>(item: &HashMap<String, AttributeValu
 
 #[async_trait]
 impl TamperState for DynamoTamperState<'_> {
-    async fn vault_memory(&self, vault: &str) -> Result<VaultMemory, StoreError> {
+    async fn memory_of(&self, key: &str) -> Result<Memory, StoreError> {
         Ok(self
             .store
-            .get(&vault_pk(vault))
+            .get(&memory_pk(key))
             .await?
             .and_then(|item| read_doc(&item))
             .unwrap_or_default())
     }
 
-    async fn remember_vault(&self, vault: &str, memory: &VaultMemory) -> Result<(), StoreError> {
+    async fn remember(&self, key: &str, memory: &Memory) -> Result<(), StoreError> {
         let doc = serde_json::to_string(memory).unwrap_or_default();
         self.store
             .client()
             .put_item()
             .table_name(self.store.table())
-            .item("pk", AttributeValue::S(vault_pk(vault)))
+            .item("pk", AttributeValue::S(memory_pk(key)))
             .item("doc", AttributeValue::S(doc))
             .send()
             .await
