@@ -98,7 +98,10 @@ async fn every_alert_also_reaches_the_security_accounts_topic() {
     let there = security.receive(1, WAIT).await;
 
     assert!(security.topic_arn.contains(":999988887777:"), "{}", security.topic_arn);
-    assert_eq!((&answer["status"], &again["status"]), (&json!("alerted"), &json!("duplicate")));
+    assert_eq!(
+        (&answer["status"], &again["status"]),
+        (&json!("alerted"), &json!("duplicate"))
+    );
     assert_eq!(here.len(), 1, "{here:?}");
     assert_eq!(there.len(), 1, "{there:?}");
     assert_eq!(there[0].subject, here[0].subject);
@@ -117,6 +120,25 @@ async fn the_same_event_delivered_three_times_is_one_alert() {
 
     assert_eq!(answers, [json!("alerted"), json!("duplicate"), json!("duplicate")]);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
+}
+
+#[tokio::test]
+async fn aws_backups_own_event_of_a_change_cloudtrail_already_named_is_not_alerted_twice() {
+    let harness = Harness::start(&[]).await;
+    let mut deletion = event("cloudtrail-delete-recovery-point", "vault-call", "2026-11-20T03:24:10Z");
+    deletion["detail"]["eventName"] = json!("DeleteBackupVault");
+    deletion["detail"]["requestParameters"] = json!({"backupVaultName": "staging"});
+
+    let call = harness.invoke(&deletion).await;
+    let state = harness.invoke(&sample("vault-deleted")).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(call["status"], "alerted", "{call}");
+    assert_eq!(state["status"], "nothing", "{state}");
+    assert!(state["reason"].as_str().unwrap().contains("vault-call"), "{state}");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].document["kind"], "vault_deleted");
+    assert_eq!(alerts[0].document["actor"]["sourceIp"], "203.0.113.45");
 }
 
 #[tokio::test]

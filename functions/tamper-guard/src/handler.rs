@@ -18,7 +18,7 @@ use crate::keys::VaultKeys;
 use crate::observation::{Call, Observation, What, decode};
 use crate::render;
 use crate::respond::{Responder, Response};
-use crate::state::{Memory, TamperState};
+use crate::state::{AlertedCall, Memory, TamperState};
 use crate::vault_policy::policy_of;
 
 pub struct Deps<'a> {
@@ -108,10 +108,12 @@ async fn handle_observation(
         previous_policy: memory.policy.as_deref(),
         previous_lock_min_days: memory.lock_min_days,
         previous_plan_rules: memory.plan_rules.as_ref(),
+        alerted_call: memory.alerted_call.as_ref(),
         key_vaults: &key_vaults,
     };
     let verdict = judge(observation, &facts);
     let mut restored = false;
+    let mut alerted = false;
     let answer = match verdict {
         Verdict::Nothing(reason) => {
             info!(event_id = %observation.event_id, %reason, decision = "nothing", "not tampering");
@@ -137,6 +139,7 @@ async fn handle_observation(
                 metrics.count("EventFailures", &[]);
             }
             metrics.count("TamperAlerts", &[("severity", finding.severity.as_str())]);
+            alerted = true;
             restored = matches!(response, Some(Response::Done(_))) && finding.kind == "vault_policy_weakened";
             if let Some(response) = &response {
                 metrics.count("Responses", &[("kind", &finding.kind), ("outcome", response.status())]);
@@ -151,7 +154,7 @@ async fn handle_observation(
     // Remembered after the alert: a retry after a failed publish still sees the old policy.
     // A policy put back is the vault's policy again, whatever the attacker's call said.
     if !restored {
-        remember(observation, &need, memory, deps).await?;
+        remember(observation, &need, memory, alerted, deps).await?;
     }
     Ok(answer)
 }
@@ -279,11 +282,12 @@ fn successful_or_denied_call(observation: &Observation) -> Option<&Call> {
 }
 
 /// Keeps the vault's new access policy or lock, or the plan's new rules: the next change is
-/// judged against them.
+/// judged against them; and who made an alerted change, for AWS Backup's own event of it.
 async fn remember(
     observation: &Observation,
     need: &Need,
     mut memory: Memory,
+    alerted: bool,
     deps: &Deps<'_>,
 ) -> Result<(), HandleError> {
     let (Some(state), Some(call), Need::Memory { key }) = (deps.state, successful_call(observation), need) else {
@@ -295,7 +299,16 @@ async fn remember(
             memory.lock_min_days = call.request.get("minRetentionDays").and_then(Value::as_i64)
         }
         "UpdateBackupPlan" => memory.plan_rules = Some(crate::judge::plan_rules(&call.request)),
+        _ if alerted => {}
         _ => return Ok(()),
+    }
+    if alerted {
+        memory.alerted_call = Some(AlertedCall {
+            event_id: observation.event_id.clone(),
+            action: call.event_name.clone(),
+            principal: call.actor.principal().to_string(),
+            at: observation.time,
+        });
     }
     state.remember(&memory_key(observation, key), &memory).await?;
     Ok(())

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Allowed;
 use crate::observation::{BackupState, Call, Observation, What, time_value};
+use crate::state::AlertedCall;
 use crate::vault_policy::{policy_of, protective_denies};
 
 /// What judging needs to know beyond the event.
@@ -20,6 +21,8 @@ pub struct Facts<'a> {
     pub previous_lock_min_days: Option<i64>,
     /// The plan's rules (by name) before this change, when known.
     pub previous_plan_rules: Option<&'a BTreeMap<String, Value>>,
+    /// The last CloudTrail call on the same vault, plan or recovery point that was alerted.
+    pub alerted_call: Option<&'a AlertedCall>,
     /// The backup vaults the key of a KMS call encrypts (empty: not a vault key).
     pub key_vaults: &'a [String],
 }
@@ -81,25 +84,45 @@ pub fn key_id(call: &Call) -> String {
 }
 
 pub fn needs(observation: &Observation) -> Need {
-    let What::Call(call) = &observation.what else {
-        return Need::Nothing;
+    let key = match &observation.what {
+        What::State(BackupState::Vault { vault_name, .. }) => format!("vault#{vault_name}"),
+        What::State(BackupState::Plan { plan_id, .. }) => format!("plan#{plan_id}"),
+        What::State(BackupState::Point { point_arn, .. }) => format!("point#{point_arn}"),
+        What::Call(call) => match (call.event_source.as_str(), call.event_name.as_str()) {
+            ("kms.amazonaws.com", _) => return Need::VaultsOfKey { key_id: key_id(call) },
+            (
+                _,
+                "PutBackupVaultAccessPolicy"
+                | "PutBackupVaultLockConfiguration"
+                | "DeleteBackupVault"
+                | "DeleteBackupVaultAccessPolicy"
+                | "DeleteBackupVaultLockConfiguration",
+            ) => format!("vault#{}", text(&call.request, "backupVaultName")),
+            (_, "UpdateBackupPlan" | "DeleteBackupPlan") => format!("plan#{}", text(&call.request, "backupPlanId")),
+            (_, "DeleteRecoveryPoint") => format!("point#{}", text(&call.request, "recoveryPointArn")),
+            _ => return Need::Nothing,
+        },
     };
-    match (call.event_source.as_str(), call.event_name.as_str()) {
-        ("kms.amazonaws.com", _) => Need::VaultsOfKey { key_id: key_id(call) },
-        (_, "PutBackupVaultAccessPolicy" | "PutBackupVaultLockConfiguration") => Need::Memory {
-            key: format!("vault#{}", text(&call.request, "backupVaultName")),
-        },
-        (_, "UpdateBackupPlan") => Need::Memory {
-            key: format!("plan#{}", text(&call.request, "backupPlanId")),
-        },
-        _ => Need::Nothing,
-    }
+    Need::Memory { key }
 }
+
+/// The CloudTrail record of a change says who made it; AWS Backup's own event of the same change,
+/// arriving within this long of it, adds nothing.
+const SAME_CHANGE_WITHIN: Duration = Duration::hours(1);
 
 pub fn judge(observation: &Observation, facts: &Facts<'_>) -> Verdict {
     match &observation.what {
         What::Call(call) => judge_call(observation, call, facts),
-        What::State(state) => judge_state(observation, state),
+        What::State(state) => match facts.alerted_call {
+            Some(call) if (call.at - observation.time).abs() <= SAME_CHANGE_WITHIN => Verdict::Nothing(format!(
+                "already alerted from the CloudTrail record {} ({} by {} at {})",
+                call.event_id,
+                call.action,
+                call.principal,
+                call.at.to_rfc3339()
+            )),
+            _ => judge_state(observation, state),
+        },
     }
 }
 
@@ -855,6 +878,38 @@ mod tests {
             panic!()
         };
         assert!(first.change.unwrap().contains("not known to Rearguard yet"));
+    }
+
+    #[test]
+    fn a_state_change_already_alerted_from_its_cloudtrail_record_is_nothing() {
+        let observation = event("vault-deleted");
+        assert_eq!(
+            needs(&observation),
+            Need::Memory {
+                key: "vault#staging".into()
+            }
+        );
+        let call = |minutes: i64| AlertedCall {
+            event_id: "ct-1".into(),
+            action: "DeleteBackupVault".into(),
+            principal: "arn:aws:iam::123456789012:role/ops-admin".into(),
+            at: observation.time - Duration::minutes(minutes),
+        };
+        let recent = call(3);
+        let facts = Facts {
+            alerted_call: Some(&recent),
+            ..Facts::default()
+        };
+        let Verdict::Nothing(reason) = judge(&observation, &facts) else {
+            panic!()
+        };
+        assert!(reason.contains("ct-1") && reason.contains("ops-admin"), "{reason}");
+        let old = call(180);
+        let facts = Facts {
+            alerted_call: Some(&old),
+            ..Facts::default()
+        };
+        assert_eq!(severity(&judge(&observation, &facts)), Some(Severity::Critical));
     }
 
     #[test]

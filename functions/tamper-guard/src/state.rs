@@ -14,13 +14,26 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::incident::Incident;
 
-/// The last known settings of one vault (its access policy and lock) or plan (its rules).
+/// The last known settings of one vault (its access policy and lock), plan (its rules) or
+/// recovery point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub policy: Option<String>,
     pub lock_min_days: Option<i64>,
     #[serde(default)]
     pub plan_rules: Option<BTreeMap<String, Value>>,
+    /// The last CloudTrail call on it that was alerted, so AWS Backup's own event of the same
+    /// change (which names no actor) is not alerted twice.
+    #[serde(default)]
+    pub alerted_call: Option<AlertedCall>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertedCall {
+    pub event_id: String,
+    pub action: String,
+    pub principal: String,
+    pub at: DateTime<Utc>,
 }
 
 #[async_trait]
