@@ -924,4 +924,25 @@ mod tests {
             Some(Severity::Critical)
         );
     }
+
+    /// "DeleteRecoveryPoint" (AWS Backup API reference): a caller without enough permissions gets
+    /// a 200 and the point goes EXPIRED instead of being deleted.
+    #[test]
+    fn a_recovery_point_left_expired_is_a_warning_and_one_deleting_on_schedule_nothing() {
+        let point = |status: &str, delete_at: &str| {
+            let mut payload: Value =
+                serde_json::from_str(include_str!("../../../events/recovery-point-deleting-early.json")).unwrap();
+            payload["detail"]["status"] = json!(status);
+            payload["detail"]["calculatedLifeCycle"]["deleteAt"] = json!(delete_at);
+            decode(&payload).unwrap()
+        };
+        assert_eq!(
+            severity(&judge(&point("EXPIRED", "2026-11-20T03:00:00Z"), &Facts::default())),
+            Some(Severity::Warning)
+        );
+        assert_eq!(
+            severity(&judge(&point("DELETING", "2026-11-20T03:00:00Z"), &Facts::default())),
+            None
+        );
+    }
 }
