@@ -25,7 +25,8 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: the four functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
+## Run it: the five functions against the local AWS emulator (an attack on the backups through tamper-guard
+## among them), ending in the seed scenario (tests/src/story.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
