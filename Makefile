@@ -25,7 +25,8 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: the four functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
+## Run it: the five functions against the local AWS emulator (an attack on the backups through tamper-guard
+## among them), ending in the seed scenario (tests/src/story.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
@@ -81,7 +82,7 @@ bench-sam-build:
 ## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
-LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report
+LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard
 LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
 
 lambda-binaries: setup
@@ -98,6 +99,9 @@ build-CrossAccountCopyFunction: lambda-binaries
 
 build-ComplianceReportFunction: lambda-binaries
 	cp $(LAMBDA_DIR)/compliance-report/bootstrap $(ARTIFACTS_DIR)/
+
+build-TamperGuardFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/tamper-guard/bootstrap $(ARTIFACTS_DIR)/
 
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:

@@ -38,7 +38,8 @@ root = pathlib.Path(sys.argv[1])
 template = root / "template.yaml"
 text = template.read_text()
 binaries = {"JobAlertsFunction": "job-alerts", "TagEnrollmentFunction": "tag-enrollment",
-            "CrossAccountCopyFunction": "cross-account-copy", "ComplianceReportFunction": "compliance-report"}
+            "CrossAccountCopyFunction": "cross-account-copy", "ComplianceReportFunction": "compliance-report",
+            "TamperGuardFunction": "tamper-guard"}
 for function, binary in binaries.items():
     pattern = re.compile(rf"(  {function}:\n(?:    .*\n)*?      )BuildMethod: makefile\n")
     text, count = pattern.subn(rf"\1BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: {binary}\n", text)

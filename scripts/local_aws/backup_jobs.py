@@ -113,6 +113,22 @@ def _patch_managed_keys() -> None:
 _patch_managed_keys()
 
 
+def _patch_key_arns() -> None:
+    """AWS takes a key ID or a key ARN as the KeyId of EnableKey, CancelKeyDeletion and
+    ScheduleKeyDeletion (AWS KMS API reference, "CancelKeyDeletion": "Specify the key ID or key
+    ARN of the KMS key"); moto's backend looks these three up by key ID only and fails on an ARN."""
+    for name in ("enable_key", "cancel_key_deletion", "schedule_key_deletion"):
+        original = getattr(KmsBackend, name)
+
+        def by_id(self: KmsBackend, key_id: str, *args, _original=original, **kwargs):
+            return _original(self, self.get_key_id(key_id), *args, **kwargs)
+
+        setattr(KmsBackend, name, by_id)
+
+
+_patch_key_arns()
+
+
 ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
 
 

@@ -2,7 +2,7 @@
 //! at a glance, a text body for people, a versioned JSON document for machines, and SNS message
 //! attributes that subscribers filter on.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +16,7 @@ pub const MESSAGE_MAX_BYTES: usize = 262_144;
 pub const DOCUMENT_SCHEMA: &str = "rearguard.alert/v1";
 
 /// How urgent a message is. Subscribers filter on it (`"severity": ["CRITICAL", "ERROR"]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     /// No usable backup or restore exists; act now.

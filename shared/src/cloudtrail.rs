@@ -1,5 +1,6 @@
-//! Lenient models of the EventBridge events tag-enrollment consumes: `AWS API Call via
-//! CloudTrail` (resource creation) and `Tag Change on Resource` (`aws.tag`).
+//! Lenient models of the CloudTrail events the functions consume: `AWS API Call via CloudTrail`
+//! (resource creation for tag-enrollment, attacks on backups for tamper-guard), `AWS Service
+//! Event via CloudTrail`, and `Tag Change on Resource` (`aws.tag`).
 //!
 //! `aws_lambda_events`' `AWSAPICall` drops `errorCode` (so failed calls look successful) and
 //! requires fields real events omit; `TagChangeOnResource.version` rejects `4.0`. Hence these.
@@ -13,7 +14,14 @@ use crate::lenient::{loose_string, number_or_string};
 
 pub const API_CALL: &str = "AWS API Call via CloudTrail";
 pub const TAG_CHANGE: &str = "Tag Change on Resource";
+/// What AWS services do on their own (e.g. AWS Backup's lifecycle deletions): EventBridge user
+/// guide, "AWS service events delivered via AWS CloudTrail".
+pub const SERVICE_EVENT: &str = "AWS Service Event via CloudTrail";
 
+/// Who made a call ("CloudTrail userIdentity element"): `arn` is the caller (for an assumed
+/// role, the session `arn:aws:sts::…:assumed-role/Role/session`), `sessionContext.sessionIssuer`
+/// the role or user that issued the temporary credentials, `invokedBy` the AWS service that
+/// made the call on someone's behalf.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct UserIdentity {
@@ -23,6 +31,39 @@ pub struct UserIdentity {
     pub arn: Option<String>,
     #[serde(deserialize_with = "loose_string")]
     pub invoked_by: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub principal_id: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub account_id: Option<String>,
+    pub session_context: SessionContext,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SessionContext {
+    pub session_issuer: SessionIssuer,
+    pub attributes: SessionAttributes,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SessionIssuer {
+    #[serde(rename = "type", deserialize_with = "loose_string")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub arn: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SessionAttributes {
+    /// `"true"` / `"false"`: a string in CloudTrail records.
+    #[serde(deserialize_with = "loose_string")]
+    pub mfa_authenticated: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub creation_date: Option<String>,
 }
 
 /// The `detail` of an `AWS API Call via CloudTrail` event.
@@ -46,6 +87,20 @@ pub struct ApiCall {
     pub user_identity: UserIdentity,
     pub request_parameters: Value,
     pub response_elements: Value,
+    #[serde(deserialize_with = "loose_string")]
+    pub event_time: Option<String>,
+    #[serde(rename = "sourceIPAddress", deserialize_with = "loose_string")]
+    pub source_ip_address: Option<String>,
+    #[serde(deserialize_with = "loose_string")]
+    pub user_agent: Option<String>,
+    /// `AwsApiCall`, `AwsServiceEvent`, ...
+    #[serde(deserialize_with = "loose_string")]
+    pub event_type: Option<String>,
+    /// A boolean in modern records; kept as text (`"true"`) whatever its JSON type.
+    #[serde(deserialize_with = "loose_string")]
+    pub read_only: Option<String>,
+    /// The resources CloudTrail names for the call, e.g. `[{"ARN", "type": "AWS::KMS::Key"}]`.
+    pub resources: Value,
 }
 
 impl ApiCall {

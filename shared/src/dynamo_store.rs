@@ -33,18 +33,42 @@ impl DynamoStore {
         }
     }
 
+    /// The table's client and name, for a function's own records in the same table.
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A conditional `PutItem`'s outcome: stored with `version`, or a lost race
+    /// ([`Written::Conflict`]); any other failure is an error.
+    pub fn conditional_put<O>(
+        &self,
+        result: Result<O, SdkError<PutItemError>>,
+        version: u64,
+    ) -> Result<Written, StoreError> {
+        match result {
+            Ok(_) => Ok(Written::Done { version }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Conflict),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     fn delivery_key(&self, key: &str) -> String {
         format!("delivery#{}#{key}", self.function)
     }
 
-    fn error(&self, e: impl std::error::Error) -> StoreError {
+    pub fn error(&self, e: impl std::error::Error) -> StoreError {
         StoreError {
             table: self.table.clone(),
             message: DisplayErrorContext(e).to_string(),
         }
     }
 
-    async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    /// The item `pk`, read consistently.
+    pub async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -317,11 +341,7 @@ impl IncidentStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
                 .expression_attribute_values(":now", n(now.timestamp())),
         };
-        match put.send().await {
-            Ok(_) => Ok(Written::Done { version }),
-            Err(e) if is_condition_failure(&e) => Ok(Written::Conflict),
-            Err(e) => Err(self.error(e)),
-        }
+        self.conditional_put(put.send().await, version)
     }
 
     async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {

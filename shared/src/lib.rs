@@ -16,6 +16,7 @@ pub mod console;
 pub mod digest;
 pub mod dynamo_store;
 pub mod event_bus;
+pub mod lambda_app;
 pub mod lenient;
 pub mod metrics;
 pub mod policy;

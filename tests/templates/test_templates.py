@@ -147,7 +147,7 @@ def rule_dead_letter_queues(template):
 # queue's permission to send there, and SAM adds one only for `DeadLetterConfig: {Type: SQS}`.
 def test_every_rule_dead_letter_queue_lets_exactly_its_rules_send(stack):
     pairs = rule_dead_letter_queues(stack)
-    assert len(pairs) >= 10, pairs  # the job events rule, six enrollment, one copy, two report rules
+    assert len(pairs) >= 13, pairs  # the job events rule, six enrollment, one copy, two report, three tamper rules
     policies = resources(stack, "AWS::SQS::QueuePolicy").values()
     for rule, queue in pairs:
         assert queue, f"{rule}: the dead-letter queue must be a queue of this template"
@@ -369,3 +369,50 @@ def test_cross_account_copy_hears_only_ended_scans_and_sweeps_hourly_for_missing
     statements = function["Policies"][0]["Statement"]
     lists = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "FindScansAndTheBackupsWaitingForThem"]
     assert sorted(lists[0]["Action"]) == ["backup:ListBackupJobs", "backup:ListScanJobs"]
+
+
+# tamper-guard: "Logging AWS Backup API calls with AWS CloudTrail" (source aws.backup) and the
+# KMS calls on a vault key reach the function in the central account, and every member account
+# forwards the same calls, so an attack in a member account is judged too.
+TAMPER_BACKUP_CALLS = {
+    "DeleteRecoveryPoint", "UpdateRecoveryPointLifecycle", "DisassociateRecoveryPoint",
+    "DisassociateRecoveryPointFromParent", "DeleteBackupVault", "PutBackupVaultAccessPolicy",
+    "DeleteBackupVaultAccessPolicy", "PutBackupVaultLockConfiguration", "DeleteBackupVaultLockConfiguration",
+    "DeleteBackupVaultNotifications", "DeleteBackupPlan", "UpdateBackupPlan", "DeleteBackupSelection",
+    "UpdateRegionSettings", "UpdateGlobalSettings", "DeleteFramework", "DeleteReportPlan",
+    "DeleteRestoreTestingPlan", "DeleteRestoreTestingSelection", "CancelLegalHold",
+    "DisassociateBackupVaultMpaApprovalTeam", "RevokeRestoreAccessBackupVault",
+}
+TAMPER_KEY_CALLS = {"ScheduleKeyDeletion", "DisableKey", "PutKeyPolicy", "CreateGrant", "RevokeGrant"}
+
+
+def event_names(patterns, event_source):
+    names = set()
+    for pattern in patterns:
+        if event_source in pattern.get("detail", {}).get("eventSource", []):
+            names |= set(pattern["detail"]["eventName"])
+    return names
+
+
+def test_tamper_guard_takes_every_tamper_call_in_the_central_and_member_accounts(stack):
+    events = stack["Resources"]["TamperGuardFunction"]["Properties"]["Events"]
+    central = [e["Properties"]["Pattern"] for e in events.values()]
+    member = load(ROOT / "templates" / "member-account.yaml")["Resources"]["ForwardTamperEvents"]
+    forwarded = member["Properties"]["EventPattern"]["$or"]
+    for patterns in (central, forwarded):
+        assert event_names(patterns, "backup.amazonaws.com") == TAMPER_BACKUP_CALLS
+        assert event_names(patterns, "kms.amazonaws.com") == TAMPER_KEY_CALLS
+
+
+def test_tamper_guard_may_rescue_keys_and_policies_only_when_the_response_is_on(stack):
+    function = stack["Resources"]["TamperGuardFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["RESPOND"] == {"Ref": "TamperResponse"}
+    assert stack["Parameters"]["TamperResponse"]["Default"] == "false"
+    rescue = [p for p in function["Policies"] if "Fn::If" in p and p["Fn::If"][0] == "RespondsToTamper"]
+    assert len(rescue) == 1
+    actions = {a for s in rescue[0]["Fn::If"][1]["Statement"] for a in as_list(s["Action"])}
+    assert actions == {"kms:CancelKeyDeletion", "kms:EnableKey", "backup:PutBackupVaultAccessPolicy"}
+    assert not condition_holds(stack, "RespondsToTamper")
+    assert condition_holds(stack, "RespondsToTamper", {"TamperResponse": "true"})
+    always = [s for p in function["Policies"] if "Statement" in p for s in p["Statement"]]
+    assert not any(actions & set(as_list(s["Action"])) for s in always)

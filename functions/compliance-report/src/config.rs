@@ -5,9 +5,10 @@ use rearguard::config::{ConfigError, Settings};
 use crate::policy::Policy;
 
 #[derive(Debug, Clone)]
+/// Besides the common settings ([`rearguard::lambda_app::Common`]: the summary goes to the
+/// topic, the `Compliance Report` event to `EVENT_BUS_NAME`, `DRY_RUN` logs the report instead of
+/// writing and publishing it):
 pub struct Config {
-    /// `ALERT_TOPIC_ARN` (required): the summary goes here.
-    pub topic_arn: String,
     /// `REARGUARD_POLICY` (required): the policy document, JSON; this function holds each plan
     /// to its RPO, copies and vault lock.
     pub policy: Policy,
@@ -21,12 +22,6 @@ pub struct Config {
     pub member_role_name: Option<String>,
     /// `REPORT_CONCURRENCY`: accounts and regions read at once.
     pub concurrency: usize,
-    /// `EVENT_BUS_NAME`: where the `Compliance Report` event goes.
-    pub event_bus: String,
-    /// `DRY_RUN`: log the report instead of writing and publishing it.
-    pub dry_run: bool,
-    /// `METRICS_NAMESPACE`.
-    pub metrics_namespace: String,
 }
 
 fn list(settings: &Settings, name: &str) -> Vec<String> {
@@ -43,7 +38,6 @@ fn list(settings: &Settings, name: &str) -> Vec<String> {
 
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
-        let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
         let raw = settings.required(rearguard::policy::SETTING)?;
         let policy = Policy::parse(&raw).map_err(|e| rearguard::policy::invalid(&raw, e))?;
         let accounts = list(settings, "REPORT_ACCOUNTS");
@@ -58,18 +52,12 @@ impl Config {
             });
         }
         Ok(Config {
-            topic_arn,
             policy,
             bucket: settings.required("REPORT_BUCKET")?,
             accounts,
             regions: list(settings, "REPORT_REGIONS"),
             member_role_name: settings.optional("MEMBER_ROLE_NAME"),
             concurrency: settings.number("REPORT_CONCURRENCY", 4, 1, 32)? as usize,
-            event_bus: settings.optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
-            dry_run: settings.flag("DRY_RUN", false)?,
-            metrics_namespace: settings
-                .optional("METRICS_NAMESPACE")
-                .unwrap_or_else(|| "Rearguard".into()),
         })
     }
 }

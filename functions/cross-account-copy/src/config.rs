@@ -7,9 +7,11 @@ use rearguard::policy::Document;
 use crate::routes::{Home, Routes};
 
 #[derive(Debug, Clone)]
+/// Besides the common settings ([`rearguard::lambda_app::Common`]: refusals are alerted on the
+/// topic, `Rearguard Copy Requested/Skipped` events go to `EVENT_BUS_NAME`, `STATE_TABLE_NAME`
+/// remembers handled event ids so a duplicate delivery alerts once, `DRY_RUN` logs the copies and
+/// lifecycle changes instead of making them):
 pub struct Config {
-    /// `ALERT_TOPIC_ARN` (required): refusals and rejected copies are alerted here.
-    pub topic_arn: String,
     /// `REARGUARD_POLICY` (required): the policy document, JSON; this function makes the copies
     /// its plans ask Rearguard for, and its `copy_routes`.
     pub routes: Routes,
@@ -17,14 +19,6 @@ pub struct Config {
     /// `DESTINATION_ROLE_NAME`: a read-only role in destination accounts, assumed to confirm a
     /// vault exists before copying into it. Without it, cross-account vaults are not checked.
     pub destination_role_name: Option<String>,
-    /// `STATE_TABLE_NAME`: remembers handled event ids, so a duplicate delivery alerts once.
-    pub state_table: Option<String>,
-    /// `EVENT_BUS_NAME`: where the `Rearguard Copy Requested/Skipped` events go.
-    pub event_bus: String,
-    /// `DRY_RUN`: log the copies and lifecycle changes instead of making them.
-    pub dry_run: bool,
-    /// `METRICS_NAMESPACE`.
-    pub metrics_namespace: String,
     /// `CLEAN_SCAN_WAIT_HOURS` (default 24, at most 504): how long after its backup a copy that
     /// requires a clean malware scan waits for one before the hourly sweep warns it is held.
     pub clean_scan_wait: chrono::Duration,
@@ -34,7 +28,6 @@ impl Config {
     /// Reads the settings; named vaults in the policy resolve in `home` (the function's own
     /// account and Region, where the backups it copies are).
     pub fn from_settings(settings: &Settings, home: Home<'_>) -> Result<Config, ConfigError> {
-        let topic_arn = settings.required_arn("ALERT_TOPIC_ARN", "sns")?;
         let document = Document::from_settings(settings)?;
         let default_role = settings.arn("COPY_ROLE_ARN", "iam")?;
         let routes =
@@ -44,15 +37,8 @@ impl Config {
                 reason: e.to_string(),
             })?;
         Ok(Config {
-            topic_arn,
             routes,
             destination_role_name: settings.optional("DESTINATION_ROLE_NAME"),
-            state_table: settings.optional("STATE_TABLE_NAME"),
-            event_bus: settings.optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
-            dry_run: settings.flag("DRY_RUN", false)?,
-            metrics_namespace: settings
-                .optional("METRICS_NAMESPACE")
-                .unwrap_or_else(|| "Rearguard".into()),
             clean_scan_wait: chrono::Duration::hours(settings.number(
                 "CLEAN_SCAN_WAIT_HOURS",
                 24,

@@ -12,15 +12,9 @@ mod token;
 mod trigger;
 mod vault_policy;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use rearguard::accounts::AccountConfigs;
-use rearguard::dynamo_store::DynamoStore;
-use rearguard::event_bus::ForwardAlert;
-use rearguard::metrics::Metrics;
-use rearguard::sns::PublishAlert;
+use lambda_runtime::Error;
+use rearguard::lambda_app::{BusSetting, Function, HomeAccount};
 use rearguard::tagging::{AccountTagging, ResourceTagging};
-use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use rearguard::policy::lifecycle;
 
@@ -43,97 +37,58 @@ impl BackupTag for AccountTagging {
     }
 }
 
-struct App {
-    config: Config,
-    home_account: String,
-    region: String,
-    api: AwsBackup,
-    tagging: AccountTagging,
-    publisher: Box<dyn PublishAlert>,
-    events: Option<Box<dyn ForwardAlert>>,
-    store: Option<DynamoStore>,
-    cold_start: AtomicBool,
-}
-
-impl App {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
-        let mut metrics = Metrics::new(&self.config.metrics_namespace, "cross-account-copy");
-        if self.cold_start.swap(false, Ordering::Relaxed) {
-            metrics.count("ColdStart", &[]);
-        }
-        let deps = Deps {
-            routes: &self.config.routes,
-            home_account: &self.home_account,
-            api: &self.api,
-            tags: &self.tagging,
-            publisher: self.publisher.as_ref(),
-            events: self.events.as_deref(),
-            ledger: self.store.as_ref().map(|s| s as _),
-            dry_run: self.config.dry_run,
-            region: &self.region,
-            clean_scan_wait: self.config.clean_scan_wait,
-        };
-        let result = handler::handle(event.payload, &deps, &mut metrics).await;
-        metrics.flush();
-        Ok(result?)
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let sdk = rearguard::aws::load_sdk_config().await;
-    // Copies start from recovery points in the function's own account and Region, where the
-    // policy's named vaults resolve.
-    let home_account = rearguard::aws::home_account(&sdk).await?;
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let home = routes::Home {
-        partition: rearguard::aws::partition_of(&region),
-        account: &home_account,
-        region: &region,
-    };
-    let config = rearguard::config::load(|settings| Config::from_settings(settings, home))?;
+    let app = Function {
+        name: "cross-account-copy",
+        source: render::SOURCE,
+        bus: BusSetting::Events,
+        // Copies start from recovery points in the function's own account and Region, where the
+        // policy's named vaults resolve.
+        home_account: HomeAccount::Caller,
+    }
+    .start(|settings, home| {
+        let home = routes::Home {
+            partition: home.partition,
+            account: &home.account,
+            region: &home.region,
+        };
+        Config::from_settings(settings, home)
+    })
+    .await?;
     tracing::info!(
-        home_account = %home_account,
-        routes = config.routes.routes.len(),
-        waiting_for_clean_scan = config.routes.gated().count(),
-        clean_scan_wait_hours = config.clean_scan_wait.num_hours(),
-        dry_run = config.dry_run,
-        "cross-account-copy starting"
+        routes = app.config.routes.routes.len(),
+        waiting_for_clean_scan = app.config.routes.gated().count(),
+        clean_scan_wait_hours = app.config.clean_scan_wait.num_hours(),
+        "copy routes"
     );
-    if config.routes.routes.is_empty() {
+    if app.config.routes.routes.is_empty() {
         // A valid policy whose copies the plans' own copy rules make: nothing for this function.
         tracing::warn!(
             "the policy asks Rearguard for no copies (no made_by rearguard copy, no copy_routes): every backup is left as it is"
         );
     }
-    let publisher = rearguard::sns::publisher(config.dry_run, &sdk, &config.topic_arn);
-    let events = rearguard::event_bus::forwarder(config.dry_run, &sdk, Some(&config.event_bus), render::SOURCE);
-    let store = config
-        .state_table
-        .as_ref()
-        .map(|table| DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table, "cross-account-copy"));
-    let accounts = AccountConfigs::new(
-        sdk.clone(),
-        &home_account,
-        config.destination_role_name.clone(),
+    let accounts = app.accounts(
+        app.config.destination_role_name.clone(),
         "DESTINATION_ROLE_NAME",
         "rearguard-cross-account-copy",
     );
-    let app = App {
-        tagging: AccountTagging::new(sdk, &home_account, None),
-        api: AwsBackup { accounts },
-        home_account,
-        region,
-        config,
-        publisher,
-        events,
-        store,
-        cold_start: AtomicBool::new(true),
-    };
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        app.handle(event).await
-    }))
+    let api = AwsBackup { accounts };
+    let tagging = AccountTagging::new(app.sdk.clone(), &app.home.account, None);
+    app.run(async |event, metrics| {
+        let deps = Deps {
+            routes: &app.config.routes,
+            home_account: &app.home.account,
+            api: &api,
+            tags: &tagging,
+            publisher: app.publisher.as_ref(),
+            events: app.forwarder.as_deref(),
+            ledger: app.store.as_ref().map(|s| s as _),
+            dry_run: app.common.dry_run,
+            region: &app.home.region,
+            clean_scan_wait: app.config.clean_scan_wait,
+        };
+        handler::handle(event.payload, &deps, metrics).await
+    })
     .await
 }

@@ -167,15 +167,10 @@ impl IncidentStore for MemoryStore {
 
 fn config() -> Config {
     Config {
-        topic_arn: "arn:aws:sns:eu-west-1:111122223333:rearguard-alerts".into(),
-        state_table: Some("state".into()),
-        event_bus: None,
-        dry_run: false,
         notify_restores: true,
         digest_threshold: 5,
         realert_after: Duration::from_secs(12 * 3600),
         dedupe_retention: Duration::from_secs(7 * 86_400),
-        metrics_namespace: "Rearguard".into(),
         concurrency: 4,
         home_account: "111122223333".into(),
     }

@@ -1,8 +1,9 @@
 //! `make demo`: plays a night of AWS Backup events through job-alerts (the real binary, through
 //! the Lambda Runtime API) against the local AWS emulator, and prints the alerts that arrived on
 //! the SNS topic, read back from its SQS subscription; then new resources through tag-enrollment,
-//! completed backups through cross-account-copy; and finally the seed scenario end to end, ending
-//! in compliance-report's summary (`rearguard_e2e::story`).
+//! completed backups through cross-account-copy; an attack on the backups through tamper-guard;
+//! and finally the seed scenario end to end, ending in compliance-report's summary
+//! (`rearguard_e2e::story`).
 
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table};
@@ -183,7 +184,179 @@ async fn main() {
 
     enrollment_scene(&sdk, &topic).await;
     copy_scene(&sdk, &topic).await;
+    attack_scene(&sdk, &topic).await;
     rearguard_e2e::story::run(&sdk).await;
+}
+
+/// A CloudTrail record of the attacker's session (role ops-admin, from 203.0.113.45).
+fn attack_step(name: &str, id: &str, time: &str, change: impl FnOnce(&mut Value)) -> Value {
+    let mut event = sample(name);
+    event["id"] = json!(id);
+    event["time"] = json!(time);
+    event["detail"]["eventTime"] = json!(time);
+    change(&mut event["detail"]);
+    event
+}
+
+/// tamper-guard with its response on: a vault encrypted with its own key and protected by a
+/// policy that denies deletions, then an attacker who weakens the policy, deletes a recovery
+/// point and schedules the key's deletion, between AWS Backup's own lifecycle work.
+async fn attack_scene(sdk: &aws_config::SdkConfig, topic: &AlertsTopic) {
+    println!("\n=== tamper-guard: someone attacks the backups ===\n");
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let backup = aws_sdk_backup::Client::new(sdk);
+    let key = kms
+        .create_key()
+        .description("demo vault key")
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .expect("key arn")
+        .to_string();
+    let vault = "demo-guarded-vault";
+    rearguard_e2e::backup_world::vault(sdk, vault, Some(&key)).await;
+    let protective = attack_step(
+        "cloudtrail-put-vault-access-policy-protective",
+        "attack-0",
+        "2026-11-20T02:00:00Z",
+        |d| {
+            d["requestParameters"]["backupVaultName"] = json!(vault);
+        },
+    );
+    let weakened = attack_step(
+        "cloudtrail-put-vault-access-policy-without-deny",
+        "attack-1",
+        "2026-11-20T03:05:10Z",
+        |d| {
+            d["requestParameters"]["backupVaultName"] = json!(vault);
+        },
+    );
+    for (step, label) in [(&protective, "protective"), (&weakened, "weakened")] {
+        let policy = step["detail"]["requestParameters"]["policy"].as_str().expect("policy");
+        backup
+            .put_backup_vault_access_policy()
+            .backup_vault_name(vault)
+            .policy(policy)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{label} policy: {e}"));
+    }
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("schedule key deletion");
+    let deletion = attack_step(
+        "cloudtrail-delete-recovery-point",
+        "attack-2",
+        "2026-11-20T03:08:00Z",
+        |_| {},
+    );
+    let key_id = key.rsplit_once("key/").map(|(_, id)| id).unwrap_or(&key).to_string();
+    let key_step = attack_step(
+        "cloudtrail-schedule-key-deletion",
+        "attack-3",
+        "2026-11-20T03:10:00Z",
+        |d| {
+            d["requestParameters"]["keyId"] = json!(key_id);
+            d["responseElements"]["keyId"] = json!(key);
+            d["resources"][0]["ARN"] = json!(key);
+        },
+    );
+    let denied = attack_step(
+        "cloudtrail-delete-recovery-point-denied",
+        "attack-4",
+        "2026-11-20T03:11:30Z",
+        |_| {},
+    );
+
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
+    env.push(("STATE_TABLE_NAME", "rearguard-state".into()));
+    env.push(("RESPOND", "true".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = FunctionProcess::spawn(binary("tamper-guard"), &api.address(), &env);
+    let steps: Vec<(&str, Value)> = vec![
+        (
+            "02:00  The vault's protective access policy is put (remembered)",
+            protective,
+        ),
+        (
+            "03:02  AWS Backup's lifecycle deletes an expired backup",
+            sample("cloudtrail-backup-deleted-by-lifecycle"),
+        ),
+        ("03:05  ops-admin puts a policy without the denies", weakened),
+        ("03:08  ops-admin deletes a recovery point", deletion.clone()),
+        ("03:08  EventBridge delivers the same record again", deletion),
+        ("03:10  ops-admin schedules the vault key's deletion", key_step),
+        ("03:11  ops-admin tries another deletion and is denied", denied),
+    ];
+    for (what, payload) in &steps {
+        let outcome = match api.invoke(payload, WAIT).await {
+            Ok(Answer::Response(v)) => {
+                let response = v["response"]
+                    .as_str()
+                    .map(|r| format!(", response {r}"))
+                    .unwrap_or_default();
+                format!("{}{response}", v["status"].as_str().unwrap_or(""))
+            }
+            other => format!("{other:?}"),
+        };
+        println!("event  {what}\n       -> {outcome}");
+    }
+    let alerts = topic.receive(4, WAIT).await;
+    println!("\n{} alert(s) arrived on the topic:\n", alerts.len());
+    for (i, alert) in alerts.iter().enumerate() {
+        let doc = &alert.document;
+        println!("  [{}] {}", i + 1, alert.subject);
+        println!(
+            "      who         {} from {}",
+            doc["actor"]["arn"].as_str().unwrap_or(""),
+            doc["actor"]["sourceIp"].as_str().unwrap_or("")
+        );
+        println!("      what        {}", doc["target"].as_str().unwrap_or(""));
+        if let Some(status) = doc["response"]["status"].as_str() {
+            println!("      response    {status}: {}", doc["response"]["calls"]);
+        }
+        for step in doc["incident"]["steps"].as_array().into_iter().flatten() {
+            println!(
+                "      step        {} {} {}",
+                step["at"].as_str().unwrap_or(""),
+                step["severity"].as_str().unwrap_or(""),
+                step["action"].as_str().unwrap_or("")
+            );
+        }
+        println!();
+    }
+    let state = kms
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await
+        .ok()
+        .and_then(|k| {
+            k.key_metadata()
+                .and_then(|m| m.key_state())
+                .map(|s| s.as_str().to_string())
+        })
+        .unwrap_or_default();
+    let policy = backup
+        .get_backup_vault_access_policy()
+        .backup_vault_name(vault)
+        .send()
+        .await
+        .ok()
+        .and_then(|p| p.policy().map(str::to_string))
+        .unwrap_or_default();
+    println!(
+        "The vault key is {state} again; the vault's policy denies deletions again: {}.",
+        policy.contains("backup:DeleteRecoveryPoint")
+    );
+    drop(function);
 }
 
 /// The policy of the enrolment scene (the copy scene adds its vaults and copies).
