@@ -394,3 +394,26 @@ async fn a_malformed_event_is_no_alert_and_the_function_keeps_running() {
     assert_eq!(after["status"], "alerted", "{after}");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
 }
+
+#[tokio::test]
+async fn a_vault_lock_applied_and_then_reported_off_by_aws_backup_is_one_critical_alert() {
+    let harness = Harness::start(&[]).await;
+
+    let applied = harness.invoke(&sample("cloudtrail-put-vault-lock-configuration")).await;
+    let off = harness.invoke(&sample("vault-lock-turned-off")).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(applied["status"], "nothing", "a lock applied is hardening: {applied}");
+    assert_eq!(off["status"], "alerted", "{off}");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].attributes["severity"], "CRITICAL");
+    assert_eq!(alerts[0].document["kind"], "vault_lock_turned_off");
+    assert!(
+        alerts[0].document["change"]
+            .as_str()
+            .unwrap()
+            .contains("governance mode, minimum retention 30 days"),
+        "{}",
+        alerts[0].document["change"]
+    );
+}

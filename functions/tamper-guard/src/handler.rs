@@ -15,11 +15,11 @@ use crate::config::Config;
 use crate::incident::{Incident, Step, add_step};
 use crate::judge::{Facts, Finding, Need, Verdict, judge, needs};
 use crate::keys::VaultKeys;
+use crate::learn::learn;
 use crate::observation::{Call, Observation, What, decode};
 use crate::render;
 use crate::respond::{Responder, Response};
-use crate::state::{AlertedCall, Memory, TamperState};
-use crate::vault_policy::policy_of;
+use crate::state::{Memory, TamperState};
 
 pub struct Deps<'a> {
     pub config: &'a Config,
@@ -103,10 +103,11 @@ async fn handle_observation(
         }
         Need::Nothing => {}
     }
+    let previous_lock = memory.known_lock();
     let facts = Facts {
         allowlist: &deps.config.allowlist,
         previous_policy: memory.policy.as_deref(),
-        previous_lock_min_days: memory.lock_min_days,
+        previous_lock: previous_lock.as_ref(),
         previous_plan_rules: memory.plan_rules.as_ref(),
         alerted_call: memory.alerted_call.as_ref(),
         key_vaults: &key_vaults,
@@ -281,8 +282,8 @@ fn successful_or_denied_call(observation: &Observation) -> Option<&Call> {
     }
 }
 
-/// Keeps the vault's new access policy or lock, or the plan's new rules: the next change is
-/// judged against them; and who made an alerted change, for AWS Backup's own event of it.
+/// Keeps what the event shows about the vault or plan (its new access policy, lock or rules;
+/// who made an alerted change): the next change is judged against it.
 async fn remember(
     observation: &Observation,
     need: &Need,
@@ -290,26 +291,11 @@ async fn remember(
     alerted: bool,
     deps: &Deps<'_>,
 ) -> Result<(), HandleError> {
-    let (Some(state), Some(call), Need::Memory { key }) = (deps.state, successful_call(observation), need) else {
+    let (Some(state), Need::Memory { key }) = (deps.state, need) else {
         return Ok(());
     };
-    match call.event_name.as_str() {
-        "PutBackupVaultAccessPolicy" => memory.policy = policy_of(&call.request),
-        "PutBackupVaultLockConfiguration" => {
-            memory.lock_min_days = call.request.get("minRetentionDays").and_then(Value::as_i64)
-        }
-        "UpdateBackupPlan" => memory.plan_rules = Some(crate::judge::plan_rules(&call.request)),
-        _ if alerted => {}
-        _ => return Ok(()),
+    if learn(observation, &mut memory, alerted) {
+        state.remember(&memory_key(observation, key), &memory).await?;
     }
-    if alerted {
-        memory.alerted_call = Some(AlertedCall {
-            event_id: observation.event_id.clone(),
-            action: call.event_name.clone(),
-            principal: call.actor.principal().to_string(),
-            at: observation.time,
-        });
-    }
-    state.remember(&memory_key(observation, key), &memory).await?;
     Ok(())
 }

@@ -355,3 +355,31 @@ async fn a_second_plan_update_is_compared_with_the_rules_the_first_one_left() {
     assert!(change(0).contains("not known to Rearguard yet"), "{}", change(0));
     assert!(change(1).contains("rule daily changed"), "{}", change(1));
 }
+
+#[tokio::test]
+async fn a_lock_seen_applied_then_reported_off_by_aws_backup_is_one_critical_alert() {
+    // GIVEN a lock applied to the vault (CloudTrail), which is hardening: no message.
+    let world = World::default();
+    let put = sample(include_str!(
+        "../../../events/cloudtrail-put-vault-lock-configuration.json"
+    ));
+    let applied = run(&world, &config(), false, &put).await.unwrap();
+
+    // WHEN AWS Backup later reports the vault with isLocked "false".
+    let off = sample(include_str!("../../../events/vault-lock-turned-off.json"));
+    let answer = run(&world, &config(), false, &off).await.unwrap();
+
+    // THEN one CRITICAL names the lock it had, and the vault is now known unlocked.
+    assert_eq!(applied["status"], "nothing", "{applied}");
+    assert_eq!(answer["kind"], "vault_lock_turned_off", "{answer}");
+    let sent = world.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].subject.starts_with("[CRITICAL] Vault lock turned off"),
+        "{}",
+        sent[0].subject
+    );
+    assert!(sent[0].text.contains("minimum retention 30 days"), "{}", sent[0].text);
+    let remembered = world.vaults.lock().unwrap().values().next().cloned().unwrap();
+    assert!(!remembered.lock.unwrap().locked);
+}

@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Allowed;
+use crate::lock::Lock;
 use crate::observation::{BackupState, Call, Observation, What, time_value};
 use crate::state::AlertedCall;
 use crate::vault_policy::{policy_of, protective_denies};
@@ -17,8 +18,8 @@ pub struct Facts<'a> {
     pub allowlist: &'a [Allowed],
     /// The vault's access policy before this change, when known.
     pub previous_policy: Option<&'a str>,
-    /// The vault's lock `MinRetentionDays` before this change, when known.
-    pub previous_lock_min_days: Option<i64>,
+    /// The vault's lock before this change, when known.
+    pub previous_lock: Option<&'a Lock>,
     /// The plan's rules (by name) before this change, when known.
     pub previous_plan_rules: Option<&'a BTreeMap<String, Value>>,
     /// The last CloudTrail call on the same vault, plan or recovery point that was alerted.
@@ -121,7 +122,7 @@ pub fn judge(observation: &Observation, facts: &Facts<'_>) -> Verdict {
                 call.principal,
                 call.at.to_rfc3339()
             )),
-            _ => judge_state(observation, state),
+            _ => judge_state(observation, state, facts),
         },
     }
 }
@@ -218,7 +219,7 @@ fn judge_call(observation: &Observation, call: &Call, facts: &Facts<'_>) -> Verd
             vault(),
             "Apply the vault lock again now (a lock in compliance mode cannot be removed after its grace time), then revoke the principal's sessions.",
         ),
-        "PutBackupVaultLockConfiguration" => return lock_change(call, facts, vault()),
+        "PutBackupVaultLockConfiguration" => return lock_change(observation, call, facts, vault()),
         "ScheduleKeyDeletion" | "DisableKey" | "PutKeyPolicy" | "CreateGrant" | "RevokeGrant"
             if facts.key_vaults.is_empty() =>
         {
@@ -416,26 +417,67 @@ fn policy_change(call: &Call, facts: &Facts<'_>, vault: String) -> Verdict {
     alert_or_attempt(call, base)
 }
 
-fn lock_change(call: &Call, facts: &Facts<'_>, vault: String) -> Verdict {
-    let new_min = call.request.get("minRetentionDays").and_then(Value::as_i64);
-    match (facts.previous_lock_min_days, new_min) {
-        (Some(before), after) if after.is_none_or(|a| a < before) => {
-            let base = Finding {
-                change: Some(format!(
-                    "minimum retention before: {before} days; after: {}",
-                    after.map(|a| format!("{a} days")).unwrap_or_else(|| "none".into())
-                )),
+/// A new lock configuration against the last known lock ("AWS Backup Vault Lock"): a lower or
+/// removed minimum, or a compliance-mode lock put back into governance mode (AWS allows both
+/// only before a compliance lock's lock date), is CRITICAL; a lower or new maximum only fails
+/// future backup and copy jobs with a longer retention, like a plan deleted: ERROR. A denied
+/// attempt at either (after the lock date AWS refuses) is an attempt.
+fn lock_change(observation: &Observation, call: &Call, facts: &Facts<'_>, vault: String) -> Verdict {
+    let new = Lock::from_request(&call.request, observation.time);
+    let Some(weakening) = facts.previous_lock.and_then(|before| before.weakened_by(&new)) else {
+        return Verdict::Nothing("a vault lock applied, kept or hardened".into());
+    };
+    let before = facts.previous_lock.map(Lock::describe).unwrap_or_default();
+    let base = Finding {
+        change: Some(format!("{} (lock before: {before})", weakening.changes.join("; "))),
+        ..if weakening.protection_lost {
+            finding(
+                Severity::Critical,
+                "vault_lock_weakened",
+                "Vault lock weakened",
+                vault,
+                "Put the previous lock configuration back now (a compliance-mode lock can be changed only before its lock date), then revoke the principal's sessions.",
+            )
+        } else {
+            finding(
+                Severity::Error,
+                "vault_lock_max_retention_lowered",
+                "Vault lock maximum retention lowered",
+                vault,
+                "Backup and copy jobs whose retention is longer than the new maximum now fail: put the previous maximum back or shorten the plans' retention on purpose.",
+            )
+        }
+    };
+    alert_or_attempt(call, base)
+}
+
+/// `isLocked: "false"` on a vault last seen locked: the lock was turned off. AWS Backup's event
+/// comes batched and may be older than what was learnt since, so an event older than the last
+/// known lock is not compared with it.
+fn vault_lock_state(observation: &Observation, target: String, is_locked: Option<&str>, facts: &Facts<'_>) -> Verdict {
+    match (is_locked, facts.previous_lock) {
+        (Some("false"), Some(before)) if before.locked && before.seen_at <= observation.time => {
+            Verdict::Alert(Finding {
+                change: Some(format!("lock before: {}; now isLocked false", before.describe())),
                 ..finding(
                     Severity::Critical,
-                    "vault_lock_weakened",
-                    "Vault lock weakened",
-                    vault,
-                    "Put the lock's minimum retention back now, before its grace time ends, then revoke the principal's sessions.",
+                    "vault_lock_turned_off",
+                    "Vault lock turned off",
+                    target,
+                    &format!(
+                        "Apply the vault lock again now (PutBackupVaultLockConfiguration), then revoke the principal's sessions. {WHO_STATE}"
+                    ),
                 )
-            };
-            alert_or_attempt(call, base)
+            })
         }
-        _ => Verdict::Nothing("a vault lock applied or kept: hardening".into()),
+        (Some("false"), Some(before)) if before.locked => Verdict::Nothing(format!(
+            "isLocked false at {}, older than the lock last seen at {}",
+            observation.time.to_rfc3339(),
+            before.seen_at.to_rfc3339()
+        )),
+        (Some("false"), _) => Verdict::Nothing("isLocked false on a vault not known to have been locked".into()),
+        (Some("true"), _) => Verdict::Nothing("isLocked true: a lock applied or kept (hardening)".into()),
+        _ => Verdict::Nothing("vault modified without a lock state".into()),
     }
 }
 
@@ -553,9 +595,11 @@ fn region_settings(call: &Call) -> Verdict {
 
 /// AWS Backup's own state changes carry no actor ("Monitoring AWS Backup events using Amazon
 /// EventBridge"): the message says so and points at CloudTrail.
-fn judge_state(observation: &Observation, state: &BackupState) -> Verdict {
+const WHO_STATE: &str = "AWS Backup's event names no actor: find the call in CloudTrail (event history) to see who.";
+
+fn judge_state(observation: &Observation, state: &BackupState, facts: &Facts<'_>) -> Verdict {
     use Severity::{Critical, Error, Warning};
-    const WHO: &str = "AWS Backup's event names no actor: find the call in CloudTrail (event history) to see who.";
+    const WHO: &str = WHO_STATE;
     let alert = |severity, kind: &str, headline: &str, target: String, advice: &str| {
         Verdict::Alert(finding(severity, kind, headline, target, &format!("{advice} {WHO}")))
     };
@@ -571,6 +615,17 @@ fn judge_state(observation: &Observation, state: &BackupState) -> Verdict {
             "Backup vault deleted",
             format!("vault {vault_name} ({vault_arn})"),
             REVOKE,
+        ),
+        BackupState::Vault {
+            vault_arn,
+            vault_name,
+            state,
+            is_locked,
+        } if state == "MODIFIED" => vault_lock_state(
+            observation,
+            format!("vault {vault_name} ({vault_arn})"),
+            is_locked.as_deref(),
+            facts,
         ),
         BackupState::Plan {
             plan_arn,
@@ -632,6 +687,7 @@ fn judge_state(observation: &Observation, state: &BackupState) -> Verdict {
 mod tests {
     use super::*;
     use crate::observation::decode;
+    use chrono::DateTime;
     use serde_json::json;
 
     fn event(name: &str) -> Observation {
@@ -644,6 +700,8 @@ mod tests {
             "key" => include_str!("../../../events/cloudtrail-schedule-key-deletion.json"),
             "vault-deleted" => include_str!("../../../events/vault-deleted.json"),
             "point-early" => include_str!("../../../events/recovery-point-deleting-early.json"),
+            "lock-off" => include_str!("../../../events/vault-lock-turned-off.json"),
+            "put-lock" => include_str!("../../../events/cloudtrail-put-vault-lock-configuration.json"),
             _ => unreachable!(),
         };
         decode(&serde_json::from_str(text).unwrap()).unwrap()
@@ -789,8 +847,9 @@ mod tests {
                 d["requestParameters"] = json!({"backupVaultName": "production", "minRetentionDays": min});
             })
         };
+        let before = Lock::from_request(&json!({"minRetentionDays": 30}), DateTime::<chrono::Utc>::MIN_UTC);
         let facts = Facts {
-            previous_lock_min_days: Some(30),
+            previous_lock: Some(&before),
             ..Facts::default()
         };
         assert_eq!(severity(&judge(&put_lock(1), &facts)), Some(Severity::Critical));
@@ -944,5 +1003,157 @@ mod tests {
             severity(&judge(&point("DELETING", "2026-11-20T03:00:00Z"), &Facts::default())),
             None
         );
+    }
+
+    fn lock_seen(request: Value, at: &str) -> Lock {
+        Lock::from_request(&request, DateTime::parse_from_rfc3339(at).unwrap().to_utc())
+    }
+
+    /// "Monitoring AWS Backup events using Amazon EventBridge": a vault MODIFIED event carries
+    /// `isLocked` as a string.
+    #[test]
+    fn is_locked_false_on_a_vault_last_seen_locked_is_critical() {
+        let observation = event("lock-off");
+        assert_eq!(
+            needs(&observation),
+            Need::Memory {
+                key: "vault#production".into()
+            }
+        );
+        let before = lock_seen(json!({"minRetentionDays": 30}), "2026-11-20T03:00:05Z");
+        let facts = Facts {
+            previous_lock: Some(&before),
+            ..Facts::default()
+        };
+        let Verdict::Alert(finding) = judge(&observation, &facts) else {
+            panic!()
+        };
+        assert_eq!(finding.severity, Severity::Critical);
+        assert_eq!(finding.kind, "vault_lock_turned_off");
+        assert!(
+            finding.change.unwrap().contains("minimum retention 30 days"),
+            "the message says what the lock was"
+        );
+        assert!(finding.advice.contains("CloudTrail"));
+    }
+
+    #[test]
+    fn is_locked_false_on_an_unlocked_or_unknown_vault_or_older_than_the_lock_is_nothing() {
+        let observation = event("lock-off");
+        assert_eq!(severity(&judge(&observation, &Facts::default())), None);
+        let unlocked = Lock::removed(observation.time - Duration::days(1));
+        let facts = Facts {
+            previous_lock: Some(&unlocked),
+            ..Facts::default()
+        };
+        assert_eq!(severity(&judge(&observation, &facts)), None);
+        let newer = lock_seen(json!({"minRetentionDays": 30}), "2026-11-20T03:40:00Z");
+        let facts = Facts {
+            previous_lock: Some(&newer),
+            ..Facts::default()
+        };
+        let Verdict::Nothing(reason) = judge(&observation, &facts) else {
+            panic!()
+        };
+        assert!(reason.contains("older than the lock"), "{reason}");
+    }
+
+    #[test]
+    fn is_locked_true_is_hardening() {
+        let mut payload: Value =
+            serde_json::from_str(include_str!("../../../events/vault-lock-turned-off.json")).unwrap();
+        payload["detail"]["isLocked"] = json!("true");
+        let before = Lock::removed(DateTime::<chrono::Utc>::MIN_UTC);
+        let facts = Facts {
+            previous_lock: Some(&before),
+            ..Facts::default()
+        };
+        assert_eq!(severity(&judge(&decode(&payload).unwrap(), &facts)), None);
+    }
+
+    fn put_lock(request: Value) -> Observation {
+        let mut payload: Value = serde_json::from_str(include_str!(
+            "../../../events/cloudtrail-put-vault-lock-configuration.json"
+        ))
+        .unwrap();
+        payload["detail"]["requestParameters"] = request;
+        decode(&payload).unwrap()
+    }
+
+    #[test]
+    fn a_lower_maximum_retention_is_an_error_and_a_higher_one_nothing() {
+        let before = lock_seen(
+            json!({"minRetentionDays": 30, "maxRetentionDays": 365}),
+            "2026-11-19T00:00:00Z",
+        );
+        let facts = Facts {
+            previous_lock: Some(&before),
+            ..Facts::default()
+        };
+        let lowered =
+            put_lock(json!({"backupVaultName": "production", "minRetentionDays": 30, "maxRetentionDays": 31}));
+        let Verdict::Alert(finding) = judge(&lowered, &facts) else {
+            panic!()
+        };
+        assert_eq!(finding.severity, Severity::Error);
+        assert_eq!(finding.kind, "vault_lock_max_retention_lowered");
+        let raised =
+            put_lock(json!({"backupVaultName": "production", "minRetentionDays": 30, "maxRetentionDays": 400}));
+        assert_eq!(severity(&judge(&raised, &facts)), None);
+    }
+
+    #[test]
+    fn a_compliance_lock_put_back_into_governance_mode_is_critical_and_a_refused_one_an_attempt() {
+        let before = lock_seen(
+            json!({"minRetentionDays": 30, "changeableForDays": 3}),
+            "2026-11-19T00:00:00Z",
+        );
+        let facts = Facts {
+            previous_lock: Some(&before),
+            ..Facts::default()
+        };
+        let governance = put_lock(json!({"backupVaultName": "production", "minRetentionDays": 30}));
+        let Verdict::Alert(finding) = judge(&governance, &facts) else {
+            panic!()
+        };
+        assert_eq!(
+            (finding.severity, finding.kind.as_str()),
+            (Severity::Critical, "vault_lock_weakened")
+        );
+        assert!(finding.change.unwrap().contains("governance mode"));
+        // After the lock date AWS refuses the change ("AWS Backup Vault Lock").
+        let mut refused: Value = serde_json::from_str(include_str!(
+            "../../../events/cloudtrail-put-vault-lock-configuration.json"
+        ))
+        .unwrap();
+        refused["detail"]["requestParameters"] = json!({"backupVaultName": "production", "minRetentionDays": 1});
+        refused["detail"]["errorCode"] = json!("InvalidRequestException");
+        let Verdict::Alert(attempt) = judge(&decode(&refused).unwrap(), &facts) else {
+            panic!()
+        };
+        assert_eq!(
+            (attempt.severity, attempt.kind.as_str()),
+            (Severity::Error, "attempt_vault_lock_weakened")
+        );
+    }
+
+    #[test]
+    fn deleting_a_vault_lock_is_critical_and_a_refused_deletion_an_attempt() {
+        let delete = with_detail("delete", |d| {
+            d["eventName"] = json!("DeleteBackupVaultLockConfiguration");
+            d["requestParameters"] = json!({"backupVaultName": "production"});
+        });
+        let Verdict::Alert(finding) = judge(&delete, &Facts::default()) else {
+            panic!()
+        };
+        assert_eq!(
+            (finding.severity, finding.kind.as_str()),
+            (Severity::Critical, "vault_lock_deleted")
+        );
+        let refused = with_detail("delete", |d| {
+            d["eventName"] = json!("DeleteBackupVaultLockConfiguration");
+            d["errorCode"] = json!("InvalidRequestException");
+        });
+        assert_eq!(severity(&judge(&refused, &Facts::default())), Some(Severity::Error));
     }
 }

@@ -9,6 +9,8 @@ mod handler_tests;
 mod incident;
 mod judge;
 mod keys;
+mod learn;
+mod lock;
 mod observation;
 mod render;
 mod respond;

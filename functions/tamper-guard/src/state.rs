@@ -13,19 +13,40 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::incident::Incident;
+use crate::lock::Lock;
 
 /// The last known settings of one vault (its access policy and lock), plan (its rules) or
 /// recovery point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub policy: Option<String>,
+    /// Read from records written before `lock` existed; never written.
+    #[serde(default, skip_serializing)]
     pub lock_min_days: Option<i64>,
+    /// The vault's lock as last seen (a lock configuration call or AWS Backup's `isLocked`).
+    #[serde(default)]
+    pub lock: Option<Lock>,
     #[serde(default)]
     pub plan_rules: Option<BTreeMap<String, Value>>,
     /// The last CloudTrail call on it that was alerted, so AWS Backup's own event of the same
     /// change (which names no actor) is not alerted twice.
     #[serde(default)]
     pub alerted_call: Option<AlertedCall>,
+}
+
+impl Memory {
+    /// The last known lock, also from a record that kept only its minimum retention.
+    pub fn known_lock(&self) -> Option<Lock> {
+        self.lock.clone().or_else(|| {
+            self.lock_min_days.map(|min| Lock {
+                locked: true,
+                min_days: Some(min),
+                max_days: None,
+                compliance: false,
+                seen_at: DateTime::<Utc>::MIN_UTC,
+            })
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
