@@ -417,3 +417,37 @@ async fn a_vault_lock_applied_and_then_reported_off_by_aws_backup_is_one_critica
         alerts[0].document["change"]
     );
 }
+
+#[tokio::test]
+async fn the_cloudtrail_record_after_aws_backups_own_alert_is_sent_as_its_follow_up_naming_the_actor() {
+    let harness = Harness::start(&[]).await;
+    let state = sample("vault-deleted");
+    let mut deletion = event("cloudtrail-delete-recovery-point", "vault-call", "2026-11-20T03:29:00Z");
+    deletion["detail"]["eventName"] = json!("DeleteBackupVault");
+    deletion["detail"]["requestParameters"] = json!({"backupVaultName": "staging"});
+
+    let first = harness.invoke(&state).await;
+    let second = harness.invoke(&deletion).await;
+    let alerts = harness.alerts(2).await;
+
+    assert_eq!(
+        (&first["status"], &second["status"]),
+        (&json!("alerted"), &json!("alerted"))
+    );
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    let (by_aws_backup, follow_up) = if alerts[0].document["followUpOf"].is_null() {
+        (&alerts[0], &alerts[1])
+    } else {
+        (&alerts[1], &alerts[0])
+    };
+    assert!(by_aws_backup.document["actor"].is_null());
+    assert_eq!(follow_up.document["followUpOf"], state["id"]);
+    assert_eq!(follow_up.document["incident"]["id"], state["id"]);
+    assert_eq!(follow_up.document["actor"]["sourceIp"], "203.0.113.45");
+    assert_eq!(follow_up.attributes["followUp"], "true");
+    assert!(
+        follow_up.subject.contains("Follow-up: Backup vault deleted"),
+        "{}",
+        follow_up.subject
+    );
+}

@@ -110,11 +110,12 @@ async fn handle_observation(
         previous_lock: previous_lock.as_ref(),
         previous_plan_rules: memory.plan_rules.as_ref(),
         alerted_call: memory.alerted_call.as_ref(),
+        alerted_state: memory.alerted_state.as_ref(),
         key_vaults: &key_vaults,
     };
     let verdict = judge(observation, &facts);
     let mut restored = false;
-    let mut alerted = false;
+    let mut alerted: Option<String> = None;
     let answer = match verdict {
         Verdict::Nothing(reason) => {
             info!(event_id = %observation.event_id, %reason, decision = "nothing", "not tampering");
@@ -140,7 +141,7 @@ async fn handle_observation(
                 metrics.count("EventFailures", &[]);
             }
             metrics.count("TamperAlerts", &[("severity", finding.severity.as_str())]);
-            alerted = true;
+            alerted = Some(finding.kind.clone());
             restored = matches!(response, Some(Response::Done(_))) && finding.kind == "vault_policy_weakened";
             if let Some(response) = &response {
                 metrics.count("Responses", &[("kind", &finding.kind), ("outcome", response.status())]);
@@ -148,6 +149,7 @@ async fn handle_observation(
             json!({
                 "status": "alerted", "severity": finding.severity, "kind": finding.kind,
                 "incident": incident.as_ref().map(|i| json!({"id": i.id, "steps": i.steps.len()})),
+                "followUpOf": finding.follow_up_of,
                 "response": response.as_ref().map(Response::status),
             })
         }
@@ -155,7 +157,7 @@ async fn handle_observation(
     // Remembered after the alert: a retry after a failed publish still sees the old policy.
     // A policy put back is the vault's policy again, whatever the attacker's call said.
     if !restored {
-        remember(observation, &need, memory, alerted, deps).await?;
+        remember(observation, &need, memory, alerted.as_deref(), deps).await?;
     }
     Ok(answer)
 }
@@ -262,7 +264,14 @@ async fn record_step(
             headline: finding.headline.clone(),
             target: finding.target.clone(),
         };
-        let incident = add_step(open.map(|o| o.value), &principal, step, window);
+        let mut incident = add_step(open.map(|o| o.value), &principal, step, window);
+        // A follow-up that opens the principal's incident takes the id of the alert it follows,
+        // so both messages of one change carry one incident id.
+        if let Some(first) = &finding.follow_up_of
+            && incident.steps.len() == 1
+        {
+            incident.id = first.clone();
+        }
         let expires_at = incident.last_at().unwrap_or(observation.time) + window + Duration::days(1);
         match state.write_incident(&incident, version, expires_at).await? {
             Written::Done { .. } => return Ok(Some(incident)),
@@ -288,7 +297,7 @@ async fn remember(
     observation: &Observation,
     need: &Need,
     mut memory: Memory,
-    alerted: bool,
+    alerted: Option<&str>,
     deps: &Deps<'_>,
 ) -> Result<(), HandleError> {
     let (Some(state), Need::Memory { key }) = (deps.state, need) else {

@@ -383,3 +383,40 @@ async fn a_lock_seen_applied_then_reported_off_by_aws_backup_is_one_critical_ale
     let remembered = world.vaults.lock().unwrap().values().next().cloned().unwrap();
     assert!(!remembered.lock.unwrap().locked);
 }
+
+#[tokio::test]
+async fn the_cloudtrail_record_after_aws_backups_alert_is_a_labelled_follow_up_of_the_same_incident() {
+    // GIVEN AWS Backup's event of a vault deletion arrived first and was alerted without an actor.
+    let world = World::default();
+    let state = sample(include_str!("../../../events/vault-deleted.json"));
+    let first = run(&world, &config(), false, &state).await.unwrap();
+
+    // WHEN the CloudTrail record of the same deletion arrives four minutes later.
+    let mut call = sample(include_str!("../../../events/cloudtrail-delete-recovery-point.json"));
+    call["detail"]["eventName"] = json!("DeleteBackupVault");
+    call["detail"]["eventTime"] = json!("2026-11-20T03:29:00Z");
+    call["detail"]["requestParameters"] = json!({"backupVaultName": "staging"});
+    let second = run(&world, &config(), false, &call).await.unwrap();
+
+    // THEN the second message is that alert's follow-up, naming the actor, under its incident id.
+    let state_id = state["id"].as_str().unwrap();
+    assert_eq!(first["kind"], "vault_deleted", "{first}");
+    assert_eq!(second["followUpOf"], state_id, "{second}");
+    assert_eq!(second["incident"]["id"], state_id, "{second}");
+    let sent = world.sent.lock().unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1]
+            .subject
+            .starts_with("[CRITICAL] Follow-up: Backup vault deleted by ops-admin"),
+        "{}",
+        sent[1].subject
+    );
+    assert!(
+        sent[1].text.starts_with(&format!("Follow-up of alert {state_id}")),
+        "{}",
+        sent[1].text
+    );
+    assert_eq!(sent[1].attributes["followUp"], "true");
+    assert!(!sent[0].attributes.contains_key("followUp"));
+}

@@ -1,7 +1,7 @@
 //! The judgement: is this event an attack on the backups, and how bad? Pure: the facts it needs
 //! (the vault's last known policy and lock, the vaults a key encrypts) are gathered before.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rearguard::alert::Severity;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::Allowed;
 use crate::lock::Lock;
 use crate::observation::{BackupState, Call, Observation, What, time_value};
-use crate::state::AlertedCall;
+use crate::state::{AlertedCall, AlertedState};
 use crate::vault_policy::{policy_of, protective_denies};
 
 /// What judging needs to know beyond the event.
@@ -24,6 +24,8 @@ pub struct Facts<'a> {
     pub previous_plan_rules: Option<&'a BTreeMap<String, Value>>,
     /// The last CloudTrail call on the same vault, plan or recovery point that was alerted.
     pub alerted_call: Option<&'a AlertedCall>,
+    /// The last AWS Backup state change on it that was alerted (it named no actor).
+    pub alerted_state: Option<&'a AlertedState>,
     /// The backup vaults the key of a KMS call encrypts (empty: not a vault key).
     pub key_vaults: &'a [String],
 }
@@ -53,6 +55,9 @@ pub struct Finding {
     /// Before and after, where known.
     pub change: Option<String>,
     pub advice: String,
+    /// The event id of AWS Backup's own event of the same change, already alerted without an
+    /// actor: this alert is its follow-up naming who made the change.
+    pub follow_up_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,29 +105,75 @@ pub fn needs(observation: &Observation) -> Need {
                 | "DeleteBackupVaultLockConfiguration",
             ) => format!("vault#{}", text(&call.request, "backupVaultName")),
             (_, "UpdateBackupPlan" | "DeleteBackupPlan") => format!("plan#{}", text(&call.request, "backupPlanId")),
-            (_, "DeleteRecoveryPoint") => format!("point#{}", text(&call.request, "recoveryPointArn")),
+            (_, "DeleteRecoveryPoint" | "UpdateRecoveryPointLifecycle") => {
+                format!("point#{}", text(&call.request, "recoveryPointArn"))
+            }
             _ => return Need::Nothing,
         },
     };
     Need::Memory { key }
 }
 
-/// The CloudTrail record of a change says who made it; AWS Backup's own event of the same change,
-/// arriving within this long of it, adds nothing.
+/// A CloudTrail record and AWS Backup's own event of the same change (same vault, plan or
+/// recovery point) arrive within this long of each other: AWS Backup emits its events "in a
+/// best-effort manner every 5 minutes" ("Monitoring AWS Backup events using Amazon
+/// EventBridge") and CloudTrail delivers within minutes.
 const SAME_CHANGE_WITHIN: Duration = Duration::hours(1);
 
+/// Whether the call `action` makes the change AWS Backup reports as the state finding `kind`.
+pub fn same_change(action: &str, kind: &str) -> bool {
+    let actions: &[&str] = match kind {
+        "vault_deleted" => &["DeleteBackupVault"],
+        "vault_lock_turned_off" => &["DeleteBackupVaultLockConfiguration", "PutBackupVaultLockConfiguration"],
+        "plan_deleted" => &["DeleteBackupPlan"],
+        "plan_modified" => &["UpdateBackupPlan"],
+        "recovery_point_deleted_early" | "recovery_point_expired" => {
+            &["DeleteRecoveryPoint", "UpdateRecoveryPointLifecycle"]
+        }
+        _ => &[],
+    };
+    actions.contains(&action)
+}
+
+fn close_in_time(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+    (a - b).abs() <= SAME_CHANGE_WITHIN
+}
+
+/// The two records of one change are one alert plus, at most, its follow-up: AWS Backup's event
+/// after the CloudTrail record is not alerted again; the CloudTrail record after AWS Backup's
+/// alerted event is sent as that alert's follow-up naming the actor.
 pub fn judge(observation: &Observation, facts: &Facts<'_>) -> Verdict {
     match &observation.what {
-        What::Call(call) => judge_call(observation, call, facts),
-        What::State(state) => match facts.alerted_call {
-            Some(call) if (call.at - observation.time).abs() <= SAME_CHANGE_WITHIN => Verdict::Nothing(format!(
-                "already alerted from the CloudTrail record {} ({} by {} at {})",
-                call.event_id,
-                call.action,
-                call.principal,
-                call.at.to_rfc3339()
-            )),
-            _ => judge_state(observation, state, facts),
+        What::Call(call) => match judge_call(observation, call, facts) {
+            Verdict::Alert(finding) => match facts.alerted_state {
+                Some(state)
+                    if call.error_code.is_none()
+                        && same_change(&call.event_name, &state.kind)
+                        && close_in_time(state.at, observation.time) =>
+                {
+                    Verdict::Alert(Finding {
+                        headline: format!("Follow-up: {}", finding.headline),
+                        follow_up_of: Some(state.event_id.clone()),
+                        ..finding
+                    })
+                }
+                _ => Verdict::Alert(finding),
+            },
+            nothing => nothing,
+        },
+        What::State(state) => match (judge_state(observation, state, facts), facts.alerted_call) {
+            (Verdict::Alert(finding), Some(call))
+                if same_change(&call.action, &finding.kind) && close_in_time(call.at, observation.time) =>
+            {
+                Verdict::Nothing(format!(
+                    "already alerted from the CloudTrail record {} ({} by {} at {})",
+                    call.event_id,
+                    call.action,
+                    call.principal,
+                    call.at.to_rfc3339()
+                ))
+            }
+            (verdict, _) => verdict,
         },
     }
 }
@@ -158,6 +209,7 @@ fn finding(severity: Severity, kind: &str, headline: &str, target: String, advic
         target,
         change: None,
         advice: advice.to_string(),
+        follow_up_of: None,
     }
 }
 
@@ -475,7 +527,11 @@ fn vault_lock_state(observation: &Observation, target: String, is_locked: Option
             observation.time.to_rfc3339(),
             before.seen_at.to_rfc3339()
         )),
-        (Some("false"), _) => Verdict::Nothing("isLocked false on a vault not known to have been locked".into()),
+        (Some("false"), Some(before)) => Verdict::Nothing(format!(
+            "isLocked false: the vault's lock was already known off since {}",
+            before.seen_at.to_rfc3339()
+        )),
+        (Some("false"), None) => Verdict::Nothing("isLocked false on a vault not known to have been locked".into()),
         (Some("true"), _) => Verdict::Nothing("isLocked true: a lock applied or kept (hardening)".into()),
         _ => Verdict::Nothing("vault modified without a lock state".into()),
     }
@@ -687,7 +743,6 @@ fn judge_state(observation: &Observation, state: &BackupState, facts: &Facts<'_>
 mod tests {
     use super::*;
     use crate::observation::decode;
-    use chrono::DateTime;
     use serde_json::json;
 
     fn event(name: &str) -> Observation {
@@ -1155,5 +1210,99 @@ mod tests {
             d["errorCode"] = json!("InvalidRequestException");
         });
         assert_eq!(severity(&judge(&refused, &Facts::default())), Some(Severity::Error));
+    }
+
+    fn vault_deleted_call(minutes_after_state: i64) -> Observation {
+        let at = event("vault-deleted").time + Duration::minutes(minutes_after_state);
+        with_detail("delete", |d| {
+            d["eventName"] = json!("DeleteBackupVault");
+            d["eventTime"] = json!(at.to_rfc3339());
+            d["requestParameters"] = json!({"backupVaultName": "staging"});
+        })
+    }
+
+    #[test]
+    fn the_cloudtrail_record_of_a_change_aws_backup_already_alerted_is_its_follow_up() {
+        let state = event("vault-deleted");
+        let alerted = AlertedState {
+            event_id: state.event_id.clone(),
+            kind: "vault_deleted".into(),
+            at: state.time,
+        };
+        let facts = Facts {
+            alerted_state: Some(&alerted),
+            ..Facts::default()
+        };
+        let Verdict::Alert(follow_up) = judge(&vault_deleted_call(4), &facts) else {
+            panic!()
+        };
+        assert_eq!(follow_up.follow_up_of.as_deref(), Some(state.event_id.as_str()));
+        assert_eq!(follow_up.headline, "Follow-up: Backup vault deleted");
+        assert_eq!(follow_up.severity, Severity::Critical);
+        let Verdict::Alert(later) = judge(&vault_deleted_call(120), &facts) else {
+            panic!()
+        };
+        assert_eq!(later.follow_up_of, None, "two hours apart: another change");
+    }
+
+    #[test]
+    fn a_call_making_another_change_or_refused_is_no_follow_up() {
+        let state = event("vault-deleted");
+        let alerted = AlertedState {
+            event_id: state.event_id.clone(),
+            kind: "vault_lock_turned_off".into(),
+            at: state.time,
+        };
+        let facts = Facts {
+            alerted_state: Some(&alerted),
+            ..Facts::default()
+        };
+        let Verdict::Alert(other) = judge(&vault_deleted_call(1), &facts) else {
+            panic!()
+        };
+        assert_eq!(other.follow_up_of, None);
+        let deleted = AlertedState {
+            kind: "vault_deleted".into(),
+            ..alerted
+        };
+        let facts = Facts {
+            alerted_state: Some(&deleted),
+            ..Facts::default()
+        };
+        let mut refused = vault_deleted_call(1);
+        let What::Call(call) = &mut refused.what else { panic!() };
+        call.error_code = Some("AccessDeniedException".into());
+        let Verdict::Alert(attempt) = judge(&refused, &facts) else {
+            panic!()
+        };
+        assert_eq!(attempt.follow_up_of, None);
+    }
+
+    #[test]
+    fn a_state_change_after_an_alerted_call_of_another_change_is_still_alerted() {
+        let observation = event("vault-deleted");
+        let policy_call = AlertedCall {
+            event_id: "ct-2".into(),
+            action: "DeleteBackupVaultAccessPolicy".into(),
+            principal: "arn:aws:iam::123456789012:role/ops-admin".into(),
+            at: observation.time - Duration::minutes(2),
+        };
+        let facts = Facts {
+            alerted_call: Some(&policy_call),
+            ..Facts::default()
+        };
+        assert_eq!(severity(&judge(&observation, &facts)), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn a_lifecycle_change_is_looked_up_under_its_recovery_point() {
+        let lifecycle = with_detail("delete", |d| d["eventName"] = json!("UpdateRecoveryPointLifecycle"));
+        assert_eq!(
+            needs(&lifecycle),
+            Need::Memory {
+                key: "point#arn:aws:backup:eu-west-1:123456789012:recovery-point:8d2c4f1e-3b7a-4c5d-9e6f-0a1b2c3d4e5f"
+                    .into()
+            }
+        );
     }
 }

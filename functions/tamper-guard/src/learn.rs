@@ -3,12 +3,12 @@
 
 use crate::lock::Lock;
 use crate::observation::{BackupState, Observation, What};
-use crate::state::{AlertedCall, Memory};
+use crate::state::{AlertedCall, AlertedState, Memory};
 use crate::vault_policy::policy_of;
 
 /// Updates `memory` with what `observation` shows; false when there is nothing to keep. A call
-/// teaches only when it went through; `alerted` says the observation was alerted.
-pub fn learn(observation: &Observation, memory: &mut Memory, alerted: bool) -> bool {
+/// teaches only when it went through; `alerted` is the kind of the observation's alert, if any.
+pub fn learn(observation: &Observation, memory: &mut Memory, alerted: Option<&str>) -> bool {
     match &observation.what {
         What::Call(call) if call.error_code.is_none() => {
             match call.event_name.as_str() {
@@ -22,10 +22,10 @@ pub fn learn(observation: &Observation, memory: &mut Memory, alerted: bool) -> b
                     memory.lock_min_days = None;
                 }
                 "UpdateBackupPlan" => memory.plan_rules = Some(crate::judge::plan_rules(&call.request)),
-                _ if alerted => {}
+                _ if alerted.is_some() => {}
                 _ => return false,
             }
-            if alerted {
+            if alerted.is_some() {
                 memory.alerted_call = Some(AlertedCall {
                     event_id: observation.event_id.clone(),
                     action: call.event_name.clone(),
@@ -35,11 +35,24 @@ pub fn learn(observation: &Observation, memory: &mut Memory, alerted: bool) -> b
             }
             true
         }
-        What::State(BackupState::Vault {
-            is_locked: Some(is_locked),
-            ..
-        }) => learn_lock_state(observation, memory, is_locked),
-        _ => false,
+        What::State(state) => {
+            let lock_learnt = match state {
+                BackupState::Vault {
+                    is_locked: Some(is_locked),
+                    ..
+                } => learn_lock_state(observation, memory, is_locked),
+                _ => false,
+            };
+            if let Some(kind) = alerted {
+                memory.alerted_state = Some(AlertedState {
+                    event_id: observation.event_id.clone(),
+                    kind: kind.to_string(),
+                    at: observation.time,
+                });
+            }
+            lock_learnt || alerted.is_some()
+        }
+        What::Call(_) => false,
     }
 }
 
@@ -91,7 +104,7 @@ mod tests {
     #[test]
     fn a_lock_configuration_is_kept_with_its_time() {
         let mut memory = Memory::default();
-        assert!(learn(&put_lock(), &mut memory, false));
+        assert!(learn(&put_lock(), &mut memory, None));
         let lock = memory.lock.unwrap();
         assert!(lock.locked);
         assert_eq!((lock.min_days, lock.max_days), (Some(30), Some(365)));
@@ -104,8 +117,8 @@ mod tests {
         let What::Call(call) = &mut delete.what else { panic!() };
         call.event_name = "DeleteBackupVaultLockConfiguration".into();
         let mut memory = Memory::default();
-        learn(&put_lock(), &mut memory, false);
-        assert!(learn(&delete, &mut memory, true));
+        learn(&put_lock(), &mut memory, None);
+        assert!(learn(&delete, &mut memory, Some("vault_lock_deleted")));
         assert!(!memory.lock.unwrap().locked);
         assert_eq!(
             memory.alerted_call.unwrap().action,
@@ -119,26 +132,26 @@ mod tests {
         let What::Call(call) = &mut refused.what else { panic!() };
         call.error_code = Some("InvalidRequestException".into());
         let mut memory = Memory::default();
-        assert!(!learn(&refused, &mut memory, false));
+        assert!(!learn(&refused, &mut memory, None));
         assert_eq!(memory, Memory::default());
     }
 
     #[test]
     fn aws_backups_is_locked_is_kept_unless_what_is_known_is_newer() {
         let mut memory = Memory::default();
-        learn(&put_lock(), &mut memory, false);
-        assert!(!learn(&lock_state("false", "2026-11-20T02:55:00Z"), &mut memory, false));
+        learn(&put_lock(), &mut memory, None);
+        assert!(!learn(&lock_state("false", "2026-11-20T02:55:00Z"), &mut memory, None));
         assert!(
             memory.lock.as_ref().unwrap().locked,
             "an older event does not overwrite"
         );
-        assert!(learn(&lock_state("true", "2026-11-20T03:05:00Z"), &mut memory, false));
+        assert!(learn(&lock_state("true", "2026-11-20T03:05:00Z"), &mut memory, None));
         assert_eq!(
             memory.lock.as_ref().unwrap().min_days,
             Some(30),
             "a lock still on keeps its configuration"
         );
-        assert!(learn(&lock_state("false", "2026-11-20T03:30:00Z"), &mut memory, false));
+        assert!(learn(&lock_state("false", "2026-11-20T03:30:00Z"), &mut memory, None));
         assert!(!memory.lock.unwrap().locked);
     }
 
@@ -148,5 +161,18 @@ mod tests {
         let lock = old.known_lock().unwrap();
         assert!(lock.locked);
         assert_eq!(lock.min_days, Some(30));
+    }
+
+    #[test]
+    fn an_alerted_state_change_is_kept_for_the_cloudtrail_record_of_it() {
+        let mut memory = Memory::default();
+        assert!(learn(
+            &lock_state("false", "2026-11-20T03:30:00Z"),
+            &mut memory,
+            Some("vault_lock_turned_off")
+        ));
+        let state = memory.alerted_state.unwrap();
+        assert_eq!(state.kind, "vault_lock_turned_off");
+        assert_eq!(state.event_id, "9b1c2d3e-0000-4000-8000-00000000a011");
     }
 }

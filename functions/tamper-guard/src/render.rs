@@ -97,7 +97,18 @@ pub fn alert(
         ),
     };
     let (action, event_source, error_code) = action_of(observation);
-    let mut text = format!("{}: {}.\n\nWho\n{}", finding.headline, finding.target, who(actor));
+    let mut text = String::new();
+    if let Some(first) = &finding.follow_up_of {
+        text.push_str(&format!(
+            "Follow-up of alert {first}: AWS Backup's own event of this change named no actor; this CloudTrail record of it says who made it.\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "{}: {}.\n\nWho\n{}",
+        finding.headline,
+        finding.target,
+        who(actor)
+    ));
     text.push_str(&format!(
         "What\n  {:<16}{action} ({event_source})\n  {:<16}{}\n",
         "Action", "Target", finding.target
@@ -148,7 +159,7 @@ pub fn alert(
             "userAgent": a.user_agent, "mfa": a.mfa,
         })),
         "target": finding.target, "change": finding.change, "previousPolicy": previous_policy,
-        "advice": finding.advice,
+        "advice": finding.advice, "followUpOf": finding.follow_up_of,
         "response": response.map(response_json),
         "incident": incident.map(|i| json!({
             "id": i.id, "principal": i.principal, "inProgress": i.in_progress(),
@@ -158,7 +169,7 @@ pub fn alert(
             })).collect::<Vec<_>>(),
         })),
     });
-    let attributes = BTreeMap::from([
+    let mut attributes = BTreeMap::from([
         ("jobType".to_string(), "TAMPER".to_string()),
         ("state".to_string(), finding.kind.to_uppercase()),
         ("accountId".to_string(), observation.account.clone()),
@@ -168,6 +179,10 @@ pub fn alert(
             actor.map(|a| a.kind.clone()).unwrap_or_default(),
         ),
     ]);
+    // Lets a subscription that pages drop follow-ups (`{"followUp": [{"exists": false}]}`).
+    if finding.follow_up_of.is_some() {
+        attributes.insert("followUp".to_string(), "true".to_string());
+    }
     Alert::new(severity, &subject, text, document, attributes)
 }
 

@@ -32,6 +32,10 @@ pub struct Memory {
     /// change (which names no actor) is not alerted twice.
     #[serde(default)]
     pub alerted_call: Option<AlertedCall>,
+    /// The last AWS Backup state change on it that was alerted (without an actor), so the
+    /// CloudTrail record of the same change is sent as its follow-up.
+    #[serde(default)]
+    pub alerted_state: Option<AlertedState>,
 }
 
 impl Memory {
@@ -54,6 +58,14 @@ pub struct AlertedCall {
     pub event_id: String,
     pub action: String,
     pub principal: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertedState {
+    pub event_id: String,
+    /// The finding's kind, e.g. `vault_deleted`.
+    pub kind: String,
     pub at: DateTime<Utc>,
 }
 
