@@ -451,3 +451,25 @@ async fn the_cloudtrail_record_after_aws_backups_own_alert_is_sent_as_its_follow
         follow_up.subject
     );
 }
+
+#[tokio::test]
+async fn a_key_scheduled_for_deletion_in_a_member_account_is_a_warning_stating_its_vaults_are_not_known() {
+    let harness = Harness::start(&[]).await;
+    let mut deletion = sample("cloudtrail-schedule-key-deletion");
+    deletion["account"] = json!("444455556666");
+    deletion["detail"]["recipientAccountId"] = json!("444455556666");
+
+    let answer = harness.invoke(&deletion).await;
+    let alerts = harness.alerts(1).await;
+
+    assert_eq!(answer["status"], "alerted", "{answer}");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].attributes["severity"], "WARNING");
+    assert_eq!(alerts[0].document["kind"], "member_key_deletion_scheduled");
+    assert_eq!(alerts[0].document["accountId"], "444455556666");
+    assert!(
+        alerts[0].document["target"].as_str().unwrap().contains("not known"),
+        "{}",
+        alerts[0].document["target"]
+    );
+}

@@ -87,6 +87,7 @@ async fn handle_observation(
 ) -> Result<Value, HandleError> {
     let mut memory = Memory::default();
     let mut key_vaults = Vec::new();
+    let mut key_vaults_unknown = false;
     let need = needs(observation);
     match &need {
         Need::Memory { key } => {
@@ -95,11 +96,15 @@ async fn handle_observation(
             }
         }
         Need::VaultsOfKey { key_id } => {
-            key_vaults = deps
+            match deps
                 .vault_keys
-                .vaults_of(key_id)
+                .vaults_of(&observation.account, key_id)
                 .await
-                .map_err(HandleError::VaultKeys)?;
+                .map_err(HandleError::VaultKeys)?
+            {
+                Some(vaults) => key_vaults = vaults,
+                None => key_vaults_unknown = true,
+            }
         }
         Need::Nothing => {}
     }
@@ -112,6 +117,7 @@ async fn handle_observation(
         alerted_call: memory.alerted_call.as_ref(),
         alerted_state: memory.alerted_state.as_ref(),
         key_vaults: &key_vaults,
+        key_vaults_unknown,
     };
     let verdict = judge(observation, &facts);
     let mut restored = false;

@@ -88,8 +88,11 @@ impl PublishAlert for World {
 
 #[async_trait]
 impl VaultKeys for World {
-    async fn vaults_of(&self, key_id: &str) -> Result<Vec<String>, String> {
-        Ok(self.key_vaults.get(key_id).cloned().unwrap_or_default())
+    async fn vaults_of(&self, account: &str, key_id: &str) -> Result<Option<Vec<String>>, String> {
+        if account != "123456789012" {
+            return Ok(None);
+        }
+        Ok(Some(self.key_vaults.get(key_id).cloned().unwrap_or_default()))
     }
 }
 
@@ -419,4 +422,26 @@ async fn the_cloudtrail_record_after_aws_backups_alert_is_a_labelled_follow_up_o
     );
     assert_eq!(sent[1].attributes["followUp"], "true");
     assert!(!sent[0].attributes.contains_key("followUp"));
+}
+
+#[tokio::test]
+async fn a_key_scheduled_for_deletion_in_a_member_account_is_a_warning_and_not_rescued() {
+    // GIVEN the central account knows this key id as a vault key, and the response is on.
+    let key_id = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    let world = World {
+        key_vaults: HashMap::from([(key_id.to_string(), vec!["production".to_string()])]),
+        ..World::default()
+    };
+    // WHEN the deletion is forwarded from a member account.
+    let mut event = sample(include_str!("../../../events/cloudtrail-schedule-key-deletion.json"));
+    event["account"] = json!("444455556666");
+    event["detail"]["recipientAccountId"] = json!("444455556666");
+    let answer = run(&world, &config(), true, &event).await.unwrap();
+
+    // THEN it is not judged against the central vaults: a WARNING stating the uncertainty.
+    assert_eq!(answer["kind"], "member_key_deletion_scheduled", "{answer}");
+    assert_eq!(answer["severity"], "WARNING", "{answer}");
+    assert!(answer["response"].is_null(), "{answer}");
+    let sent = world.sent.lock().unwrap();
+    assert!(sent[0].text.contains("not known"), "{}", sent[0].text);
 }

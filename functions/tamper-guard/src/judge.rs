@@ -28,6 +28,8 @@ pub struct Facts<'a> {
     pub alerted_state: Option<&'a AlertedState>,
     /// The backup vaults the key of a KMS call encrypts (empty: not a vault key).
     pub key_vaults: &'a [String],
+    /// The key is in an account whose vaults the function does not know (a member account).
+    pub key_vaults_unknown: bool,
 }
 
 /// What judging needs looked up first.
@@ -272,6 +274,17 @@ fn judge_call(observation: &Observation, call: &Call, facts: &Facts<'_>) -> Verd
             "Apply the vault lock again now (a lock in compliance mode cannot be removed after its grace time), then revoke the principal's sessions.",
         ),
         "PutBackupVaultLockConfiguration" => return lock_change(observation, call, facts, vault()),
+        "ScheduleKeyDeletion" | "DisableKey" if facts.key_vaults_unknown => {
+            return member_key(observation, call);
+        }
+        "PutKeyPolicy" | "CreateGrant" | "RevokeGrant" if facts.key_vaults_unknown => {
+            return Verdict::Nothing(format!(
+                "{} on key {} of account {}, whose vault keys are not known: too frequent to alert without knowing",
+                call.event_name,
+                key_id(call),
+                observation.account
+            ));
+        }
         "ScheduleKeyDeletion" | "DisableKey" | "PutKeyPolicy" | "CreateGrant" | "RevokeGrant"
             if facts.key_vaults.is_empty() =>
         {
@@ -432,6 +445,38 @@ fn denied_attempt(call: &Call, base: Finding) -> Verdict {
         ),
         ..base
     })
+}
+
+/// A key scheduled for deletion or disabled in an account whose vaults the function does not
+/// list (a member account): it may encrypt a backup vault there, so it is said rather than kept
+/// quiet, as a WARNING that states the uncertainty. A scheduled deletion waits 7 to 30 days
+/// ("Deleting AWS KMS keys"), time to check.
+fn member_key(observation: &Observation, call: &Call) -> Verdict {
+    let (kind, headline, advice) = if call.event_name == "ScheduleKeyDeletion" {
+        (
+            "member_key_deletion_scheduled",
+            "Key scheduled for deletion in a member account",
+            "Check now whether the key encrypts a backup vault in that account (DescribeBackupVault: EncryptionKeyArn); if it does, cancel the deletion and enable the key (kms:CancelKeyDeletion, kms:EnableKey) before the waiting period ends.",
+        )
+    } else {
+        (
+            "member_key_disabled",
+            "Key disabled in a member account",
+            "Check now whether the key encrypts a backup vault in that account (DescribeBackupVault: EncryptionKeyArn); if it does, enable it (kms:EnableKey): while it is disabled nothing in that vault can be restored or copied.",
+        )
+    };
+    let base = finding(
+        Severity::Warning,
+        kind,
+        headline,
+        format!(
+            "key {} of account {} (whether it encrypts a backup vault is not known: the vault keys of member accounts are not read)",
+            key_id(call),
+            observation.account
+        ),
+        advice,
+    );
+    alert_or_attempt(call, base)
 }
 
 fn key_target(call: &Call, facts: &Facts<'_>) -> String {
@@ -1304,5 +1349,35 @@ mod tests {
                     .into()
             }
         );
+    }
+
+    #[test]
+    fn a_key_deleted_or_disabled_in_a_member_account_is_a_warning_that_says_the_vaults_are_not_known() {
+        let facts = Facts {
+            key_vaults_unknown: true,
+            ..Facts::default()
+        };
+        let mut payload: Value =
+            serde_json::from_str(include_str!("../../../events/cloudtrail-schedule-key-deletion.json")).unwrap();
+        payload["account"] = json!("444455556666");
+        payload["detail"]["recipientAccountId"] = json!("444455556666");
+        let scheduled = decode(&payload).unwrap();
+        let Verdict::Alert(finding) = judge(&scheduled, &facts) else {
+            panic!()
+        };
+        assert_eq!(finding.severity, Severity::Warning);
+        assert_eq!(finding.kind, "member_key_deletion_scheduled");
+        assert!(
+            finding.target.contains("of account 444455556666") && finding.target.contains("not known"),
+            "{}",
+            finding.target
+        );
+        payload["detail"]["eventName"] = json!("DisableKey");
+        let Verdict::Alert(disabled) = judge(&decode(&payload).unwrap(), &facts) else {
+            panic!()
+        };
+        assert_eq!(disabled.kind, "member_key_disabled");
+        payload["detail"]["eventName"] = json!("CreateGrant");
+        assert_eq!(severity(&judge(&decode(&payload).unwrap(), &facts)), None);
     }
 }

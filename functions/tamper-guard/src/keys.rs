@@ -9,28 +9,33 @@ use std::time::{Duration, Instant};
 /// The vaults each KMS key encrypts.
 #[async_trait]
 pub trait VaultKeys: Send + Sync {
-    /// The names of the vaults `key_id` (a key id) encrypts; empty when none.
-    async fn vaults_of(&self, key_id: &str) -> Result<Vec<String>, String>;
+    /// The names of the vaults `key_id` (a key id) of `account` encrypts, empty when none;
+    /// `None` when the vaults of that account are not known.
+    async fn vaults_of(&self, account: &str, key_id: &str) -> Result<Option<Vec<String>>, String>;
 }
 
 /// A KMS event names the key only; the mapping to vaults comes from `ListBackupVaults`, whose
 /// entries carry the vault's `EncryptionKeyArn` (AWS Backup API reference, "ListBackupVaults").
 /// Cached for a few minutes; a key not in the cache reads the list again, so a vault created
-/// since is found.
+/// since is found. Only the function's own account is listed: a member account's KMS event
+/// (forwarded by templates/member-account.yaml) is not judged against the central account's
+/// vaults.
 /// Key id → names of the vaults it encrypts.
 type KeyVaults = BTreeMap<String, Vec<String>>;
 
 pub struct BackupVaultKeys {
     client: aws_sdk_backup::Client,
+    home_account: String,
     cache: Mutex<Option<(Instant, KeyVaults)>>,
 }
 
 const CACHE_FOR: Duration = Duration::from_secs(300);
 
 impl BackupVaultKeys {
-    pub fn new(client: aws_sdk_backup::Client) -> Self {
+    pub fn new(client: aws_sdk_backup::Client, home_account: &str) -> Self {
         BackupVaultKeys {
             client,
+            home_account: home_account.to_string(),
             cache: Mutex::new(None),
         }
     }
@@ -63,14 +68,17 @@ pub fn key_id_of(key: &str) -> String {
 
 #[async_trait]
 impl VaultKeys for BackupVaultKeys {
-    async fn vaults_of(&self, key_id: &str) -> Result<Vec<String>, String> {
+    async fn vaults_of(&self, account: &str, key_id: &str) -> Result<Option<Vec<String>>, String> {
+        if !account.is_empty() && account != self.home_account {
+            return Ok(None);
+        }
         if let Some(vaults) = self.cached(key_id) {
-            return Ok(vaults);
+            return Ok(Some(vaults));
         }
         let keys = self.list().await?;
         let vaults = keys.get(key_id).cloned().unwrap_or_default();
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), keys));
-        Ok(vaults)
+        Ok(Some(vaults))
     }
 }
 
@@ -81,6 +89,7 @@ mod tests {
     use aws_sdk_backup::types::BackupVaultListMember;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
+    const HOME: &str = "123456789012";
     const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 
     #[tokio::test]
@@ -95,15 +104,19 @@ mod tests {
                 )
                 .build()
         });
-        let keys = BackupVaultKeys::new(mock_client!(aws_sdk_backup, [&rule]));
+        let keys = BackupVaultKeys::new(mock_client!(aws_sdk_backup, [&rule]), HOME);
 
         assert_eq!(
-            keys.vaults_of("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d").await.unwrap(),
-            ["production"]
+            keys.vaults_of(HOME, "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+                .await
+                .unwrap(),
+            Some(vec!["production".to_string()])
         );
         assert_eq!(
-            keys.vaults_of("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d").await.unwrap(),
-            ["production"]
+            keys.vaults_of(HOME, "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+                .await
+                .unwrap(),
+            Some(vec!["production".to_string()])
         );
         assert_eq!(rule.num_calls(), 1, "the second look-up is served from the cache");
     }
@@ -114,10 +127,23 @@ mod tests {
             mock!(aws_sdk_backup::Client::list_backup_vaults).then_output(|| ListBackupVaultsOutput::builder().build());
         let second =
             mock!(aws_sdk_backup::Client::list_backup_vaults).then_output(|| ListBackupVaultsOutput::builder().build());
-        let keys = BackupVaultKeys::new(mock_client!(aws_sdk_backup, RuleMode::Sequential, [&first, &second]));
+        let keys = BackupVaultKeys::new(
+            mock_client!(aws_sdk_backup, RuleMode::Sequential, [&first, &second]),
+            HOME,
+        );
 
-        assert!(keys.vaults_of("other").await.unwrap().is_empty());
-        assert!(keys.vaults_of("other").await.unwrap().is_empty());
+        assert!(keys.vaults_of(HOME, "other").await.unwrap().unwrap().is_empty());
+        assert!(keys.vaults_of(HOME, "other").await.unwrap().unwrap().is_empty());
         assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_key_of_another_account_is_not_known_and_lists_nothing() {
+        let rule =
+            mock!(aws_sdk_backup::Client::list_backup_vaults).then_output(|| ListBackupVaultsOutput::builder().build());
+        let keys = BackupVaultKeys::new(mock_client!(aws_sdk_backup, [&rule]), HOME);
+
+        assert_eq!(keys.vaults_of("444455556666", "k").await.unwrap(), None);
+        assert_eq!(rule.num_calls(), 0);
     }
 }

@@ -48,7 +48,7 @@ async fn main() -> Result<(), Error> {
         .security_topic_arn
         .as_ref()
         .map(|topic| rearguard::sns::publisher(app.common.dry_run, &app.sdk, topic));
-    let vault_keys = BackupVaultKeys::new(aws_sdk_backup::Client::new(&app.sdk));
+    let vault_keys = BackupVaultKeys::new(aws_sdk_backup::Client::new(&app.sdk), &app.home.account);
     let responder: Option<Box<dyn Responder>> = match (app.config.respond, app.common.dry_run) {
         (false, _) => None,
         (true, true) => Some(Box::new(DryRunResponder)),
