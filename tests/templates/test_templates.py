@@ -416,3 +416,27 @@ def test_tamper_guard_may_rescue_keys_and_policies_only_when_the_response_is_on(
     assert condition_holds(stack, "RespondsToTamper", {"TamperResponse": "true"})
     always = [s for p in function["Policies"] if "Statement" in p for s in p["Statement"]]
     assert not any(actions & set(as_list(s["Action"])) for s in always)
+
+
+# A member account's KMS event is matched against that account's vaults through a read-only role
+# there, only when the central stack names it; the member role lists vaults and nothing else.
+def test_tamper_guard_reads_member_vault_keys_only_through_a_list_only_role_it_is_given(stack):
+    function = stack["Resources"]["TamperGuardFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["MEMBER_ROLE_NAME"] == {"Ref": "TamperReaderRoleName"}
+    assert stack["Parameters"]["TamperReaderRoleName"]["Default"] == ""
+    assume = [p["Fn::If"] for p in function["Policies"] if "Fn::If" in p and p["Fn::If"][0] == "ReadsMemberVaultKeys"]
+    assert len(assume) == 1
+    assert [s["Action"] for s in assume[0][1]["Statement"]] == ["sts:AssumeRole"]
+    assert not condition_holds(stack, "ReadsMemberVaultKeys")
+    assert condition_holds(stack, "ReadsMemberVaultKeys", {"TamperReaderRoleName": "rearguard-tamper-reader"})
+    always = [s for p in function["Policies"] if "Statement" in p for s in p["Statement"]]
+    assert not any("sts:AssumeRole" in as_list(s["Action"]) for s in always)
+    member = load(ROOT / "templates" / "member-account.yaml")
+    role = member["Resources"]["TamperGuardReaderRole"]
+    assert not condition_holds(member, role["Condition"])
+    assert condition_holds(member, role["Condition"], {"TamperGuardRoleArn": "arn:aws:iam::111122223333:role/x"})
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Condition"]["ArnEquals"]["aws:PrincipalArn"] == {"Ref": "TamperGuardRoleArn"}
+    actions = [a for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
+    assert actions == ["backup:ListBackupVaults"]
+    assert member["Parameters"]["TamperReaderRoleName"]["Default"] == "rearguard-tamper-reader"

@@ -2,7 +2,7 @@
 //! Backup events as EventBridge delivers them, alerts read back from the topic, the ledger and
 //! incidents in a real state table, vault keys in the local KMS.
 
-use rearguard_e2e::backup_world::{acting_in, vault};
+use rearguard_e2e::backup_world::{acting_in, create_role, customer_key, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
@@ -471,5 +471,68 @@ async fn a_key_scheduled_for_deletion_in_a_member_account_is_a_warning_stating_i
         alerts[0].document["target"].as_str().unwrap().contains("not known"),
         "{}",
         alerts[0].document["target"]
+    );
+}
+
+/// The CloudTrail record, forwarded from `account`, of a ScheduleKeyDeletion of `key_arn` there.
+fn member_key_deletion(account: &str, key_arn: &str) -> Value {
+    let mut record = event(
+        "cloudtrail-schedule-key-deletion",
+        &unique("member-key"),
+        "2026-11-20T03:20:00Z",
+    );
+    record["account"] = json!(account);
+    record["detail"]["recipientAccountId"] = json!(account);
+    // Made by that account's own role: one incident per principal.
+    record["detail"]["userIdentity"]["arn"] = json!(format!("arn:aws:sts::{account}:assumed-role/ops-admin/mallory"));
+    record["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+        json!(format!("arn:aws:iam::{account}:role/ops-admin"));
+    record["detail"]["requestParameters"]["keyId"] = json!(key_arn.rsplit_once("key/").unwrap().1);
+    record["detail"]["responseElements"]["keyId"] = json!(key_arn);
+    record["detail"]["resources"][0]["ARN"] = json!(key_arn);
+    record
+}
+
+#[tokio::test]
+async fn a_member_accounts_vault_key_is_critical_through_the_member_role_and_not_known_where_the_role_is_missing() {
+    // GIVEN a member account with the member role and a vault encrypted with its own key, and
+    // another member account without the role.
+    let sdk = local_aws::sdk_config().await;
+    let role = "rearguard-tamper-reader";
+    create_role(&sdk, "444455556666", role).await;
+    let member = acting_in(&sdk, Some("444455556666"), local_aws::REGION).await;
+    let key_arn = customer_key(&member).await;
+    let vault_name = unique("member-vault");
+    vault(&member, &vault_name, Some(&key_arn)).await;
+    let without_role = acting_in(&sdk, Some("777788889999"), local_aws::REGION).await;
+    let other_key = customer_key(&without_role).await;
+    let harness = Harness::start(&[("MEMBER_ROLE_NAME", role), ("RESPOND", "true")]).await;
+
+    // WHEN each account's key deletion is forwarded to the central account.
+    let vault_key = harness.invoke(&member_key_deletion("444455556666", &key_arn)).await;
+    let unknown = harness.invoke(&member_key_deletion("777788889999", &other_key)).await;
+    let mut alerts = harness.alerts(2).await;
+    alerts.sort_by_key(|a| a.document["severity"].as_str().unwrap_or("").to_string());
+
+    // THEN the vault key is CRITICAL and names its vault (no response outside the own account);
+    // the other is a WARNING saying the role could not be assumed.
+    assert_eq!(vault_key["kind"], "vault_key_deletion_scheduled", "{vault_key}");
+    assert!(vault_key["response"].is_null(), "{vault_key}");
+    assert_eq!(unknown["kind"], "member_key_deletion_scheduled", "{unknown}");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert_eq!(alerts[0].document["severity"], "CRITICAL");
+    assert!(
+        alerts[0].document["target"].as_str().unwrap().contains(&vault_name),
+        "{}",
+        alerts[0].document["target"]
+    );
+    assert_eq!(alerts[1].document["severity"], "WARNING");
+    assert!(
+        alerts[1].document["target"]
+            .as_str()
+            .unwrap()
+            .contains("could not be assumed"),
+        "{}",
+        alerts[1].document["target"]
     );
 }

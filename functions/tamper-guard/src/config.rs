@@ -19,6 +19,9 @@ pub struct Config {
     /// every alert, so an attacker with admin rights here cannot silence them by deleting the
     /// stack's topic.
     pub security_topic_arn: Option<String>,
+    /// `MEMBER_ROLE_NAME`: the role assumed in a member account to list its vaults when a KMS
+    /// event is forwarded from there; unset, a member account's vault keys are not known.
+    pub member_role_name: Option<String>,
 }
 
 /// One allowlist entry: `{"principal": "<IAM role or user ARN>", "reason": "...", "actions":
@@ -41,6 +44,7 @@ impl Config {
             incident_window: settings.minutes("INCIDENT_WINDOW_MINUTES", 15, 1, 24 * 60)?,
             respond: settings.flag("RESPOND", false)?,
             security_topic_arn: settings.arn("SECURITY_TOPIC_ARN", "sns")?,
+            member_role_name: settings.optional("MEMBER_ROLE_NAME"),
         })
     }
 }

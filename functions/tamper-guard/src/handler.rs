@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::incident::{Incident, Step, add_step};
 use crate::judge::{Facts, Finding, Need, Verdict, judge, needs};
-use crate::keys::VaultKeys;
+use crate::keys::{VaultKeys, VaultsOfKey};
 use crate::learn::learn;
 use crate::observation::{Call, Observation, What, decode};
 use crate::render;
@@ -87,7 +87,8 @@ async fn handle_observation(
 ) -> Result<Value, HandleError> {
     let mut memory = Memory::default();
     let mut key_vaults = Vec::new();
-    let mut key_vaults_unknown = false;
+    let mut key_vaults_unknown = None;
+    let mut key_in_member_account = false;
     let need = needs(observation);
     match &need {
         Need::Memory { key } => {
@@ -98,12 +99,16 @@ async fn handle_observation(
         Need::VaultsOfKey { key_id } => {
             match deps
                 .vault_keys
-                .vaults_of(&observation.account, key_id)
+                .vaults_of(&observation.account, &observation.region, key_id)
                 .await
                 .map_err(HandleError::VaultKeys)?
             {
-                Some(vaults) => key_vaults = vaults,
-                None => key_vaults_unknown = true,
+                VaultsOfKey::Known(vaults) => key_vaults = vaults,
+                VaultsOfKey::InMember(vaults) => {
+                    key_vaults = vaults;
+                    key_in_member_account = true;
+                }
+                VaultsOfKey::Unknown(reason) => key_vaults_unknown = Some(reason),
             }
         }
         Need::Nothing => {}
@@ -117,7 +122,7 @@ async fn handle_observation(
         alerted_call: memory.alerted_call.as_ref(),
         alerted_state: memory.alerted_state.as_ref(),
         key_vaults: &key_vaults,
-        key_vaults_unknown,
+        key_vaults_unknown: key_vaults_unknown.as_deref(),
     };
     let verdict = judge(observation, &facts);
     let mut restored = false;
@@ -129,7 +134,11 @@ async fn handle_observation(
             json!({"status": "nothing", "reason": reason})
         }
         Verdict::Alert(finding) => {
-            let response = respond(observation, &finding, memory.policy.as_deref(), deps).await;
+            // The responder acts in the function's own account only.
+            let response = match key_in_member_account {
+                true => None,
+                false => respond(observation, &finding, memory.policy.as_deref(), deps).await,
+            };
             let incident = record_step(observation, &finding, deps).await?;
             let alert = render::alert(
                 observation,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::handler::{Deps, handle};
 use crate::incident::Incident;
-use crate::keys::VaultKeys;
+use crate::keys::{VaultKeys, VaultsOfKey};
 use crate::respond::DryRunResponder;
 use crate::state::{Memory, TamperState};
 
@@ -88,11 +88,13 @@ impl PublishAlert for World {
 
 #[async_trait]
 impl VaultKeys for World {
-    async fn vaults_of(&self, account: &str, key_id: &str) -> Result<Option<Vec<String>>, String> {
+    async fn vaults_of(&self, account: &str, _region: &str, key_id: &str) -> Result<VaultsOfKey, String> {
         if account != "123456789012" {
-            return Ok(None);
+            return Ok(VaultsOfKey::Unknown("MEMBER_ROLE_NAME is not set".into()));
         }
-        Ok(Some(self.key_vaults.get(key_id).cloned().unwrap_or_default()))
+        Ok(VaultsOfKey::Known(
+            self.key_vaults.get(key_id).cloned().unwrap_or_default(),
+        ))
     }
 }
 
@@ -102,6 +104,7 @@ fn config() -> Config {
         incident_window: Duration::from_secs(15 * 60),
         respond: false,
         security_topic_arn: None,
+        member_role_name: None,
     }
 }
 

@@ -28,8 +28,8 @@ pub struct Facts<'a> {
     pub alerted_state: Option<&'a AlertedState>,
     /// The backup vaults the key of a KMS call encrypts (empty: not a vault key).
     pub key_vaults: &'a [String],
-    /// The key is in an account whose vaults the function does not know (a member account).
-    pub key_vaults_unknown: bool,
+    /// Why the vaults of the key's account are not known (a member account), if they are not.
+    pub key_vaults_unknown: Option<&'a str>,
 }
 
 /// What judging needs looked up first.
@@ -274,10 +274,10 @@ fn judge_call(observation: &Observation, call: &Call, facts: &Facts<'_>) -> Verd
             "Apply the vault lock again now (a lock in compliance mode cannot be removed after its grace time), then revoke the principal's sessions.",
         ),
         "PutBackupVaultLockConfiguration" => return lock_change(observation, call, facts, vault()),
-        "ScheduleKeyDeletion" | "DisableKey" if facts.key_vaults_unknown => {
-            return member_key(observation, call);
+        "ScheduleKeyDeletion" | "DisableKey" if let Some(why) = facts.key_vaults_unknown => {
+            return member_key(observation, call, why);
         }
-        "PutKeyPolicy" | "CreateGrant" | "RevokeGrant" if facts.key_vaults_unknown => {
+        "PutKeyPolicy" | "CreateGrant" | "RevokeGrant" if facts.key_vaults_unknown.is_some() => {
             return Verdict::Nothing(format!(
                 "{} on key {} of account {}, whose vault keys are not known: too frequent to alert without knowing",
                 call.event_name,
@@ -447,11 +447,11 @@ fn denied_attempt(call: &Call, base: Finding) -> Verdict {
     })
 }
 
-/// A key scheduled for deletion or disabled in an account whose vaults the function does not
-/// list (a member account): it may encrypt a backup vault there, so it is said rather than kept
-/// quiet, as a WARNING that states the uncertainty. A scheduled deletion waits 7 to 30 days
-/// ("Deleting AWS KMS keys"), time to check.
-fn member_key(observation: &Observation, call: &Call) -> Verdict {
+/// A key scheduled for deletion or disabled in an account whose vaults the function cannot list
+/// (a member account without the member role): it may encrypt a backup vault there, so it is
+/// said rather than kept quiet, as a WARNING that states the uncertainty. A scheduled deletion
+/// waits 7 to 30 days ("Deleting AWS KMS keys"), time to check.
+fn member_key(observation: &Observation, call: &Call, why: &str) -> Verdict {
     let (kind, headline, advice) = if call.event_name == "ScheduleKeyDeletion" {
         (
             "member_key_deletion_scheduled",
@@ -470,7 +470,7 @@ fn member_key(observation: &Observation, call: &Call) -> Verdict {
         kind,
         headline,
         format!(
-            "key {} of account {} (whether it encrypts a backup vault is not known: the vault keys of member accounts are not read)",
+            "key {} of account {} (whether it encrypts a backup vault is not known: {why})",
             key_id(call),
             observation.account
         ),
@@ -1354,7 +1354,7 @@ mod tests {
     #[test]
     fn a_key_deleted_or_disabled_in_a_member_account_is_a_warning_that_says_the_vaults_are_not_known() {
         let facts = Facts {
-            key_vaults_unknown: true,
+            key_vaults_unknown: Some("MEMBER_ROLE_NAME is not set"),
             ..Facts::default()
         };
         let mut payload: Value =

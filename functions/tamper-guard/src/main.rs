@@ -48,7 +48,14 @@ async fn main() -> Result<(), Error> {
         .security_topic_arn
         .as_ref()
         .map(|topic| rearguard::sns::publisher(app.common.dry_run, &app.sdk, topic));
-    let vault_keys = BackupVaultKeys::new(aws_sdk_backup::Client::new(&app.sdk), &app.home.account);
+    let vault_keys = BackupVaultKeys::new(
+        aws_sdk_backup::Client::new(&app.sdk),
+        &app.home.account,
+        app.config
+            .member_role_name
+            .as_ref()
+            .map(|role| app.accounts(Some(role.clone()), "MEMBER_ROLE_NAME", "rearguard-tamper-guard")),
+    );
     let responder: Option<Box<dyn Responder>> = match (app.config.respond, app.common.dry_run) {
         (false, _) => None,
         (true, true) => Some(Box::new(DryRunResponder)),
