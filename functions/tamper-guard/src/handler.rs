@@ -135,9 +135,10 @@ async fn handle_observation(
         }
         Verdict::Alert(finding) => {
             // The responder acts in the function's own account only.
-            let response = match key_in_member_account {
-                true => None,
-                false => respond(observation, &finding, memory.policy.as_deref(), deps).await,
+            let response = if key_in_member_account {
+                None
+            } else {
+                respond(observation, &finding, memory.policy.as_deref(), deps).await
             };
             let incident = record_step(observation, &finding, deps).await?;
             let alert = render::alert(

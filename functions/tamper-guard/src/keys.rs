@@ -99,9 +99,12 @@ impl VaultKeys for BackupVaultKeys {
             account.to_string(),
             if home { String::new() } else { region.to_string() },
         );
-        let found = |vaults| match home {
-            true => VaultsOfKey::Known(vaults),
-            false => VaultsOfKey::InMember(vaults),
+        let found = |vaults| {
+            if home {
+                VaultsOfKey::Known(vaults)
+            } else {
+                VaultsOfKey::InMember(vaults)
+            }
         };
         if let Some(vaults) = self.cached(&place, key_id) {
             return Ok(found(vaults));
