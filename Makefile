@@ -25,7 +25,7 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: the four functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
+## Run it: the functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
@@ -82,6 +82,8 @@ bench-sam-build:
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
 LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report
+# restore-drill
+LAMBDA_BINARIES += restore-drill
 LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
 
 lambda-binaries: setup
@@ -98,6 +100,10 @@ build-CrossAccountCopyFunction: lambda-binaries
 
 build-ComplianceReportFunction: lambda-binaries
 	cp $(LAMBDA_DIR)/compliance-report/bootstrap $(ARTIFACTS_DIR)/
+
+# restore-drill
+build-RestoreDrillFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/restore-drill/bootstrap $(ARTIFACTS_DIR)/
 
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:
