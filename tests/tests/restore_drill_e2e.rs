@@ -22,6 +22,8 @@ const WAIT: Duration = Duration::from_secs(20);
 const POLICY: &str = r#"{"tag_key": "backup-plan", "plans": {"production": {"rpo_hours": 24, "rto_hours": 4}}}"#;
 /// The recovery point is this old when the restore test starts (plus the minutes to the schedule).
 const BACKUP_AGE_HOURS: i64 = 20;
+/// How long the first test's restore takes in the emulator (`x-emulator-duration`).
+const RESTORE_MINUTES: i64 = 15;
 
 /// A function binary running against a topic of its own.
 struct Harness {
@@ -143,8 +145,9 @@ async fn production_table(sdk: &aws_config::SdkConfig, items: usize) -> String {
 
 /// Backs the table up into an isolated vault `BACKUP_AGE_HOURS` ago, schedules a restore testing
 /// plan of that vault at the next whole minute of the emulator's clock, moves the clock past it,
-/// and returns the restore test's COMPLETED event as the default bus delivered it.
-async fn scheduled_restore_test(sdk: &aws_config::SdkConfig, table_arn: &str) -> Value {
+/// and past the restore's `restore_minutes`, and returns the restore test's COMPLETED event as the
+/// default bus delivered it.
+async fn scheduled_restore_test(sdk: &aws_config::SdkConfig, table_arn: &str, restore_minutes: i64) -> Value {
     let backup = aws_sdk_backup::Client::new(sdk);
     let vault_name = unique("isolated");
     let vault_arn = vault(sdk, &vault_name, None).await;
@@ -205,10 +208,20 @@ async fn scheduled_restore_test(sdk: &aws_config::SdkConfig, table_arn: &str) ->
                 .build()
                 .unwrap(),
         )
+        .customize()
+        .mutate_request(move |req| {
+            req.headers_mut()
+                .insert("x-emulator-duration", (restore_minutes * 60).to_string());
+        })
         .send()
         .await
         .expect("create restore testing selection");
-    clock("POST", &json!({"advance_seconds": run_at - now + 1.0}).to_string()).await;
+    let restore_seconds = (restore_minutes * 60) as f64;
+    clock(
+        "POST",
+        &json!({"advance_seconds": run_at - now + restore_seconds + 1.0}).to_string(),
+    )
+    .await;
     let mut events = next_events(sdk, &inbox, "Restore Job State Change").await;
     assert_eq!(events.len(), 1, "{events:#?}");
     events.remove(0)
@@ -233,10 +246,10 @@ fn epoch(t: Option<&aws_smithy_types::DateTime>) -> f64 {
 #[tokio::test]
 async fn a_restored_table_with_its_items_validates_successful_once_with_the_achieved_rpo_and_rto() {
     // GIVEN a production table with items, backed up 20 h ago into the isolated vault, and the
-    // restore test AWS Backup runs of it on schedule
+    // restore test AWS Backup runs of it on schedule, which takes 15 minutes
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 3).await;
-    let event = scheduled_restore_test(&sdk, &table).await;
+    let event = scheduled_restore_test(&sdk, &table, RESTORE_MINUTES).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
     assert!(event["detail"]["restoreTestingPlanArn"].is_string(), "{event:#}");
     let before = describe(&sdk, &job_id).await;
@@ -277,6 +290,7 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
         (line["DrillRtoMinutes"].as_f64().unwrap() - expected_rto).abs() < 0.001,
         "{line} vs {expected_rto}"
     );
+    assert_eq!(expected_rto, RESTORE_MINUTES as f64, "the restore's own duration");
     assert_eq!(line["DrillsPassed"], 1.0);
     assert_eq!(
         (line["plan"].as_str(), line["resourceType"].as_str()),
@@ -296,7 +310,7 @@ async fn a_restored_empty_table_validates_failed_with_the_reason_and_one_error_a
     // GIVEN a production table that was empty when it was backed up, and its scheduled restore test
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 0).await;
-    let event = scheduled_restore_test(&sdk, &table).await;
+    let event = scheduled_restore_test(&sdk, &table, 0).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
     let drill = Harness::restore_drill().await;
 
