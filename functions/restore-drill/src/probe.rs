@@ -175,11 +175,19 @@ pub struct ServiceReads {
 
 impl ServiceReads {
     pub fn new(sdk: &aws_config::SdkConfig) -> ServiceReads {
-        ServiceReads {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            ec2: aws_sdk_ec2::Client::new(sdk),
-            rds: aws_sdk_rds::Client::new(sdk),
-        }
+        ServiceReads::with_clients(
+            aws_sdk_dynamodb::Client::new(sdk),
+            aws_sdk_ec2::Client::new(sdk),
+            aws_sdk_rds::Client::new(sdk),
+        )
+    }
+
+    pub fn with_clients(
+        dynamodb: aws_sdk_dynamodb::Client,
+        ec2: aws_sdk_ec2::Client,
+        rds: aws_sdk_rds::Client,
+    ) -> ServiceReads {
+        ServiceReads { dynamodb, ec2, rds }
     }
 
     async fn table(&self, table: &str) -> Result<Observation, AwsError> {
@@ -385,5 +393,73 @@ mod tests {
         api.put_validation("r-1", &validation).await.unwrap();
 
         assert_eq!(rule.num_calls(), 0);
+    }
+
+    fn reads_with(rules: &[&aws_smithy_mocks::Rule]) -> ServiceReads {
+        let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules);
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .build();
+        ServiceReads::with_clients(dynamodb, aws_sdk_ec2::Client::new(&sdk), aws_sdk_rds::Client::new(&sdk))
+    }
+
+    #[tokio::test]
+    async fn a_table_is_read_with_describe_table_and_one_limited_scan_page() {
+        use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
+        use aws_sdk_dynamodb::operation::scan::ScanOutput;
+        use aws_sdk_dynamodb::types::{AttributeValue, TableDescription, TableStatus};
+        let describe = mock!(aws_sdk_dynamodb::Client::describe_table)
+            .match_requests(|req| req.table_name() == Some("awsbackup-restore-test-1"))
+            .then_output(|| {
+                DescribeTableOutput::builder()
+                    .table(TableDescription::builder().table_status(TableStatus::Active).build())
+                    .build()
+            });
+        let scan = mock!(aws_sdk_dynamodb::Client::scan)
+            .match_requests(|req| {
+                req.table_name() == Some("awsbackup-restore-test-1") && req.limit() == Some(SCAN_LIMIT)
+            })
+            .then_output(|| {
+                let item = std::collections::HashMap::from([("pk".to_string(), AttributeValue::S("a".into()))]);
+                ScanOutput::builder().items(item.clone()).items(item).build()
+            });
+        let reads = reads_with(&[&describe, &scan]);
+
+        let observed = reads
+            .observe(&Check::DynamoDbTable {
+                table: "awsbackup-restore-test-1".into(),
+            })
+            .await
+            .unwrap();
+
+        assert_eq!(
+            observed,
+            Observation::Table {
+                status: "ACTIVE".into(),
+                items_in_first_page: 2
+            }
+        );
+        assert_eq!((describe.num_calls(), scan.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_table_that_is_gone_is_missing_and_not_scanned() {
+        use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+        use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+        let describe = mock!(aws_sdk_dynamodb::Client::describe_table).then_error(|| {
+            DescribeTableError::ResourceNotFoundException(ResourceNotFoundException::builder().message("gone").build())
+        });
+        let scan = mock!(aws_sdk_dynamodb::Client::scan)
+            .then_output(|| aws_sdk_dynamodb::operation::scan::ScanOutput::builder().build());
+        let reads = reads_with(&[&describe, &scan]);
+
+        let observed = reads
+            .observe(&Check::DynamoDbTable { table: "t".into() })
+            .await
+            .unwrap();
+
+        assert_eq!(observed, Observation::Missing);
+        assert_eq!(scan.num_calls(), 0);
     }
 }
