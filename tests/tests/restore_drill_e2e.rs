@@ -344,3 +344,50 @@ async fn a_restored_empty_table_validates_failed_with_the_reason_and_one_error_a
     );
     assert_eq!(drill.metric_lines("DrillsFailed").len(), 1);
 }
+
+#[tokio::test]
+async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_sent() {
+    // GIVEN a restore test of an empty table, and restore-drill in dry run without a state table
+    let sdk = local_aws::sdk_config().await;
+    let table = production_table(&sdk, 0).await;
+    let event = scheduled_restore_test(&sdk, &table, 0).await;
+    let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
+    let drill = Harness::start(
+        "restore-drill",
+        &[
+            ("REARGUARD_POLICY", POLICY.to_string()),
+            ("DRY_RUN", "true".to_string()),
+        ],
+    )
+    .await;
+
+    // WHEN it gets a malformed event, then the restore test's event
+    let malformed = drill.invoke(&rearguard_e2e::sample("malformed-detail")).await;
+    let answer = drill.invoke(&event).await;
+
+    // THEN the malformed event is ignored, the drill judged failed, and the exact validation
+    // result and alert are only logged: AWS Backup records nothing and the topic stays empty
+    assert_eq!(malformed["status"], "ignored", "{malformed}");
+    assert_eq!(answer["verdict"], "failed", "{answer}");
+    assert!(describe(&sdk, &job_id).await.validation_status().is_none());
+    assert!(drill.alerts(0).await.is_empty());
+    let logs = drill.function.logs();
+    let would_put = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["action"] == "would_put_validation")
+        .unwrap_or_else(|| panic!("no would_put_validation line:\n{}", logs.join("\n")));
+    assert_eq!(would_put["fields"]["restore_job_id"], job_id.as_str());
+    assert_eq!(would_put["fields"]["validation_status"], "FAILED");
+    assert!(
+        would_put["fields"]["validation_status_message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ACTIVE but empty"),
+        "{would_put}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("would_publish") && l.contains("Restore test FAILED"))
+    );
+}
