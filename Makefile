@@ -25,7 +25,8 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: the functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs).
+## Run it: the functions against the local AWS emulator, ending in the seed scenario (tests/src/story.rs)
+## and its ransomware recovery (tests/src/ransomware.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 

@@ -3,17 +3,9 @@
 //! restore-drill binary, driven through the Lambda Runtime API with that job's event, validates
 //! it, reports the result to AWS Backup and alerts on the topic when the drill fails.
 
-use aws_sdk_backup::types::{
-    RestoreTestingPlanForCreate, RestoreTestingRecoveryPointSelection, RestoreTestingRecoveryPointSelectionAlgorithm,
-    RestoreTestingRecoveryPointType, RestoreTestingSelectionForCreate,
-};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
-};
-use chrono::{Datelike, Timelike};
-use rearguard_e2e::backup_world::{BACKUP_ROLE, backup_with, next_events, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
-use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, rule_to_queue, unique};
+use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
+use rearguard_e2e::restore_world::{production_table, scheduled_restore_test};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -79,154 +71,6 @@ impl Harness {
     }
 }
 
-/// The emulator's control endpoint (`/_emulator/clock`), through curl.
-async fn clock(method: &str, body: &str) -> f64 {
-    let url = format!("{}/_emulator/clock", local_aws::endpoint());
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-fsS",
-            "-X",
-            method,
-            "-H",
-            "content-type: application/json",
-            "-d",
-            body,
-            &url,
-        ])
-        .output()
-        .await
-        .expect("curl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("clock answer");
-    answer["now"].as_f64().expect("now")
-}
-
-/// A DynamoDB table in the production plan (backup tag) holding `items` items.
-async fn production_table(sdk: &aws_config::SdkConfig, items: usize) -> String {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-    let name = unique("orders");
-    let arn = dynamodb
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .tags(Tag::builder().key("backup-plan").value("production").build().unwrap())
-        .send()
-        .await
-        .expect("create table")
-        .table_description()
-        .and_then(|t| t.table_arn())
-        .expect("table arn")
-        .to_string();
-    for i in 0..items {
-        dynamodb
-            .put_item()
-            .table_name(&name)
-            .item("pk", AttributeValue::S(format!("order-{i}")))
-            .send()
-            .await
-            .expect("put item");
-    }
-    arn
-}
-
-/// Backs the table up into an isolated vault `BACKUP_AGE_HOURS` ago, schedules a restore testing
-/// plan of that vault at the next whole minute of the emulator's clock, moves the clock past it,
-/// and past the restore's `restore_minutes`, and returns the restore test's COMPLETED event as the
-/// default bus delivered it.
-async fn scheduled_restore_test(sdk: &aws_config::SdkConfig, table_arn: &str, restore_minutes: i64) -> Value {
-    let backup = aws_sdk_backup::Client::new(sdk);
-    let vault_name = unique("isolated");
-    let vault_arn = vault(sdk, &vault_name, None).await;
-    let now = clock("GET", "").await;
-    let taken = (now as i64 - BACKUP_AGE_HOURS * 3600).to_string();
-    backup_with(sdk, &vault_name, table_arn, &[("x-emulator-time", taken)])
-        .await
-        .expect("a recovery point");
-    let inbox = rule_to_queue(
-        sdk,
-        None,
-        &unique("restore-tests"),
-        &json!({"source": ["aws.backup"], "detail-type": ["Restore Job State Change"],
-                "detail": {"sourceResourceArn": [table_arn], "status": ["COMPLETED"]}}),
-    )
-    .await;
-    // One run only: a cron expression of one minute of one day of one year.
-    let run_at = ((now + 60.0) / 60.0).ceil() * 60.0;
-    let at = chrono::DateTime::from_timestamp(run_at as i64, 0).unwrap();
-    let schedule = format!(
-        "cron({} {} {} {} ? {})",
-        at.minute(),
-        at.hour(),
-        at.day(),
-        at.month(),
-        at.year()
-    );
-    let plan = unique("drill").replace('-', "_");
-    backup
-        .create_restore_testing_plan()
-        .restore_testing_plan(
-            RestoreTestingPlanForCreate::builder()
-                .restore_testing_plan_name(&plan)
-                .schedule_expression(schedule)
-                .recovery_point_selection(
-                    RestoreTestingRecoveryPointSelection::builder()
-                        .algorithm(RestoreTestingRecoveryPointSelectionAlgorithm::LatestWithinWindow)
-                        .include_vaults(&vault_arn)
-                        .recovery_point_types(RestoreTestingRecoveryPointType::Snapshot)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create restore testing plan");
-    backup
-        .create_restore_testing_selection()
-        .restore_testing_plan_name(&plan)
-        .restore_testing_selection(
-            RestoreTestingSelectionForCreate::builder()
-                .restore_testing_selection_name("dynamodb")
-                .iam_role_arn(BACKUP_ROLE)
-                .protected_resource_type("DynamoDB")
-                .protected_resource_arns(table_arn)
-                .validation_window_hours(24)
-                .build()
-                .unwrap(),
-        )
-        .customize()
-        .mutate_request(move |req| {
-            req.headers_mut()
-                .insert("x-emulator-duration", (restore_minutes * 60).to_string());
-        })
-        .send()
-        .await
-        .expect("create restore testing selection");
-    let restore_seconds = (restore_minutes * 60) as f64;
-    clock(
-        "POST",
-        &json!({"advance_seconds": run_at - now + restore_seconds + 1.0}).to_string(),
-    )
-    .await;
-    let mut events = next_events(sdk, &inbox, "Restore Job State Change").await;
-    assert_eq!(events.len(), 1, "{events:#?}");
-    events.remove(0)
-}
-
 async fn describe(
     sdk: &aws_config::SdkConfig,
     job_id: &str,
@@ -249,7 +93,7 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
     // restore test AWS Backup runs of it on schedule, which takes 15 minutes
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 3).await;
-    let event = scheduled_restore_test(&sdk, &table, RESTORE_MINUTES).await;
+    let event = scheduled_restore_test(&sdk, &table, BACKUP_AGE_HOURS, RESTORE_MINUTES).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
     assert!(event["detail"]["restoreTestingPlanArn"].is_string(), "{event:#}");
     let before = describe(&sdk, &job_id).await;
@@ -310,7 +154,7 @@ async fn a_restored_empty_table_validates_failed_with_the_reason_and_one_error_a
     // GIVEN a production table that was empty when it was backed up, and its scheduled restore test
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 0).await;
-    let event = scheduled_restore_test(&sdk, &table, 0).await;
+    let event = scheduled_restore_test(&sdk, &table, BACKUP_AGE_HOURS, 0).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
     let drill = Harness::restore_drill().await;
 
@@ -350,7 +194,7 @@ async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_
     // GIVEN a restore test of an empty table, and restore-drill in dry run without a state table
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 0).await;
-    let event = scheduled_restore_test(&sdk, &table, 0).await;
+    let event = scheduled_restore_test(&sdk, &table, BACKUP_AGE_HOURS, 0).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
     let drill = Harness::start(
         "restore-drill",

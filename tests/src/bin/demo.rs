@@ -184,6 +184,8 @@ async fn main() {
     enrollment_scene(&sdk, &topic).await;
     copy_scene(&sdk, &topic).await;
     rearguard_e2e::story::run(&sdk).await;
+    // restore-drill
+    rearguard_e2e::ransomware::run(&sdk).await;
 }
 
 /// The policy of the enrolment scene (the copy scene adds its vaults and copies).
