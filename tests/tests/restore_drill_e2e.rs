@@ -88,7 +88,7 @@ fn epoch(t: Option<&aws_smithy_types::DateTime>) -> f64 {
 }
 
 #[tokio::test]
-async fn a_restored_table_with_its_items_validates_successful_once_with_the_achieved_rpo_and_rto() {
+async fn a_restored_table_with_its_items_validates_successful_once_with_the_achieved_rpo_and_rto_and_is_reported() {
     // GIVEN a production table with items, backed up 20 h ago into the isolated vault, and the
     // restore test AWS Backup runs of it on schedule, which takes 15 minutes
     let sdk = local_aws::sdk_config().await;
@@ -147,6 +147,50 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
     let answer = job_alerts.invoke(&event).await;
     assert_eq!(answer, json!({"status": "ok"}));
     assert!(job_alerts.alerts(0).await.is_empty());
+
+    // AND compliance-report's daily summary shows it as the production plan's last successful
+    // DynamoDB restore test, not stale
+    let bucket = unique("drill-reports");
+    aws_sdk_s3::Client::new(&sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket");
+    let report = Harness::start(
+        "compliance-report",
+        &[("REARGUARD_POLICY", POLICY.to_string()), ("REPORT_BUCKET", bucket)],
+    )
+    .await;
+    report
+        .invoke(
+            &json!({"version": "0", "id": unique("tick"), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-27T06:00:00Z",
+            "region": "eu-west-1", "resources": [], "detail": {}}),
+        )
+        .await;
+    let summaries = report.alerts(1).await;
+    let production = summaries
+        .iter()
+        .flat_map(|m| m.document["plans"].as_array().cloned().unwrap_or_default())
+        .find(|p| p["plan"] == "production")
+        .unwrap_or_else(|| panic!("no production plan in {summaries:#?}"));
+    let dynamodb = production["drills"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["resourceType"] == "DynamoDB"))
+        .unwrap_or_else(|| panic!("no DynamoDB drill in {production:#}"));
+    assert_eq!(dynamodb["stale"], false, "{dynamodb}");
+    let last: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(dynamodb["lastSuccessfulAt"].clone()).expect("a date");
+    assert!(
+        (last.timestamp() as f64 - epoch(after.completion_date())).abs() < 1.0,
+        "{dynamodb}"
+    );
 }
 
 #[tokio::test]
