@@ -25,8 +25,9 @@ chromium:
 build:
 	cargo build --workspace --bins
 
-## Run it: the five functions against the local AWS emulator (an attack on the backups through tamper-guard
-## among them), ending in the seed scenario (tests/src/story.rs).
+## Run it: the six functions against the local AWS emulator (an attack on the backups through tamper-guard
+## among them), ending in the seed scenario (tests/src/story.rs) and its ransomware recovery
+## (tests/src/ransomware.rs).
 demo: setup build
 	scripts/with-local-aws.sh target/debug/demo
 
@@ -82,7 +83,7 @@ bench-sam-build:
 ## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
-LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard
+LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard restore-drill
 LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
 
 lambda-binaries: setup
@@ -102,6 +103,9 @@ build-ComplianceReportFunction: lambda-binaries
 
 build-TamperGuardFunction: lambda-binaries
 	cp $(LAMBDA_DIR)/tamper-guard/bootstrap $(ARTIFACTS_DIR)/
+
+build-RestoreDrillFunction: lambda-binaries
+	cp $(LAMBDA_DIR)/restore-drill/bootstrap $(ARTIFACTS_DIR)/
 
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:

@@ -1012,7 +1012,7 @@ class BackupJobsApp:
             return lambda a, r, s, q, b, h: self.describe_job(a, r, kind, s[1])
         if s[0] == "restore-jobs":
             if len(s) == 1 and method == "PUT":
-                return lambda a, r, s, q, b, h: restore_jobs.start_restore_job(st, a, r, b, not_found, invalid, iso)
+                return lambda a, r, s, q, b, h: restore_jobs.start_restore_job(st, a, r, b, h, not_found, invalid, iso)
             if len(s) == 1 and method == "GET":
                 return lambda a, r, s, q, b, h: page(
                     restore_jobs.list_restore_jobs(st, a, r, q, invalid), q, "RestoreJobs")

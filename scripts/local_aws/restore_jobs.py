@@ -16,9 +16,15 @@ resource type"), from the restore metadata AWS documents for each type:
   RDS       `DBInstanceIdentifier`          a DB instance with the source's engine and class
 Other types fail with a status message saying the emulator does not restore them.
 
+Restores take time like backups: CREATED, PENDING and RUNNING at once, then the resource and
+the outcome `x-emulator-duration` seconds later by the emulator's clock (on StartRestoreJob, or
+on CreateRestoreTestingSelection for the restores its runs start), with the CompletionDate then
+("DescribeRestoreJob": CompletionDate, "the date and time that a job to restore a recovery point
+is completed"), so a restore's duration (its RTO) can be measured.
+
 Restore testing jobs (started by restore_testing.py) take validation results within their
-selection's validation window, after which AWS Backup deletes what they restored ("Restore
-testing", "Restore testing validation").
+selection's validation window, counted from the restore's completion, after which AWS Backup
+deletes what they restored ("Restore testing", "Restore testing validation").
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import default_bus
 from api_error import ApiError
 
 VALIDATION_STATUSES = ("FAILED", "SUCCESSFUL", "TIMED_OUT", "VALIDATING")
+HOUR = 3_600
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
 
 
@@ -53,6 +60,8 @@ class RestoreJob:
     metadata: dict[str, str]
     status: str = "COMPLETED"
     status_message: str = ""
+    # When the restore ended (None while it runs).
+    completed: float | None = None
     created_resource_arn: str = ""
     testing_plan_arn: str = ""
     validation: dict[str, str] = field(default_factory=dict)
@@ -68,7 +77,6 @@ class RestoreJob:
             "SourceResourceArn": self.source_resource_arn,
             "BackupVaultArn": self.vault_arn,
             "CreationDate": self.created,
-            "CompletionDate": self.created,
             "Status": self.status,
             "PercentDone": "100.00%" if self.status == "COMPLETED" else "0.00%",
             "BackupSizeInBytes": 1_073_741_824,
@@ -77,6 +85,8 @@ class RestoreJob:
             "RecoveryPointCreationDate": self.point_created,
             "IsParent": False,
         }
+        if self.completed is not None:
+            out["CompletionDate"] = self.completed
         if self.status_message:
             out["StatusMessage"] = self.status_message
         if self.created_resource_arn:
@@ -107,7 +117,7 @@ class RestoreJob:
                 recoveryPointArn=self.recovery_point_arn,
                 sourceResourceArn=self.source_resource_arn,
                 createdResourceArn=self.created_resource_arn,
-                completionDate=iso(self.created),
+                completionDate=iso(self.completed if self.completed is not None else self.created),
             )
             if self.testing_plan_arn:
                 detail["restoreTestingPlanArn"] = self.testing_plan_arn
@@ -169,40 +179,56 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
     raise ValueError(f"This emulator does not restore {point.resource_type} recovery points")
 
 
-def start_restore_job(state, account: str, region: str, body: dict, not_found, invalid, iso) -> dict:
+def start_restore_job(state, account: str, region: str, body: dict, headers: dict, not_found, invalid, iso) -> dict:
     arn, role, metadata = body.get("RecoveryPointArn"), body.get("IamRoleArn"), body.get("Metadata")
     if not (arn and role and isinstance(metadata, dict)):
         raise invalid("RecoveryPointArn, Metadata and IamRoleArn are required")
     point = find_point(state, account, region, arn, not_found)
     job = run_restore(state, point, role, metadata, iso, created=state.clock.now(),
-                      resource_type=body.get("ResourceType"))
+                      resource_type=body.get("ResourceType"), duration=duration_of(headers))
     return {"RestoreJobId": job.id}
 
 
+def duration_of(headers: dict) -> float:
+    """The emulator's `x-emulator-duration` header: how long the restore runs (default 0)."""
+    return max(0.0, float(headers.get("x-emulator-duration", 0) or 0))
+
+
 def run_restore(state, point, role: str, metadata: dict, iso, created: float, resource_type: str | None = None,
-                testing_plan_arn: str = "") -> RestoreJob:
-    """One restore job of `point` into its account and Region: CREATED, PENDING, RUNNING, then
-    COMPLETED with the resource created, or FAILED with the reason."""
+                testing_plan_arn: str = "", duration: float = 0.0,
+                validation_window_hours: int | None = None) -> RestoreJob:
+    """One restore job of `point` into its account and Region: CREATED, PENDING, RUNNING, then,
+    `duration` seconds later, COMPLETED with the resource created, or FAILED with the reason. A
+    restore test's validation window opens when it completes."""
     job = RestoreJob(
         id=str(uuid.uuid4()), account=point.account, region=point.region, recovery_point_arn=point.arn,
         vault_arn=point.vault_arn, source_resource_arn=point.resource_arn,
         resource_type=resource_type or point.resource_type, iam_role_arn=role,
         created=created, point_created=point.created, metadata=dict(metadata),
-        testing_plan_arn=testing_plan_arn,
+        testing_plan_arn=testing_plan_arn, status="RUNNING",
     )
-    try:
-        job.created_resource_arn = create_resource(point.account, point.region, point, metadata)
-    except Exception as e:  # moto's own refusals (a name in use) fail the job, as in AWS
-        job.status, job.status_message = "FAILED", str(getattr(e, "message", "") or e)
     state.restore_jobs[job.id] = job
-    for status in ("CREATED", "PENDING", "RUNNING", job.status):
+    for status in ("CREATED", "PENDING", "RUNNING"):
         emit(job, status, iso)
+
+    def finish() -> None:
+        try:
+            job.created_resource_arn = create_resource(point.account, point.region, point, metadata)
+            job.status = "COMPLETED"
+        except Exception as e:  # moto's own refusals (a name in use) fail the job, as in AWS
+            job.status, job.status_message = "FAILED", str(getattr(e, "message", "") or e)
+        job.completed = created + duration
+        if job.testing_plan_arn and job.status == "COMPLETED":
+            job.validation_deadline = job.completed + (validation_window_hours or 0) * HOUR
+        emit(job, job.status, iso, at=job.completed)
+
+    state.finish_later(created + duration, finish)
     return job
 
 
-def emit(job: RestoreJob, status: str, iso) -> None:
-    default_bus.put(job.account, job.region, "Restore Job State Change", job.created, [job.recovery_point_arn],
-                    job.event_detail(status, iso))
+def emit(job: RestoreJob, status: str, iso, at: float | None = None) -> None:
+    default_bus.put(job.account, job.region, "Restore Job State Change", job.created if at is None else at,
+                    [job.recovery_point_arn], job.event_detail(status, iso))
 
 
 def job_in(state, account: str, region: str, job_id: str, not_found) -> RestoreJob:

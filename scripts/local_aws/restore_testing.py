@@ -35,7 +35,7 @@ import restore_jobs
 from api_error import ApiError
 from schedule_expression import Schedule, ScheduleError
 
-DAY, HOUR = 86_400, 3_600
+DAY = 86_400
 # "RestoreTestingPlanForCreate" / "RestoreTestingSelectionForCreate": names of "only alphanumeric
 # characters and underscores", "Maximum length is 50".
 NAME = re.compile(r"^[a-zA-Z0-9_]{1,50}$")
@@ -81,6 +81,9 @@ class Selection:
     validation_window_hours: int | None
     created: float
     creator_request_id: str | None = None
+    # The emulator's `x-emulator-duration` on CreateRestoreTestingSelection: how long the restores
+    # of this selection's runs take (AWS decides that; a test steers it).
+    restore_duration: float = 0.0
 
     def for_list(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -346,7 +349,8 @@ def selection_in(plan: Plan, name: str) -> Selection:
     return selection
 
 
-def create_selection(state, account: str, region: str, plan_name: str, body: dict) -> tuple[int, dict]:
+def create_selection(state, account: str, region: str, plan_name: str, body: dict,
+                     headers: dict | None = None) -> tuple[int, dict]:
     plan = plan_in(state, account, region, plan_name)
     spec = body.get("RestoreTestingSelection")
     if not isinstance(spec, dict):
@@ -366,6 +370,7 @@ def create_selection(state, account: str, region: str, plan_name: str, body: dic
         arns=spec.get("ProtectedResourceArns"), conditions=spec.get("ProtectedResourceConditions"),
         overrides=overrides, validation_window_hours=window, created=state.clock.now(),
         creator_request_id=body.get("CreatorRequestId"),
+        restore_duration=restore_jobs.duration_of(headers or {}),
     )
     plan.selections[name] = selection
     return 201, {"CreationTime": selection.created, "RestoreTestingPlanArn": plan.arn,
@@ -419,10 +424,9 @@ def run_plan(state, plan: Plan, at: float, iso) -> None:
     for selection in list(plan.selections.values()):
         for point in chosen_points(state, plan, selection, at):
             metadata = with_overrides(inferred_metadata(point), selection.overrides)
-            job = restore_jobs.run_restore(state, point, selection.iam_role_arn, metadata, iso, created=at,
-                                           testing_plan_arn=plan.arn)
-            if job.status == "COMPLETED":
-                job.validation_deadline = at + (selection.validation_window_hours or 0) * HOUR
+            restore_jobs.run_restore(state, point, selection.iam_role_arn, metadata, iso, created=at,
+                                     testing_plan_arn=plan.arn, duration=selection.restore_duration,
+                                     validation_window_hours=selection.validation_window_hours)
 
 
 def chosen_points(state, plan: Plan, selection: Selection, at: float) -> list:
@@ -539,7 +543,7 @@ def route(state, method: str, s: list[str]) -> Callable | None:
                 "PUT": lambda a, r, s, q, b, h: update_plan(state, a, r, s[2], b),
                 "DELETE": lambda a, r, s, q, b, h: delete_plan(state, a, r, s[2])}.get(method)
     if len(s) == 4 and s[3] == "selections":
-        return {"PUT": lambda a, r, s, q, b, h: create_selection(state, a, r, s[2], b),
+        return {"PUT": lambda a, r, s, q, b, h: create_selection(state, a, r, s[2], b, h),
                 "GET": lambda a, r, s, q, b, h: page(
                     [x.for_list() for x in plan_in(state, a, r, s[2]).selections.values()], q,
                     "RestoreTestingSelections")}.get(method)

@@ -36,6 +36,12 @@ impl Metrics {
         self.add_in(name, dimensions, value, "Percent");
     }
 
+    /// A measured figure in a unit CloudWatch has no name for (hours, minutes): EMF unit `None`
+    /// ("Embedded metric format specification": Unit values are CloudWatch's `StandardUnit`s).
+    pub fn figure(&mut self, name: &str, dimensions: &[(&str, &str)], value: f64) {
+        self.add_in(name, dimensions, value, "None");
+    }
+
     fn add_in(&mut self, name: &str, dimensions: &[(&str, &str)], value: f64, unit: &'static str) {
         let mut set: DimensionSet = vec![("service".into(), self.service.clone())];
         set.extend(dimensions.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -130,6 +136,18 @@ mod tests {
             json!([{"Name": "CoveragePercent", "Unit": "Percent"}, {"Name": "Stale", "Unit": "Count"}])
         );
         assert_eq!(doc["CoveragePercent"], 99.5);
+    }
+
+    #[test]
+    fn a_figure_has_no_unit() {
+        let mut metrics = Metrics::new("Rearguard", "restore-drill");
+        metrics.figure("DrillRpoHours", &[("plan", "production")], 26.5);
+        let doc: Value = serde_json::from_str(&metrics.render(0)[0]).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "DrillRpoHours", "Unit": "None"}])
+        );
+        assert_eq!(doc["DrillRpoHours"], 26.5);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 pub mod backup_world;
 pub mod function;
 pub mod local_aws;
+// restore-drill
+pub mod ransomware;
+pub mod restore_world;
 pub mod runtime_api;
 pub mod story;
 

@@ -440,3 +440,53 @@ def test_tamper_guard_reads_member_vault_keys_only_through_a_list_only_role_it_i
     actions = [a for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"] for a in as_list(s["Action"])]
     assert actions == ["backup:ListBackupVaults"]
     assert member["Parameters"]["TamperReaderRoleName"]["Default"] == "rearguard-tamper-reader"
+
+
+# --- restore-drill ----------------------------------------------------------------------------
+
+# "Monitoring AWS Backup events using Amazon EventBridge": restore events carry `status`, and only
+# COMPLETED names the restore testing plan, so the FAILED and ABORTED ones are heard too.
+def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validation_result(stack):
+    function = stack["Resources"]["RestoreDrillFunction"]
+    pattern = function["Properties"]["Events"]["RestoreTestEnded"]["Properties"]["Pattern"]
+    assert pattern["detail-type"] == ["Restore Job State Change"]
+    assert set(pattern["detail"]["status"]) == {"COMPLETED", "FAILED", "ABORTED"}
+    assert "state" not in pattern["detail"]
+    actions = set()
+    for statement in function["Properties"]["Policies"][0]["Statement"]:
+        actions.update(as_list(statement["Action"]))
+    writes = {a for a in actions if not re.match(r"^[a-z0-9]+:(Describe|Get|List|Scan)", a)}
+    assert writes == {"backup:PutRestoreValidationResult", "sns:Publish", "dynamodb:PutItem",
+                      "dynamodb:DeleteItem", "kms:GenerateDataKey", "kms:Decrypt"}, writes
+    assert function["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "build-RestoreDrillFunction:" in makefile and "restore-drill/bootstrap" in makefile
+
+
+# "Restore testing": a plan and its selections exist only where vaults to test are named; the
+# selections use the backup tag (EnrollmentTagKeys' first key) and a window restore-drill can use.
+def test_restore_testing_plan_exists_only_with_vaults_to_test_and_selects_by_the_backup_tag(stack):
+    testing = {k: v for k, v in stack["Resources"].items() if v["Type"].startswith("AWS::Backup::RestoreTesting")}
+    testing["RestoreTestingRole"] = stack["Resources"]["RestoreTestingRole"]
+    assert len(testing) == 5, sorted(testing)
+    for name, resource in testing.items():
+        assert resource.get("Condition") == "HasRestoreTests", name
+    assert not condition_holds(stack, "HasRestoreTests")
+    vault = "arn:aws:backup:eu-west-1:111122223333:backup-vault:isolated"
+    assert condition_holds(stack, "HasRestoreTests", {"RestoreTestVaultArns": vault})
+    plan = stack["Resources"]["RestoreTestingPlan"]["Properties"]
+    assert plan["RecoveryPointSelection"]["Algorithm"] == "LATEST_WITHIN_WINDOW"
+    assert plan["RecoveryPointSelection"]["IncludeVaults"] == {"Ref": "RestoreTestVaultArns"}
+    assert "?" in stack["Parameters"]["RestoreTestSchedule"]["Default"], "weekly by default"
+    types = set()
+    for resource in testing.values():
+        if resource["Type"] != "AWS::Backup::RestoreTestingSelection":
+            continue
+        selection = resource["Properties"]
+        types.add(selection["ProtectedResourceType"])
+        (condition,) = selection["ProtectedResourceConditions"]["StringEquals"]
+        assert condition["Key"] == {"Fn::Select": [0, {"Ref": "EnrollmentTagKeys"}]}
+        assert selection["ValidationWindowHours"] == {"Ref": "RestoreTestValidationHours"}
+    assert types == {"DynamoDB", "EBS", "RDS"}, "the types restore-drill validates"
+    role = stack["Resources"]["RestoreTestingRole"]["Properties"]
+    assert all("ForRestores" in str(p) for p in role["ManagedPolicyArns"]), "restores only"

@@ -696,3 +696,22 @@ async fn malware_in_a_backup_is_one_critical_alert_naming_the_last_clean_point()
         "{subjects:?}"
     );
 }
+
+#[tokio::test]
+async fn a_completed_restore_test_sends_no_restore_notice_while_an_ordinary_restore_does() {
+    let harness = Harness::start(false, &[]).await;
+
+    let test = harness
+        .invoke(&sqs_batch(&[sample("restore-test-completed-dynamodb")]))
+        .await;
+    let quiet = harness.alerts(0).await;
+    harness.invoke(&sample("restore-completed-rds")).await;
+    let notices = harness.alerts(1).await;
+
+    assert_eq!(test, Answer::Response(json!({"batchItemFailures": []})));
+    assert!(quiet.is_empty(), "restore-drill reports on restore tests: {quiet:?}");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0].document["kind"], "restore_completed");
+    let logs = harness.function.logs().join("\n");
+    assert!(logs.contains("restore_test"), "the decision is logged");
+}

@@ -13,7 +13,12 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The functions that read `REARGUARD_POLICY` (job-alerts has no part in it).
-const READERS: &[&str] = &["tag-enrollment", "cross-account-copy", "compliance-report"];
+const READERS: &[&str] = &[
+    "tag-enrollment",
+    "cross-account-copy",
+    "compliance-report",
+    "restore-drill",
+];
 
 /// The JSON block after `<!-- policy example -->` in the README.
 fn readme_example() -> String {

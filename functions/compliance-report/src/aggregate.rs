@@ -86,7 +86,24 @@ pub struct PlanReport {
     /// The plan's "clean RPO", when its members' backups are scanned for malware.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clean: Option<CleanStatus>,
+    /// The last successful restore test per resource type of the members, when restore tests run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drills: Vec<DrillStatus>,
 }
+
+/// The newest successful restore test of a plan's members of one resource type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrillStatus {
+    pub resource_type: String,
+    /// When the newest restore test of these members completed and validated SUCCESSFUL.
+    pub last_successful_at: Option<DateTime<Utc>>,
+    /// Older than [`DRILL_MAX_AGE_DAYS`], or never.
+    pub stale: bool,
+}
+
+/// A drill is stale after the template's weekly `RestoreTestSchedule` plus its 24 h start window.
+pub const DRILL_MAX_AGE_DAYS: i64 = 8;
 
 /// How old the newest malware-free recovery point of each member is: the recovery day starts
 /// from a point proven clean, so the oldest of them is the plan's clean RPO.
@@ -214,6 +231,13 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
             .or_insert(clean.point_created_at);
         *entry = (*entry).max(clean.point_created_at);
     }
+    let mut last_drill: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    for drill in &inventory.drills {
+        let entry = last_drill
+            .entry(drill.resource_arn.as_str())
+            .or_insert(drill.validated_at);
+        *entry = (*entry).max(drill.validated_at);
+    }
     let mut last_copy: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
     for copy in &inventory.copies {
         let key = (copy.resource_arn.as_str(), copy.destination_vault_arn.as_str());
@@ -256,6 +280,7 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
         last_backup: &last_backup,
         last_copy: &last_copy,
         last_clean: &last_clean,
+        last_drill: (!last_drill.is_empty()).then_some(&last_drill),
         vaults: &inventory.vaults,
         now,
     };
@@ -282,6 +307,8 @@ struct History<'a> {
     last_backup: &'a HashMap<&'a str, &'a BackupRecord>,
     last_copy: &'a HashMap<(&'a str, &'a str), DateTime<Utc>>,
     last_clean: &'a HashMap<&'a str, DateTime<Utc>>,
+    /// Each resource's newest successful restore test; `None` where no restore test ran at all.
+    last_drill: Option<&'a HashMap<&'a str, DateTime<Utc>>>,
     vaults: &'a [VaultLock],
     now: DateTime<Utc>,
 }
@@ -347,7 +374,30 @@ fn plan_report(name: &str, rule: &PlanRule, members: &[&Resource], history: &His
         copy,
         vault_lock,
         clean: clean_status(members, history),
+        drills: drill_status(members, history),
     }
+}
+
+/// Per resource type of the members, the newest successful restore test of any of them.
+fn drill_status(members: &[&Resource], history: &History) -> Vec<DrillStatus> {
+    let Some(last_drill) = history.last_drill else {
+        return Vec::new();
+    };
+    let mut by_type: BTreeMap<&str, Option<DateTime<Utc>>> = BTreeMap::new();
+    for resource in members {
+        let newest = by_type.entry(resource.resource_type.as_str()).or_default();
+        if let Some(at) = last_drill.get(resource.arn.as_str()) {
+            *newest = Some(newest.map_or(*at, |n| n.max(*at)));
+        }
+    }
+    by_type
+        .into_iter()
+        .map(|(kind, last)| DrillStatus {
+            resource_type: kind.to_string(),
+            last_successful_at: last,
+            stale: last.is_none_or(|at| history.now - at > chrono::Duration::days(DRILL_MAX_AGE_DAYS)),
+        })
+        .collect()
 }
 
 /// `None` when none of the plan's members has a clean point (its backups are not scanned).
@@ -792,6 +842,55 @@ mod tests {
             (3, 1),
             "one of three meets every requirement"
         );
+    }
+
+    #[test]
+    fn the_last_successful_drill_per_type_is_stale_after_eight_days_and_absent_without_restore_tests() {
+        let now = at(26, 12, 0);
+        let mut table = resource("orders", &[("backup-plan", "production")]);
+        table.resource_type = "DynamoDB".into();
+        let drill = |name: &str, when| crate::inventory::DrillRecord {
+            resource_arn: format!("arn:aws:ec2:eu-west-1:111122223333:instance/{name}"),
+            validated_at: when,
+        };
+        let mut inventory = Inventory {
+            resources: vec![
+                resource("i-drilled", &[("backup-plan", "production")]),
+                resource("i-other", &[("backup-plan", "production")]),
+                table,
+                resource("i-staging", &[("backup-plan", "staging")]),
+            ],
+            ..Inventory::default()
+        };
+        assert!(
+            plan(&aggregate(&inventory, &policy(), now), "production")
+                .drills
+                .is_empty(),
+            "no restore tests"
+        );
+
+        inventory.drills = vec![
+            drill("i-drilled", at(20, 5, 0)),
+            drill("i-drilled", at(24, 5, 0)),
+            drill("i-staging", at(17, 11, 0)),
+        ];
+        let report = aggregate(&inventory, &policy(), now);
+
+        let production = &plan(&report, "production").drills;
+        assert_eq!(production.len(), 2, "{production:?}");
+        assert_eq!(production[0].resource_type, "DynamoDB");
+        assert_eq!(
+            (production[0].last_successful_at, production[0].stale),
+            (None, true),
+            "never drilled"
+        );
+        assert_eq!(production[1].resource_type, "EC2");
+        assert_eq!(
+            (production[1].last_successful_at, production[1].stale),
+            (Some(at(24, 5, 0)), false)
+        );
+        let staging = &plan(&report, "staging").drills[0];
+        assert!(staging.stale, "9 days old: {staging:?}");
     }
 
     #[test]

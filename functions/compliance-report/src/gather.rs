@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::inventory::{BackupRecord, CleanRecord, CopyRecord, Inventory, Resource, VaultLock};
+use crate::inventory::{BackupRecord, CleanRecord, CopyRecord, DrillRecord, Inventory, Resource, VaultLock};
 use crate::policy::Policy;
 
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +107,25 @@ impl Reader<'_> {
             copies: self.recent_copies(policy, now).await?,
             vaults: self.vault_locks(policy).await?,
             clean: self.clean_points().await?,
+            drills: self.successful_drills().await?,
             unreadable: Vec::new(),
         })
+    }
+
+    /// The restore tests that restored and validated SUCCESSFUL (`ListRestoreJobs`, COMPLETED).
+    async fn successful_drills(&self) -> Result<Vec<DrillRecord>, GatherError> {
+        let backup = aws_sdk_backup::Client::new(self.config);
+        let mut pages = backup
+            .list_restore_jobs()
+            .by_status(aws_sdk_backup::types::RestoreJobStatus::Completed)
+            .into_paginator()
+            .send();
+        let mut drills = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.fail("ListRestoreJobs", aws_sdk_backup::error::DisplayErrorContext(e)))?;
+            drills.extend(page.restore_jobs().iter().filter_map(successful_drill));
+        }
+        Ok(drills)
     }
 
     /// Each resource's newest recovery point a malware scan found clean (`ListScanJobs`,
@@ -592,6 +609,23 @@ impl Reader<'_> {
     }
 }
 
+/// A restore job that counts as a successful drill: started by a restore testing plan
+/// ("DescribeRestoreJob": `CreatedBy.RestoreTestingPlanArn`), completed, and validated
+/// SUCCESSFUL ("PutRestoreValidationResult"); an unvalidated or FAILED one proves nothing.
+fn successful_drill(job: &aws_sdk_backup::types::RestoreJobsListMember) -> Option<DrillRecord> {
+    use aws_sdk_backup::types::{RestoreJobStatus, RestoreValidationStatus};
+    job.created_by()?.restore_testing_plan_arn()?;
+    if job.status() != Some(&RestoreJobStatus::Completed)
+        || job.validation_status() != Some(&RestoreValidationStatus::Successful)
+    {
+        return None;
+    }
+    Some(DrillRecord {
+        resource_arn: job.source_resource_arn()?.to_string(),
+        validated_at: to_chrono(job.completion_date().or(job.creation_date())?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,5 +639,33 @@ mod tests {
         );
         let filters = type_filters(&["RDS".into(), "Aurora".into(), "Neptune".into()]);
         assert_eq!(filters, ["rds:cluster", "rds:db"], "one filter per tagging type");
+    }
+
+    #[test]
+    fn only_a_completed_restore_test_validated_successful_is_a_drill() {
+        use aws_sdk_backup::types::{
+            RestoreJobCreator, RestoreJobStatus, RestoreJobsListMember, RestoreValidationStatus,
+        };
+        let job = |plan: Option<&str>, validation: Option<RestoreValidationStatus>| {
+            RestoreJobsListMember::builder()
+                .status(RestoreJobStatus::Completed)
+                .source_resource_arn("arn:aws:dynamodb:eu-west-1:111122223333:table/orders")
+                .creation_date(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+                .completion_date(aws_smithy_types::DateTime::from_secs(1_800_001_800))
+                .set_created_by(plan.map(|p| RestoreJobCreator::builder().restore_testing_plan_arn(p).build()))
+                .set_validation_status(validation)
+                .build()
+        };
+        let drill = successful_drill(&job(Some("arn:plan"), Some(RestoreValidationStatus::Successful))).unwrap();
+        assert_eq!(drill.validated_at.timestamp(), 1_800_001_800);
+        assert!(successful_drill(&job(Some("arn:plan"), Some(RestoreValidationStatus::Failed))).is_none());
+        assert!(
+            successful_drill(&job(Some("arn:plan"), None)).is_none(),
+            "not validated"
+        );
+        assert!(
+            successful_drill(&job(None, Some(RestoreValidationStatus::Successful))).is_none(),
+            "not a test"
+        );
     }
 }

@@ -50,6 +50,14 @@ pub struct CleanRecord {
     pub point_created_at: DateTime<Utc>,
 }
 
+/// A restore test of a resource whose restored copy was validated SUCCESSFUL (restore-drill's
+/// result), dated by the restore's completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillRecord {
+    pub resource_arn: String,
+    pub validated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VaultLock {
@@ -70,6 +78,8 @@ pub struct Inventory {
     pub vaults: Vec<VaultLock>,
     /// Recovery points a malware scan found clean.
     pub clean: Vec<CleanRecord>,
+    /// Successful restore tests.
+    pub drills: Vec<DrillRecord>,
     /// Accounts and regions that could not be read, with the reason: the report says so.
     pub unreadable: Vec<String>,
 }
@@ -81,6 +91,7 @@ impl Inventory {
         self.copies.extend(other.copies);
         self.vaults.extend(other.vaults);
         self.clean.extend(other.clean);
+        self.drills.extend(other.drills);
         self.unreadable.extend(other.unreadable);
     }
 }

@@ -55,6 +55,18 @@ fn plan_line(plan: &PlanReport) -> String {
             clean.scanned_clean, plan.coverage.expected, clean.clean_rpo_hours
         );
     }
+    for drill in &plan.drills {
+        let _ = match drill.last_successful_at {
+            Some(at) => write!(
+                line,
+                "; last {} restore test {}{}",
+                drill.resource_type,
+                at.format("%Y-%m-%d"),
+                if drill.stale { " (stale)" } else { "" }
+            ),
+            None => write!(line, "; no successful {} restore test", drill.resource_type),
+        };
+    }
     if let Some(lock) = &plan.vault_lock {
         let _ = write!(line, "; {}", lock.state.describe());
         for problem in &lock.problems {
@@ -184,6 +196,7 @@ pub fn summary(report: &Report, scope: &str, report_key: Option<&str>) -> Alert 
                 "copiesMissing": p.copy.as_ref().map(|c| c.missing.len()), "fullyProtected": p.fully_protected,
                 "vaultLocked": p.vault_lock.as_ref().map(|l| l.holds), "lockState": p.vault_lock.as_ref().map(|l| l.state),
                 "cleanRpoHours": p.clean.as_ref().map(|c| c.clean_rpo_hours), "scannedClean": p.clean.as_ref().map(|c| c.scanned_clean),
+                "drills": p.drills,
                 "compliant": p.compliant()})
         })
         .collect();

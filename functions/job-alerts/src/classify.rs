@@ -10,15 +10,21 @@
 //! | copy    | PARTIAL                          | failed                | WARNING  |
 //! | restore | FAILED                           | failed                | CRITICAL |
 //! | restore | ABORTED                          | failed                | WARNING  |
+//! | restore | COMPLETED of a restore test      | restore test          | -        |
 //! | restore | COMPLETED                        | restored              | INFO     |
 //! | any     | COMPLETED (plain)                | succeeded             | -        |
 //! | any     | CREATED, PENDING, RUNNING, ABORTING | in progress        | -        |
+//!
+//! A restore test's COMPLETED event carries `restoreTestingPlanArn` ("Monitoring AWS Backup events
+//! using Amazon EventBridge"): restore-drill validates it and reports on it, and the resource it
+//! restored is deleted by AWS Backup after validation ("Restore testing"), so nobody is told to
+//! point applications at it.
 //!
 //! A copy job in CREATED never alerts: AWS keeps retrying a failing copy in CREATED for up to
 //! two hours, and only its terminal state says whether it worked.
 
 use rearguard::alert::Severity;
-use rearguard::backup_events::{JobEvent, JobKind, JobState};
+use rearguard::backup_events::{JobDetail, JobEvent, JobKind, JobState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -33,6 +39,8 @@ pub enum Verdict {
     Succeeded,
     /// A restore finished: a new resource exists that applications must be pointed at.
     Restored,
+    /// A restore test finished: restore-drill's business, not a notice.
+    RestoreTest,
     /// Nothing to say yet.
     InProgress,
     /// A state this version does not know; logged, never alerted.
@@ -76,12 +84,17 @@ pub fn classify(event: &JobEvent) -> Verdict {
             Severity::Warning,
             "The restore was stopped before it finished; no resource was restored.",
         ),
+        (Restore, Completed) if is_restore_test(event) => Verdict::RestoreTest,
         (Restore, Completed) => Verdict::Restored,
         (_, Completed) => Verdict::Succeeded,
         (_, Expired) => failed(Severity::Error, "The job expired before it could run."),
         (Restore, Partial) => failed(Severity::Warning, "Only part of the resource was restored."),
         (_, Unknown(_)) => Verdict::UnknownState,
     }
+}
+
+fn is_restore_test(event: &JobEvent) -> bool {
+    matches!(&event.detail, JobDetail::Restore(r) if r.restore_testing_plan_arn.as_deref().is_some_and(|a| !a.is_empty()))
 }
 
 /// A composite job whose nested jobs failed: each failed child is a resource without its backup
@@ -181,5 +194,17 @@ mod tests {
             classify(&event(JobKind::Backup, "HIBERNATING", "")),
             Verdict::UnknownState
         );
+    }
+
+    #[test]
+    fn a_completed_restore_test_is_not_a_restore_to_announce() {
+        let test = JobEvent::decode(&json!({
+            "id": "e", "detail-type": RESTORE_JOB, "source": "aws.backup", "account": "111122223333",
+            "region": "eu-west-1",
+            "detail": {"status": "COMPLETED", "restoreTestingPlanArn": "arn:aws:backup:eu-west-1:111122223333:restore-testing-plan:p"}
+        }))
+        .unwrap();
+        assert_eq!(classify(&test), Verdict::RestoreTest);
+        assert_eq!(classify(&event(JobKind::Restore, "COMPLETED", "")), Verdict::Restored);
     }
 }

@@ -765,6 +765,10 @@ fn plan(job: &Job, step: Option<(Step, Incident)>, tracked: bool, deps: &Deps<'_
             log("notify_restore");
             Planned::Message(render::restore_completed(event), "RESTORED".into(), "restore")
         }
+        Verdict::RestoreTest => {
+            log("restore_test");
+            Planned::Quiet
+        }
         Verdict::Restored | Verdict::InProgress => {
             log("quiet");
             Planned::Quiet

@@ -377,6 +377,15 @@ async fn restore_notice_can_be_switched_off() {
 }
 
 #[tokio::test]
+async fn a_completed_restore_test_sends_no_restore_notice() {
+    let world = World::stateless();
+
+    world.run(&[sample!("restore-test-completed-dynamodb")]).await;
+
+    assert!(world.outbox.sent().is_empty(), "{:?}", world.outbox.subjects());
+}
+
+#[tokio::test]
 async fn restore_notice_names_the_new_resource_and_its_source() {
     let world = World::stateless();
 

@@ -268,3 +268,39 @@ def test_an_updated_schedule_is_the_one_the_plan_runs_on(own_endpoint):
     advance_clock(own_endpoint, 7200 + 60)
 
     assert [j["CreationDate"].timestamp() for j in jobs_of(aws, arn)] == [at]
+
+
+def test_a_selections_restores_take_their_duration_and_the_window_opens_when_they_complete(own_endpoint):
+    aws = Aws(own_endpoint)
+    vault, _ = aws.vault()
+    resource = table(aws)
+    backed_up(aws, vault, resource, emulator_now(own_endpoint) - 3600)
+    at, schedule = once_in_two_hours(own_endpoint)
+    name, arn = plan(aws, schedule)
+
+    client = aws.backup
+
+    def slow(request, **_):
+        request.headers["x-emulator-duration"] = "2700"
+    client.meta.events.register("before-sign.backup.CreateRestoreTestingSelection", slow)
+    client.create_restore_testing_selection(RestoreTestingPlanName=name, RestoreTestingSelection={
+        "RestoreTestingSelectionName": "slow", "ProtectedResourceType": "DynamoDB", "IamRoleArn": ROLE,
+        "ProtectedResourceArns": ["*"], "ValidationWindowHours": 1})
+    advance_clock(own_endpoint, 7200 + 60)
+
+    (job,) = jobs_of(aws, arn)
+    assert job["Status"] == "RUNNING" and "CompletionDate" not in job
+    with pytest.raises(ClientError) as early:
+        aws.backup.put_restore_validation_result(RestoreJobId=job["RestoreJobId"], ValidationStatus="SUCCESSFUL")
+    assert early.value.response["Error"]["Code"] == "InvalidRequestException"
+
+    advance_clock(own_endpoint, 2700)
+
+    done = aws.backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])
+    assert done["Status"] == "COMPLETED" and done["CreationDate"].timestamp() == at
+    assert (done["CompletionDate"] - done["CreationDate"]).total_seconds() == 2700
+    # The hour of validation counts from the completion: 75 minutes after the scheduled start,
+    # 30 minutes after the completion, the window is still open.
+    advance_clock(own_endpoint, 1800)
+    aws.backup.put_restore_validation_result(RestoreJobId=job["RestoreJobId"], ValidationStatus="SUCCESSFUL")
+    assert aws.backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])["ValidationStatus"] == "SUCCESSFUL"

@@ -105,6 +105,10 @@ pub struct Plan {
     /// start and completion windows.
     #[serde(default)]
     pub rpo_hours: Option<i64>,
+    /// A restore of the plan's backups may take at most this long (restore-drill measures each
+    /// restore test against it). Default: no RTO target.
+    #[serde(default)]
+    pub rto_hours: Option<i64>,
     /// How long the plan keeps its backups (the rule's `DeleteAfterDays`).
     #[serde(default)]
     pub retention_days: Option<i64>,
@@ -453,6 +457,11 @@ impl Document {
                 known_vault(&format!("{at}.vault"), vault)?;
             }
             plan.effective_rpo_hours = effective_rpo(&at, plan)?;
+            if let Some(hours) = plan.rto_hours
+                && hours < 1
+            {
+                return Err(error(format!("{at}.rto_hours"), "must be at least 1"));
+            }
             if let Some(days) = plan.retention_days
                 && days < 1
             {

@@ -13,6 +13,7 @@ const EXAMPLE: &str = r#"{
   "plans": {
     "production": {
       "vault": "rearguard-production",
+      "rto_hours": 4,
       "schedule": {"expression": "cron(0 3 * * ? *)", "start_window_minutes": 60, "completion_window_minutes": 480},
       "retention_days": 30,
       "copies": [
@@ -222,4 +223,13 @@ fn a_route_moving_copies_to_cold_storage_is_not_refused_for_its_types() {
             Some(30)
         );
     }
+}
+
+#[test]
+fn an_rto_target_is_optional_and_at_least_an_hour() {
+    let doc = Document::parse(EXAMPLE).unwrap();
+    assert_eq!(doc.plans["production"].rto_hours, Some(4));
+    assert_eq!(doc.plans["staging"].rto_hours, None);
+    let e = error_of(r#"{"plans": {"p": {"rpo_hours": 24, "rto_hours": 0}}}"#);
+    assert_eq!(e.to_string(), "plans.p.rto_hours: must be at least 1");
 }

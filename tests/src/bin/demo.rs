@@ -186,6 +186,8 @@ async fn main() {
     copy_scene(&sdk, &topic).await;
     attack_scene(&sdk, &topic).await;
     rearguard_e2e::story::run(&sdk).await;
+    // restore-drill
+    rearguard_e2e::ransomware::run(&sdk).await;
 }
 
 /// A CloudTrail record of the attacker's session (role ops-admin, from 203.0.113.45).
