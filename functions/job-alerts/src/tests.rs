@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rearguard::alert::{Alert, SUBJECT_MAX_CHARS};
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
+use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, IncidentWrite, StoreError, Versioned, Written};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,6 +65,8 @@ struct MemoryStore {
     down: bool,
     /// Another invocation's record, written just before this one's first write (a race).
     racer: Mutex<Option<Incident>>,
+    /// Records written together: (records, all written).
+    transactions: Mutex<Vec<(usize, bool)>>,
 }
 
 impl MemoryStore {
@@ -93,6 +95,13 @@ impl MemoryStore {
     }
     fn record(&self, key: &str) -> Option<Incident> {
         self.incidents.lock().unwrap().get(key).map(|r| r.value.clone())
+    }
+    /// Lets the racing invocation's record in, once, over whatever is stored.
+    fn race(&self, incidents: &mut HashMap<String, Versioned<Incident>>) {
+        if let Some(racer) = self.racer.lock().unwrap().take() {
+            let version = incidents.get(&racer.key).map_or(0, |r| r.version) + 1;
+            incidents.insert(racer.key.clone(), Versioned { value: racer, version });
+        }
     }
 }
 
@@ -137,10 +146,7 @@ impl IncidentStore for MemoryStore {
     ) -> Result<Written, StoreError> {
         self.check()?;
         let mut incidents = self.incidents.lock().unwrap();
-        if let Some(racer) = self.racer.lock().unwrap().take() {
-            let version = expected.unwrap_or(0) + 1;
-            incidents.insert(racer.key.clone(), Versioned { value: racer, version });
-        }
+        self.race(&mut incidents);
         if incidents.get(&incident.key).map(|r| r.version) != expected {
             return Ok(Written::Conflict);
         }
@@ -153,6 +159,37 @@ impl IncidentStore for MemoryStore {
             },
         );
         Ok(Written::Done { version })
+    }
+    async fn write_incidents(
+        &self,
+        writes: &[IncidentWrite],
+        _now: DateTime<Utc>,
+        _expires: DateTime<Utc>,
+    ) -> Result<Vec<Written>, StoreError> {
+        self.check()?;
+        let mut incidents = self.incidents.lock().unwrap();
+        self.race(&mut incidents);
+        let all_hold = writes
+            .iter()
+            .all(|w| incidents.get(&w.incident.key).map(|r| r.version) == w.expected);
+        self.transactions.lock().unwrap().push((writes.len(), all_hold));
+        if !all_hold {
+            return Ok(vec![Written::Conflict; writes.len()]);
+        }
+        Ok(writes
+            .iter()
+            .map(|w| {
+                let version = w.expected.unwrap_or(0) + 1;
+                incidents.insert(
+                    w.incident.key.clone(),
+                    Versioned {
+                        value: w.incident.clone(),
+                        version,
+                    },
+                );
+                Written::Done { version }
+            })
+            .collect())
     }
     async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {
         self.check()?;
