@@ -72,6 +72,7 @@ from moto.rds.models import rds_backends
 import assume_role
 from api_error import ApiError
 import default_bus
+import dynamodb_isolation  # noqa: F401 (patches moto on import)
 import resource_policy
 import restore_jobs
 import restore_testing

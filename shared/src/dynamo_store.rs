@@ -6,11 +6,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use crate::store::{Claim, DeliveryLedger, FailedJob, Incident, IncidentStore, StoreError, Versioned, Written};
+use crate::store::{
+    Claim, DeliveryLedger, FailedJob, Incident, IncidentStore, IncidentWrite, MAX_WRITES_AT_ONCE, StoreError,
+    Versioned, Written,
+};
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -219,6 +223,66 @@ fn is_live(item: &HashMap<String, AttributeValue>, now: DateTime<Utc>) -> bool {
     read_n(item, "expires_at") > now.timestamp()
 }
 
+/// The item and condition of a versioned incident write, the same for `PutItem` and for a
+/// transaction's Put.
+struct IncidentPut {
+    item: HashMap<String, AttributeValue>,
+    condition: &'static str,
+    values: HashMap<String, AttributeValue>,
+    /// The version the item has once written.
+    version: u64,
+}
+
+impl IncidentPut {
+    fn new(incident: &Incident, expected: Option<u64>, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> IncidentPut {
+        let version = expected.unwrap_or(0) + 1;
+        let failed = incident
+            .failed
+            .iter()
+            .map(|f| {
+                AttributeValue::M(HashMap::from([
+                    ("job".to_string(), s(&f.job_id)),
+                    ("at".to_string(), millis(f.at)),
+                ]))
+            })
+            .collect();
+        let mut item = HashMap::from([
+            ("pk".to_string(), s(&incident_pk(&incident.key))),
+            ("resource_arn".to_string(), s(&incident.resource_arn)),
+            ("job_type".to_string(), s(&incident.job_type)),
+            ("state".to_string(), s(&incident.state)),
+            ("failed".to_string(), AttributeValue::L(failed)),
+            ("version".to_string(), n(version as i64)),
+            ("expires_at".to_string(), n(expires_at.timestamp())),
+        ]);
+        if let Some(at) = incident.last_success_at {
+            item.insert("last_success_at".to_string(), millis(at));
+        }
+        if let Some(at) = incident.last_alerted_at {
+            item.insert("last_alerted_at".to_string(), millis(at));
+        }
+        // Two invocations deciding on one resource: only the one that read the current
+        // version writes; the other reads again and decides again (Amazon DynamoDB Developer
+        // Guide, "Optimistic locking with version number").
+        let (condition, values) = match expected {
+            Some(expected) => (
+                "version = :expected",
+                HashMap::from([(":expected".to_string(), n(expected as i64))]),
+            ),
+            None => (
+                "attribute_not_exists(pk) OR expires_at < :now",
+                HashMap::from([(":now".to_string(), n(now.timestamp()))]),
+            ),
+        };
+        IncidentPut {
+            item,
+            condition,
+            values,
+            version,
+        }
+    }
+}
+
 #[async_trait]
 impl IncidentStore for DynamoStore {
     async fn load_incident(&self, key: &str, now: DateTime<Utc>) -> Result<Option<Versioned<Incident>>, StoreError> {
@@ -302,46 +366,87 @@ impl IncidentStore for DynamoStore {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Written, StoreError> {
-        let version = expected.unwrap_or(0) + 1;
-        let failed = incident
-            .failed
-            .iter()
-            .map(|f| {
-                AttributeValue::M(HashMap::from([
-                    ("job".to_string(), s(&f.job_id)),
-                    ("at".to_string(), millis(f.at)),
-                ]))
-            })
-            .collect();
-        let mut put = self
+        let put = IncidentPut::new(incident, expected, now, expires_at);
+        let sent = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(&incident_pk(&incident.key)))
-            .item("resource_arn", s(&incident.resource_arn))
-            .item("job_type", s(&incident.job_type))
-            .item("state", s(&incident.state))
-            .item("failed", AttributeValue::L(failed))
-            .item("version", n(version as i64))
-            .item("expires_at", n(expires_at.timestamp()));
-        if let Some(at) = incident.last_success_at {
-            put = put.item("last_success_at", millis(at));
+            .set_item(Some(put.item))
+            .condition_expression(put.condition)
+            .set_expression_attribute_values(Some(put.values))
+            .send()
+            .await;
+        self.conditional_put(sent, put.version)
+    }
+
+    /// One `TransactWriteItems` call: up to 100 actions, all succeed or none (Amazon DynamoDB
+    /// API Reference, "TransactWriteItems"), each Put on the condition `write_incident` uses.
+    /// A cancelled transaction (`TransactionCanceledException`, one `CancellationReasons` entry
+    /// per action: `ConditionalCheckFailed` for a record changed since it was read,
+    /// `TransactionConflict` for a write in flight on one of them) stored nothing, so every
+    /// record is a conflict. The SDK gives the call a `ClientRequestToken`, so a retry of a call
+    /// that did go through is not applied again (10 minutes, same page). A single record is a
+    /// plain conditional `PutItem`: a transaction's write costs twice the capacity ("Amazon
+    /// DynamoDB Transactions: How it works", capacity management).
+    async fn write_incidents(
+        &self,
+        writes: &[IncidentWrite],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<Written>, StoreError> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(at) = incident.last_alerted_at {
-            put = put.item("last_alerted_at", millis(at));
+        if let [write] = writes {
+            return Ok(vec![
+                self.write_incident(&write.incident, write.expected, now, expires_at)
+                    .await?,
+            ]);
         }
-        // Two invocations deciding on one resource: only the one that read the current
-        // version writes; the other reads again and decides again (Amazon DynamoDB Developer
-        // Guide, "Optimistic locking with version number").
-        put = match expected {
-            Some(expected) => put
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(expected as i64)),
-            None => put
-                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-                .expression_attribute_values(":now", n(now.timestamp())),
-        };
-        self.conditional_put(put.send().await, version)
+        if writes.len() > MAX_WRITES_AT_ONCE {
+            return Err(StoreError {
+                table: self.table.clone(),
+                message: format!(
+                    "{} records in one transaction (at most {MAX_WRITES_AT_ONCE})",
+                    writes.len()
+                ),
+            });
+        }
+        let mut versions = Vec::with_capacity(writes.len());
+        let mut actions = Vec::with_capacity(writes.len());
+        for write in writes {
+            let put = IncidentPut::new(&write.incident, write.expected, now, expires_at);
+            versions.push(put.version);
+            let action = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(put.item))
+                .condition_expression(put.condition)
+                .set_expression_attribute_values(Some(put.values))
+                .build()
+                .map_err(|e| self.error(e))?;
+            actions.push(TransactWriteItem::builder().put(action).build());
+        }
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(versions.into_iter().map(|version| Written::Done { version }).collect()),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    tracing::info!(table = %self.table, records = writes.len(), ?reasons, "transaction cancelled: nothing written");
+                    Ok(vec![Written::Conflict; writes.len()])
+                }
+                _ => Err(self.error(e)),
+            },
+        }
     }
 
     async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {
@@ -374,7 +479,9 @@ mod tests {
     use super::*;
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::{ConditionalCheckFailedException, TransactionCanceledException};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use chrono::TimeZone;
@@ -518,6 +625,109 @@ mod tests {
             .unwrap();
 
         assert_eq!(written, Written::Conflict);
+    }
+
+    fn write(key: &str, expected: Option<u64>) -> IncidentWrite {
+        IncidentWrite {
+            incident: Incident {
+                key: key.into(),
+                ..open_incident()
+            },
+            expected,
+        }
+    }
+
+    #[tokio::test]
+    async fn incident_records_are_written_in_one_transaction_each_on_the_version_it_read() {
+        let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(|req| {
+                let puts: Vec<&Put> = req.transact_items().iter().filter_map(|a| a.put()).collect();
+                let [known, new] = puts.as_slice() else { return false };
+                known.table_name() == "state"
+                    && known.item()["pk"].as_s().unwrap() == "incident#a"
+                    && known.condition_expression() == Some("version = :expected")
+                    && known.expression_attribute_values().unwrap()[":expected"]
+                        .as_n()
+                        .unwrap()
+                        == "3"
+                    && known.item()["version"].as_n().unwrap() == "4"
+                    && known.item()["failed"].as_l().unwrap()[0].as_m().unwrap()["job"]
+                        .as_s()
+                        .unwrap()
+                        == "job-1"
+                    && new.item()["pk"].as_s().unwrap() == "incident#b"
+                    && new.condition_expression() == Some("attribute_not_exists(pk) OR expires_at < :now")
+                    && new.expression_attribute_values().unwrap()[":now"].as_n().unwrap() == "2000"
+                    && new.item()["version"].as_n().unwrap() == "1"
+            })
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
+
+        let written = store
+            .write_incidents(&[write("a", Some(3)), write("b", None)], at(2000), at(9000))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            written,
+            vec![Written::Done { version: 4 }, Written::Done { version: 1 }]
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_transaction_stored_nothing_so_every_record_is_a_conflict() {
+        let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(|| {
+            TransactWriteItemsError::TransactionCanceledException(
+                TransactionCanceledException::builder()
+                    .cancellation_reasons(CancellationReason::builder().code("None").build())
+                    .cancellation_reasons(CancellationReason::builder().code("ConditionalCheckFailed").build())
+                    .build(),
+            )
+        });
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
+
+        let written = store
+            .write_incidents(&[write("a", Some(3)), write("b", None)], at(2000), at(9000))
+            .await
+            .unwrap();
+
+        assert_eq!(written, vec![Written::Conflict, Written::Conflict]);
+    }
+
+    #[tokio::test]
+    async fn a_single_record_is_a_plain_conditional_put_not_a_transaction() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| req.condition_expression() == Some("version = :expected"))
+            .then_output(|| PutItemOutput::builder().build());
+        let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let store = DynamoStore::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &transaction]),
+            "state",
+            "job-alerts",
+        );
+
+        let written = store
+            .write_incidents(&[write("a", Some(3))], at(2000), at(9000))
+            .await
+            .unwrap();
+
+        assert_eq!(written, vec![Written::Done { version: 4 }]);
+        assert_eq!((put.num_calls(), transaction.num_calls()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn more_records_than_one_transaction_takes_are_refused_without_a_call() {
+        let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .then_output(|| TransactWriteItemsOutput::builder().build());
+        let store = DynamoStore::new(mock_client!(aws_sdk_dynamodb, [&rule]), "state", "job-alerts");
+        let writes: Vec<IncidentWrite> = (0..=MAX_WRITES_AT_ONCE)
+            .map(|i| write(&format!("k{i}"), None))
+            .collect();
+
+        assert!(store.write_incidents(&writes, at(2000), at(9000)).await.is_err());
+        assert_eq!(rule.num_calls(), 0);
     }
 
     #[tokio::test]

@@ -88,8 +88,21 @@ pub struct Versioned<T> {
 pub enum Written {
     /// Stored; the item now has this version.
     Done { version: u64 },
-    /// Someone else changed the item since it was read: read again and decide again.
+    /// Not stored: someone else changed the item since it was read (or, written together with
+    /// others, one of the others could not be written): read again and decide again.
     Conflict,
+}
+
+/// The most records [`IncidentStore::write_incidents`] takes at once (DynamoDB's
+/// `TransactWriteItems` groups up to 100 actions).
+pub const MAX_WRITES_AT_ONCE: usize = 100;
+
+/// One record for [`IncidentStore::write_incidents`]: written if the stored item still has
+/// version `expected` (`None`: if there is no live item), as [`IncidentStore::write_incident`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentWrite {
+    pub incident: Incident,
+    pub expected: Option<u64>,
 }
 
 #[async_trait]
@@ -119,6 +132,15 @@ pub trait IncidentStore: Send + Sync {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Written, StoreError>;
+    /// Writes up to [`MAX_WRITES_AT_ONCE`] records (distinct keys) all or nothing, each on its own
+    /// condition: one answer per record, in order, every one `Done`, or every one `Conflict` when
+    /// any condition failed or the store refused the whole write (nothing was stored).
+    async fn write_incidents(
+        &self,
+        writes: &[IncidentWrite],
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Vec<Written>, StoreError>;
     /// Deletes the record of `key` if it still has version `expected`.
     async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError>;
 }

@@ -476,6 +476,56 @@ async fn two_processes_racing_on_one_resource_alert_once() {
 }
 
 #[tokio::test]
+async fn two_processes_racing_on_the_same_batch_of_resources_alert_once_per_resource() {
+    let first = Harness::start(true, &[]).await;
+    let second = first.another_process().await;
+
+    // Each round, both processes get a batch failing the same three resources (their own jobs):
+    // each writes its three records in one transaction, and the one whose records changed
+    // since it read them has its transaction cancelled and decides each resource again.
+    let rounds = 5;
+    for round in 0..rounds {
+        let resources: Vec<String> = (0..3).map(|i| format!("batch-race-{round}-{i}")).collect();
+        let batch = |job: &str| {
+            sqs_batch(
+                &resources
+                    .iter()
+                    .map(|r| job_of("backup-failed-rds", r, job, 1))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (a, b) = (batch("a"), batch("b"));
+        tokio::join!(first.invoke(&a), second.invoke(&b));
+    }
+    let alerts = first.alerts(3 * rounds).await;
+
+    let mut subjects: Vec<&str> = alerts.iter().map(|a| a.subject.as_str()).collect();
+    subjects.sort();
+    let mut expected: Vec<String> = (0..rounds)
+        .flat_map(|round| {
+            (0..3)
+                .map(move |i| format!("[CRITICAL] Backup FAILED: batch-race-{round}-{i} (RDS) 111122223333 eu-west-1"))
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(subjects, expected, "one alert per resource");
+    for round in 0..rounds {
+        for i in 0..3 {
+            let (failed, _) = first
+                .record(&key_of(&format!("batch-race-{round}-{i}")))
+                .await
+                .expect("record");
+            assert_eq!(failed.len(), 2, "both failures counted: {failed:?}");
+        }
+    }
+    let logs = [first.function.logs(), second.function.logs()].concat().join("\n");
+    assert!(
+        logs.contains("transaction cancelled") && logs.contains("ConditionalCheckFailed"),
+        "no transaction was cancelled by the race, so the fallback was not exercised:\n{logs}"
+    );
+}
+
+#[tokio::test]
 async fn two_failures_of_one_resource_in_one_batch_alert_once() {
     let harness = Harness::start(true, &[]).await;
 

@@ -1,8 +1,9 @@
 //! The handler: decode a batch, drop duplicates, group the jobs by incident (resource, and
 //! destination for copies) and decide each group in event-time order against its stored record
-//! (pure, in `incidents`), store the result with a conditional write, then publish single alerts
-//! or digests. Records whose messages could not be published go back to SQS (and finally to the
-//! dead-letter queue), with their incident record put back as it was.
+//! (pure, in `incidents`), store the batch's changed records in one conditional transaction (a
+//! group whose record changed meanwhile is read and decided again on its own), then publish
+//! single alerts or digests. Records whose messages could not be published go back to SQS (and
+//! finally to the dead-letter queue), with their incident record put back as it was.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
@@ -13,7 +14,10 @@ use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::scan_events::ScanEvent;
 use rearguard::sns::PublishAlert;
-use rearguard::store::{Claim, Deliveries, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
+use rearguard::store::{
+    Claim, Deliveries, DeliveryLedger, Incident, IncidentStore, IncidentWrite, MAX_WRITES_AT_ONCE, StoreError,
+    Versioned, Written,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -192,18 +196,17 @@ pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metric
         records.into_iter().partition(|r| ScanEvent::looks_like(&r.body));
     let scans_to_retry = handle_scans(scan_records, deps, clock, &tally).await;
     let groups = decode_and_group(records, &tally, clock.now);
-    let prefetched = prefetch(&groups, deps, clock).await;
-    // Groups are independent (one incident key each), so their claims, reads and writes run
-    // side by side, a bounded number at a time; results keep the batch's order.
+    // Groups are independent (one incident key each), so their claims and lookups run side by
+    // side, a bounded number at a time; results keep the batch's order.
     let limit = deps.config.concurrency;
-    let results: Vec<(Vec<Outgoing>, Decided)> = stream::iter(groups.into_iter().enumerate())
-        .map(|(index, group)| {
-            let first = prefetched
-                .as_ref()
-                .zip(group.key.as_ref())
-                .map(|(found, key)| found.get(key).cloned());
-            decide_group(index, group, deps, clock, &tally, first)
-        })
+    let prepared: Vec<Prepared> = stream::iter(groups.into_iter().enumerate())
+        .map(|(index, group)| prepare_group(index, group, deps, clock, &tally))
+        .buffered(limit)
+        .collect()
+        .await;
+    let decisions = store_decisions(&prepared, deps, clock, &tally).await;
+    let results: Vec<(Vec<Outgoing>, Decided)> = stream::iter(prepared.into_iter().zip(decisions))
+        .map(|(group, decision)| finish_group(group, decision, deps, clock, &tally))
         .buffered(limit)
         .collect()
         .await;
@@ -217,23 +220,6 @@ pub async fn process(records: Vec<Record>, deps: &Deps<'_>, clock: Clock, metric
     let mut outcome = settle(decided, &undelivered, deps, clock).await;
     outcome.failed.extend(scans_to_retry);
     outcome
-}
-
-/// The batch's incident records in one read (`BatchGetItem`) instead of one read per resource;
-/// `None` when there is no store or the read failed (each group then reads its own).
-async fn prefetch(groups: &[Group], deps: &Deps<'_>, clock: Clock) -> Option<HashMap<String, Versioned<Incident>>> {
-    let store = deps.incidents?;
-    let keys: Vec<String> = groups.iter().filter_map(|g| g.key.clone()).collect();
-    if keys.is_empty() {
-        return None;
-    }
-    match store.load_incidents(&keys, clock.now).await {
-        Ok(found) => Some(found),
-        Err(e) => {
-            warn!(error = %e, "incident records not read in one batch; each resource reads its own");
-            None
-        }
-    }
 }
 
 /// Scan results: infected or unproven points alert (once per event, through the ledger), with
@@ -400,88 +386,246 @@ enum Claimed {
     Unavailable,
 }
 
-/// Claims the group's events, decides them against the incident record (stored with a
-/// conditional write), and renders the messages.
-async fn decide_group(
+/// A group whose events are claimed (or left to its incident record) and placed in their
+/// composite jobs, ready to be decided.
+struct Prepared {
     index: usize,
-    group: Group,
-    deps: &Deps<'_>,
-    clock: Clock,
-    tally: &Tally<'_>,
-    first_read: Option<Option<Versioned<Incident>>>,
-) -> (Vec<Outgoing>, Decided) {
-    let mut done = Decided {
+    key: Option<String>,
+    jobs: Vec<(Job, Claimed)>,
+    /// The ledger could not be reached for one of its jobs.
+    degraded: bool,
+    done: Decided,
+}
+
+impl Prepared {
+    /// Decided against an incident record: a key, a store, jobs, and no ledger failure.
+    fn tracked_key(&self, deps: &Deps<'_>) -> Option<&str> {
+        self.key
+            .as_deref()
+            .filter(|_| deps.incidents.is_some() && !self.degraded && !self.jobs.is_empty())
+    }
+}
+
+/// Claims the group's events (unless their incident record dedupes them) and looks composite
+/// jobs up; a group reached too close to the deadline is left for the redelivery.
+async fn prepare_group(index: usize, group: Group, deps: &Deps<'_>, clock: Clock, tally: &Tally<'_>) -> Prepared {
+    let mut prepared = Prepared {
+        index,
         key: group.key.clone(),
-        ..Decided::default()
+        jobs: Vec::with_capacity(group.jobs.len()),
+        degraded: false,
+        done: Decided {
+            key: group.key,
+            ..Decided::default()
+        },
     };
+    let done = &mut prepared.done;
     if Utc::now() >= clock.stop_claiming_at {
         for job in group.jobs {
             info!(event_id = %job.event.event_id, decision = "retry", "too little time left in this invocation; left for the redelivery");
             count(tally, "DeferredAtDeadline", &[]);
             done.retry.push(job.record_id);
         }
-        return (Vec::new(), done);
+        return prepared;
     }
 
-    let mut jobs = Vec::with_capacity(group.jobs.len());
-    let mut degraded = false;
-    let tracked_by_record = deps.incidents.is_some() && group.key.is_some();
+    let tracked_by_record = deps.incidents.is_some() && prepared.key.is_some();
     for mut job in group.jobs {
         if !place_in_composite(&mut job, deps, tally).await {
             continue;
         }
         if tracked_by_record {
-            jobs.push((job, Claimed::Deferred));
+            prepared.jobs.push((job, Claimed::Deferred));
             continue;
         }
         match claim(deps, &job.event, clock).await {
-            Ok(Claim::Acquired) => jobs.push((job, Claimed::Yes)),
+            Ok(Claim::Acquired) => prepared.jobs.push((job, Claimed::Yes)),
             Ok(Claim::AlreadyDone) => {
                 info!(event_id = %job.event.event_id, decision = "duplicate", "event already handled by an earlier delivery");
                 count(tally, "Duplicates", &[]);
             }
             Ok(Claim::InProgress) => {
                 info!(event_id = %job.event.event_id, decision = "retry", "event is being handled by another invocation");
-                done.retry.push(job.record_id);
+                prepared.done.retry.push(job.record_id);
             }
             Err(e) => {
                 error!(event_id = %job.event.event_id, error = %e, decision = "fail_open", "state table unavailable: handled without dedupe");
                 count(tally, "StoreUnavailable", &[]);
-                degraded = true;
-                jobs.push((job, Claimed::Unavailable));
+                prepared.degraded = true;
+                prepared.jobs.push((job, Claimed::Unavailable));
             }
         }
     }
+    prepared
+}
+
+/// A group's incident steps, one per job (`None` for jobs that do not touch the incident), each
+/// with the record as it stood after that job, and what was stored: the record before and the
+/// version written.
+struct Stored {
+    steps: Vec<Option<(Step, Incident)>>,
+    written: Option<(Option<Versioned<Incident>>, u64)>,
+}
+
+/// How a tracked group's record went: stored, or `Ok(None)` when it kept changing under us.
+type Decision = Result<Option<Stored>, StoreError>;
+
+/// A changed record waiting for the batch's transaction.
+struct PendingWrite {
+    position: usize,
+    loaded: Option<Versioned<Incident>>,
+    steps: Vec<Option<(Step, Incident)>>,
+    record: Incident,
+}
+
+/// Decides every tracked group against its incident record: the records read in one call
+/// (`BatchGetItem`), the changed ones written in one transaction per [`MAX_WRITES_AT_ONCE`],
+/// each conditional on the version read. A group whose write did not go through (its record
+/// or another of the transaction changed since it was read, or the call failed) is read,
+/// decided and written again on its own, as if it had been alone. `None`: not tracked.
+async fn store_decisions(
+    groups: &[Prepared],
+    deps: &Deps<'_>,
+    clock: Clock,
+    tally: &Tally<'_>,
+) -> Vec<Option<Decision>> {
+    let mut decisions: Vec<Option<Decision>> = groups.iter().map(|_| None).collect();
+    let Some(store) = deps.incidents else {
+        return decisions;
+    };
+    let tracked: Vec<usize> = (0..groups.len())
+        .filter(|&i| groups[i].tracked_key(deps).is_some())
+        .collect();
+    if tracked.is_empty() {
+        return decisions;
+    }
+    let keys: Vec<String> = tracked
+        .iter()
+        .filter_map(|&i| groups[i].tracked_key(deps).map(str::to_string))
+        .collect();
+    let mut on_their_own = Vec::new();
+    match store.load_incidents(&keys, clock.now).await {
+        Ok(mut found) => {
+            let mut pending = Vec::new();
+            for &position in &tracked {
+                let group = &groups[position];
+                let key = group.tracked_key(deps).unwrap_or_default();
+                let loaded = found.remove(key);
+                let (steps, changed) = decide_jobs(loaded.as_ref().map(|l| l.value.clone()), &group.jobs, key, deps);
+                match changed {
+                    Some(record) => pending.push(PendingWrite {
+                        position,
+                        loaded,
+                        steps,
+                        record,
+                    }),
+                    None => decisions[position] = Some(Ok(Some(Stored { steps, written: None }))),
+                }
+            }
+            for chunk in pending.chunks_mut(MAX_WRITES_AT_ONCE) {
+                let writes: Vec<IncidentWrite> = chunk
+                    .iter()
+                    .map(|p| IncidentWrite {
+                        incident: p.record.clone(),
+                        expected: p.loaded.as_ref().map(|l| l.version),
+                    })
+                    .collect();
+                let answers = match store
+                    .write_incidents(&writes, clock.now, incident_expiry(clock.now))
+                    .await
+                {
+                    Ok(answers) => {
+                        if answers.contains(&Written::Conflict) {
+                            info!(
+                                records = writes.len(),
+                                "incident records changed since they were read, nothing written; deciding each again"
+                            );
+                            count(tally, "WriteConflicts", &[]);
+                        }
+                        answers
+                    }
+                    Err(e) => {
+                        warn!(error = %e, records = writes.len(), "incident records not written together; each resource writes its own");
+                        vec![Written::Conflict; writes.len()]
+                    }
+                };
+                for (pending, answer) in chunk.iter_mut().zip(answers) {
+                    match answer {
+                        Written::Done { version } => {
+                            decisions[pending.position] = Some(Ok(Some(Stored {
+                                steps: std::mem::take(&mut pending.steps),
+                                written: Some((pending.loaded.take(), version)),
+                            })))
+                        }
+                        Written::Conflict => on_their_own.push(pending.position),
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            warn!(error = %e, "incident records not read in one batch; each resource reads its own");
+            on_their_own = tracked;
+        }
+    }
+    let redone: Vec<(usize, Decision)> = stream::iter(on_their_own)
+        .map(|position| async move {
+            let group = &groups[position];
+            let key = group.tracked_key(deps).unwrap_or_default();
+            (
+                position,
+                decide_with_record(store, key, &group.jobs, deps, clock, tally).await,
+            )
+        })
+        .buffered(deps.config.concurrency)
+        .collect()
+        .await;
+    for (position, decision) in redone {
+        decisions[position] = Some(decision);
+    }
+    decisions
+}
+
+/// Renders the messages of a group from its incident steps (`None`: not tracked by a record).
+async fn finish_group(
+    group: Prepared,
+    decision: Option<Decision>,
+    deps: &Deps<'_>,
+    clock: Clock,
+    tally: &Tally<'_>,
+) -> (Vec<Outgoing>, Decided) {
+    let Prepared {
+        index,
+        key,
+        jobs,
+        mut degraded,
+        mut done,
+    } = group;
     if jobs.is_empty() {
         return (Vec::new(), done);
     }
 
-    let steps = match (deps.incidents, &group.key) {
-        (Some(store), Some(key)) if !degraded => {
-            match decide_with_record(store, key, &jobs, deps, clock, tally, first_read).await {
-                Ok(Some((steps, written))) => {
-                    done.written = written;
-                    Some(steps)
-                }
-                Ok(None) => {
-                    // Lost the race for the record five times over: let the redelivery decide.
-                    for (job, claimed) in jobs {
-                        if matches!(claimed, Claimed::Yes) {
-                            release(deps, &job.event.event_id).await;
-                        }
-                        done.retry.push(job.record_id);
-                    }
-                    return (Vec::new(), done);
-                }
-                Err(e) => {
-                    error!(key = %key, error = %e, decision = "fail_open", "state table unavailable: deciding without incident state");
-                    count(tally, "StoreUnavailable", &[]);
-                    degraded = true;
-                    None
-                }
-            }
+    let steps = match decision {
+        Some(Ok(Some(stored))) => {
+            done.written = stored.written;
+            Some(stored.steps)
         }
-        _ => None,
+        Some(Ok(None)) => {
+            // Lost the race for the record five times over: let the redelivery decide.
+            for (job, claimed) in jobs {
+                if matches!(claimed, Claimed::Yes) {
+                    release(deps, &job.event.event_id).await;
+                }
+                done.retry.push(job.record_id);
+            }
+            return (Vec::new(), done);
+        }
+        Some(Err(e)) => {
+            error!(key = key.as_deref().unwrap_or(""), error = %e, decision = "fail_open", "state table unavailable: deciding without incident state");
+            count(tally, "StoreUnavailable", &[]);
+            degraded = true;
+            None
+        }
+        None => None,
     };
 
     let mut messages = Vec::new();
@@ -598,9 +742,30 @@ async fn place_in_composite(job: &mut Job, deps: &Deps<'_>, tally: &Tally<'_>) -
     }
 }
 
-/// The incident steps of a group's jobs (`None` for jobs that do not touch the incident), after
-/// storing the record they lead to. `Ok(None)`: the record kept changing under us.
-#[allow(clippy::type_complexity)]
+/// The incident steps of a group's jobs and the record they lead to, if it changed (pure).
+fn decide_jobs(
+    mut record: Option<Incident>,
+    jobs: &[(Job, Claimed)],
+    key: &str,
+    deps: &Deps<'_>,
+) -> (Vec<Option<(Step, Incident)>>, Option<Incident>) {
+    let mut changed = false;
+    let mut steps = Vec::with_capacity(jobs.len());
+    for (job, _) in jobs {
+        let Some(observation) = observation(job, key) else {
+            steps.push(None);
+            continue;
+        };
+        let decision = incidents::observe(record.take(), &observation, deps.config.realert_after);
+        changed |= decision.changed;
+        steps.push(Some((decision.step, decision.record.clone())));
+        record = Some(decision.record);
+    }
+    (steps, record.filter(|_| changed))
+}
+
+/// One group on its own: reads its record, decides, and writes it back on the version read,
+/// reading and deciding again after a lost race (five times at most).
 async fn decide_with_record(
     store: &dyn IncidentStore,
     key: &str,
@@ -608,42 +773,24 @@ async fn decide_with_record(
     deps: &Deps<'_>,
     clock: Clock,
     tally: &Tally<'_>,
-    mut first_read: Option<Option<Versioned<Incident>>>,
-) -> Result<
-    Option<(
-        Vec<Option<(Step, Incident)>>,
-        Option<(Option<Versioned<Incident>>, u64)>,
-    )>,
-    StoreError,
-> {
+) -> Decision {
     for _attempt in 0..5 {
-        // The batch's read for the first attempt; after a lost race, a fresh read.
-        let loaded = match first_read.take() {
-            Some(read) => read,
-            None => store.load_incident(key, clock.now).await?,
-        };
-        let mut record = loaded.as_ref().map(|l| l.value.clone());
-        let mut changed = false;
-        let mut steps = Vec::with_capacity(jobs.len());
-        for (job, _) in jobs {
-            let Some(observation) = observation(job, key) else {
-                steps.push(None);
-                continue;
-            };
-            let decision = incidents::observe(record.take(), &observation, deps.config.realert_after);
-            changed |= decision.changed;
-            steps.push(Some((decision.step, decision.record.clone())));
-            record = Some(decision.record);
-        }
-        let Some(record) = record.filter(|_| changed) else {
-            return Ok(Some((steps, None)));
+        let loaded = store.load_incident(key, clock.now).await?;
+        let (steps, changed) = decide_jobs(loaded.as_ref().map(|l| l.value.clone()), jobs, key, deps);
+        let Some(record) = changed else {
+            return Ok(Some(Stored { steps, written: None }));
         };
         let expected = loaded.as_ref().map(|l| l.version);
         match store
             .write_incident(&record, expected, clock.now, incident_expiry(clock.now))
             .await?
         {
-            Written::Done { version } => return Ok(Some((steps, Some((loaded, version))))),
+            Written::Done { version } => {
+                return Ok(Some(Stored {
+                    steps,
+                    written: Some((loaded, version)),
+                }));
+            }
             Written::Conflict => {
                 info!(key, "incident record changed since it was read; deciding again");
                 count(tally, "WriteConflicts", &[]);

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rearguard::alert::{Alert, SUBJECT_MAX_CHARS};
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
-use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, StoreError, Versioned, Written};
+use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, IncidentWrite, StoreError, Versioned, Written};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,6 +65,8 @@ struct MemoryStore {
     down: bool,
     /// Another invocation's record, written just before this one's first write (a race).
     racer: Mutex<Option<Incident>>,
+    /// Records written together: (records, all written).
+    transactions: Mutex<Vec<(usize, bool)>>,
 }
 
 impl MemoryStore {
@@ -93,6 +95,13 @@ impl MemoryStore {
     }
     fn record(&self, key: &str) -> Option<Incident> {
         self.incidents.lock().unwrap().get(key).map(|r| r.value.clone())
+    }
+    /// Lets the racing invocation's record in, once, over whatever is stored.
+    fn race(&self, incidents: &mut HashMap<String, Versioned<Incident>>) {
+        if let Some(racer) = self.racer.lock().unwrap().take() {
+            let version = incidents.get(&racer.key).map_or(0, |r| r.version) + 1;
+            incidents.insert(racer.key.clone(), Versioned { value: racer, version });
+        }
     }
 }
 
@@ -137,10 +146,7 @@ impl IncidentStore for MemoryStore {
     ) -> Result<Written, StoreError> {
         self.check()?;
         let mut incidents = self.incidents.lock().unwrap();
-        if let Some(racer) = self.racer.lock().unwrap().take() {
-            let version = expected.unwrap_or(0) + 1;
-            incidents.insert(racer.key.clone(), Versioned { value: racer, version });
-        }
+        self.race(&mut incidents);
         if incidents.get(&incident.key).map(|r| r.version) != expected {
             return Ok(Written::Conflict);
         }
@@ -153,6 +159,37 @@ impl IncidentStore for MemoryStore {
             },
         );
         Ok(Written::Done { version })
+    }
+    async fn write_incidents(
+        &self,
+        writes: &[IncidentWrite],
+        _now: DateTime<Utc>,
+        _expires: DateTime<Utc>,
+    ) -> Result<Vec<Written>, StoreError> {
+        self.check()?;
+        let mut incidents = self.incidents.lock().unwrap();
+        self.race(&mut incidents);
+        let all_hold = writes
+            .iter()
+            .all(|w| incidents.get(&w.incident.key).map(|r| r.version) == w.expected);
+        self.transactions.lock().unwrap().push((writes.len(), all_hold));
+        if !all_hold {
+            return Ok(vec![Written::Conflict; writes.len()]);
+        }
+        Ok(writes
+            .iter()
+            .map(|w| {
+                let version = w.expected.unwrap_or(0) + 1;
+                incidents.insert(
+                    w.incident.key.clone(),
+                    Versioned {
+                        value: w.incident.clone(),
+                        version,
+                    },
+                );
+                Written::Done { version }
+            })
+            .collect())
     }
     async fn delete_incident(&self, key: &str, expected: u64) -> Result<Written, StoreError> {
         self.check()?;
@@ -732,6 +769,57 @@ async fn a_record_written_by_a_racing_invocation_is_read_again_and_its_alert_not
     );
 }
 
+/// A failure of another resource than orders-db, as its own job.
+fn payments_db(job: &str) -> String {
+    let mut event: Value = serde_json::from_str(&orders_db(sample!("backup-failed-rds"), job, 1)).unwrap();
+    event["detail"]["resourceArn"] = json!("arn:aws:rds:eu-west-1:111122223333:db:payments-db");
+    event.to_string()
+}
+
+#[tokio::test]
+async fn a_batchs_changed_records_are_written_together_in_one_transaction() {
+    let world = World::new();
+
+    let failed = world
+        .run(&[&orders_db(sample!("backup-failed-rds"), "f1", 1), &payments_db("p1")])
+        .await;
+
+    assert!(failed.is_empty());
+    assert_eq!(*world.store.transactions.lock().unwrap(), vec![(2, true)]);
+    assert_eq!(world.outbox.sent().len(), 2);
+    assert!(world.store.record(ORDERS_DB).unwrap().is_open());
+}
+
+#[tokio::test]
+async fn a_race_lost_in_the_transaction_decides_each_resource_again_on_its_own() {
+    let world = World::new();
+    let theirs = orders_db(sample!("backup-failed-rds"), "f1", 1);
+    let racer = World::new();
+    racer.run(&[&theirs]).await;
+    *world.store.racer.lock().unwrap() = racer.store.record(ORDERS_DB);
+
+    let failed = world
+        .run(&[&orders_db(sample!("backup-failed-rds"), "f2", 1), &payments_db("p1")])
+        .await;
+
+    assert!(failed.is_empty());
+    assert_eq!(
+        *world.store.transactions.lock().unwrap(),
+        vec![(2, false)],
+        "cancelled, nothing written"
+    );
+    // orders-db was alerted by the racer; payments-db, written on its own afterwards, alerts.
+    assert_eq!(
+        world.outbox.subjects(),
+        vec!["[CRITICAL] Backup FAILED: payments-db (RDS) 111122223333 eu-west-1"]
+    );
+    let orders = world.store.record(ORDERS_DB).unwrap();
+    assert_eq!(
+        orders.failed.iter().map(|f| f.job_id.as_str()).collect::<Vec<_>>(),
+        vec!["f1", "f2"]
+    );
+}
+
 #[tokio::test]
 async fn an_alert_that_cannot_be_published_puts_the_incident_record_back() {
     let world = World {
@@ -931,4 +1019,114 @@ async fn a_malformed_scan_event_is_ignored_without_retry_and_a_clean_one_is_quie
 
     assert!(failed.is_empty(), "{failed:?}");
     assert!(world.outbox.sent().is_empty());
+}
+
+/// The DynamoDB adapter under the handler: a transaction cancelled by a racing invocation is
+/// followed, per resource, by a fresh read and a conditional `PutItem` on the version found.
+#[tokio::test]
+async fn a_cancelled_dynamodb_transaction_falls_back_to_a_conditional_put_per_resource() {
+    use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use rearguard::dynamo_store::DynamoStore;
+
+    const ORDERS_PK: &str = "incident#BACKUP#arn:aws:rds:eu-west-1:111122223333:db:orders-db";
+    const PAYMENTS_PK: &str = "incident#BACKUP#arn:aws:rds:eu-west-1:111122223333:db:payments-db";
+    let day1 = || AttributeValue::N("1793503800000".into()); // 2026-11-01T03:30:00Z
+    let pk_of = |item: &HashMap<String, AttributeValue>| item["pk"].as_s().unwrap().clone();
+    // GIVEN both records read as absent, then a racing invocation opens orders-db's incident
+    // (version 1, job f1, alerted) before this batch's transaction.
+    let read = mock!(aws_sdk_dynamodb::Client::batch_get_item).then_output(|| BatchGetItemOutput::builder().build());
+    let transaction = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .match_requests(|req| req.transact_items().len() == 2)
+        .then_error(|| {
+            TransactWriteItemsError::TransactionCanceledException(
+                TransactionCanceledException::builder()
+                    .cancellation_reasons(CancellationReason::builder().code("ConditionalCheckFailed").build())
+                    .cancellation_reasons(CancellationReason::builder().code("None").build())
+                    .build(),
+            )
+        });
+    let theirs = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(move |req| req.key().unwrap()["pk"].as_s().unwrap() == ORDERS_PK)
+        .then_output(move || {
+            GetItemOutput::builder()
+                .item("pk", AttributeValue::S(ORDERS_PK.into()))
+                .item("version", AttributeValue::N("1".into()))
+                .item("expires_at", AttributeValue::N("4102444800".into()))
+                .item("state", AttributeValue::S("FAILED".into()))
+                .item("job_type", AttributeValue::S("BACKUP".into()))
+                .item(
+                    "resource_arn",
+                    AttributeValue::S("arn:aws:rds:eu-west-1:111122223333:db:orders-db".into()),
+                )
+                .item(
+                    "failed",
+                    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+                        ("job".to_string(), AttributeValue::S("f1".into())),
+                        ("at".to_string(), day1()),
+                    ]))]),
+                )
+                .item("last_alerted_at", day1())
+                .build()
+        });
+    let absent = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let put_orders = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(move |req| {
+            pk_of(req.item().unwrap()) == ORDERS_PK
+                && req.condition_expression() == Some("version = :expected")
+                && req.expression_attribute_values().unwrap()[":expected"].as_n().unwrap() == "1"
+                && req.item().unwrap()["failed"].as_l().unwrap().len() == 2
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let put_payments = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(move |req| {
+            pk_of(req.item().unwrap()) == PAYMENTS_PK
+                && req.condition_expression() == Some("attribute_not_exists(pk) OR expires_at < :now")
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let store = DynamoStore::new(
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&read, &transaction, &theirs, &absent, &put_orders, &put_payments]
+        ),
+        "state",
+        "job-alerts",
+    );
+    let config = config();
+    let outbox = Outbox::default();
+    let deps = Deps {
+        config: &config,
+        publisher: &outbox,
+        forwarder: None,
+        ledger: Some(&store),
+        incidents: Some(&store),
+        jobs: None,
+    };
+    let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+    // WHEN this batch holds another failure of orders-db and one of payments-db
+    let outcome = process(
+        records(&[&orders_db(sample!("backup-failed-rds"), "f2", 1), &payments_db("p1")]),
+        &deps,
+        clock(now()),
+        &mut metrics,
+    )
+    .await;
+
+    // THEN one transaction, cancelled; each resource read and written on its own; only
+    // payments-db alerts (orders-db was alerted by the racer)
+    assert!(outcome.failed.is_empty());
+    assert_eq!(transaction.num_calls(), 1);
+    assert_eq!((theirs.num_calls(), absent.num_calls()), (1, 1));
+    assert_eq!((put_orders.num_calls(), put_payments.num_calls()), (1, 1));
+    assert_eq!(
+        outbox.subjects(),
+        vec!["[CRITICAL] Backup FAILED: payments-db (RDS) 111122223333 eu-west-1"]
+    );
 }
