@@ -24,3 +24,4 @@ pub mod scan_events;
 pub mod sns;
 pub mod store;
 pub mod tagging;
+pub mod vault_access_policy;

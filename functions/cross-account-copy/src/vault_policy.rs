@@ -9,6 +9,7 @@
 //! User Guide, *Copying a DB Cluster Snapshot*: "copied across regions and accounts in a single
 //! step"; AWS Backup Developer Guide, *Vault access policies*).
 
+use rearguard::vault_access_policy::{Effect, one_or_many, statements};
 use serde_json::Value;
 
 pub const COPY_FROM: &str = "backup:CopyFromBackupVault";
@@ -37,32 +38,6 @@ pub enum VaultPolicy {
     Unreadable(String),
 }
 
-fn list(value: &Value) -> Vec<&Value> {
-    match value {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
-fn principal_matches(principal: &Value, account: &str) -> bool {
-    if principal.as_str() == Some("*") {
-        return true;
-    }
-    list(principal.get("AWS").unwrap_or(&Value::Null))
-        .into_iter()
-        .filter_map(Value::as_str)
-        .any(|p| p == "*" || p == account || (p.starts_with("arn:") && p.split(':').nth(4) == Some(account)))
-}
-
-/// Vault access policies take no wildcard in `Action` (*Vault access policies*): exact names.
-fn action_matches(actions: &Value, action: &str) -> bool {
-    list(actions)
-        .into_iter()
-        .filter_map(Value::as_str)
-        .any(|a| a.eq_ignore_ascii_case(action))
-}
-
 /// `Some(true/false)` when every condition is `aws:PrincipalAccount` equality, `None` otherwise.
 fn conditions_hold(condition: Option<&Value>, account: &str) -> Option<bool> {
     let Some(Value::Object(operators)) = condition else {
@@ -75,7 +50,7 @@ fn conditions_hold(condition: Option<&Value>, account: &str) -> Option<bool> {
             if key != "aws:PrincipalAccount" || !matches!(operator.as_str(), "StringEquals" | "StringNotEquals") {
                 return None;
             }
-            let equal = list(values).into_iter().any(|v| v.as_str() == Some(account));
+            let equal = one_or_many(values).into_iter().any(|v| v.as_str() == Some(account));
             holds &= (operator == "StringEquals") == equal;
         }
     }
@@ -83,23 +58,18 @@ fn conditions_hold(condition: Option<&Value>, account: &str) -> Option<bool> {
 }
 
 pub fn grant(policy: &str, action: &str, account: &str) -> Grant {
-    let Ok(document) = serde_json::from_str::<Value>(policy) else {
+    let Some(statements) = statements(policy) else {
         return Grant::Conditional;
     };
     let mut grant = Grant::Missing;
-    for statement in list(document.get("Statement").unwrap_or(&Value::Null)) {
-        let applies = action_matches(statement.get("Action").unwrap_or(&Value::Null), action)
-            && principal_matches(statement.get("Principal").unwrap_or(&Value::Null), account);
-        if !applies {
+    for statement in statements {
+        if !(statement.names_action(action) && statement.names_account(account)) {
             continue;
         }
-        match (
-            statement.get("Effect").and_then(Value::as_str),
-            conditions_hold(statement.get("Condition"), account),
-        ) {
-            (Some("Deny"), Some(true)) => return Grant::Denied,
-            (Some("Allow"), Some(true)) => grant = Grant::Allowed,
-            (Some("Allow"), None) if grant == Grant::Missing => grant = Grant::Conditional,
+        match (statement.effect, conditions_hold(statement.condition.as_ref(), account)) {
+            (Some(Effect::Deny), Some(true)) => return Grant::Denied,
+            (Some(Effect::Allow), Some(true)) => grant = Grant::Allowed,
+            (Some(Effect::Allow), None) if grant == Grant::Missing => grant = Grant::Conditional,
             _ => {}
         }
     }

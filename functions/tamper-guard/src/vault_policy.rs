@@ -3,8 +3,9 @@
 //! A vault access policy "can deny access to the API operations that target a backup vault and
 //! the ability to delete the stored recovery points", and unlike IAM policies it does not
 //! support a wildcard in the `Action` key (AWS Backup Developer Guide, "Vault access policies"),
-//! so the protected actions are matched by name.
+//! so the protected actions are matched by name (`rearguard::vault_access_policy`).
 
+use rearguard::vault_access_policy::{Effect, statements};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -13,28 +14,12 @@ pub const PROTECTIVE: [&str; 2] = ["backup:DeleteRecoveryPoint", "backup:UpdateR
 
 /// The protective actions a policy denies (to anyone). A policy that is not JSON denies nothing.
 pub fn protective_denies(policy: &str) -> BTreeSet<String> {
-    let Ok(document) = serde_json::from_str::<Value>(policy) else {
-        return BTreeSet::new();
-    };
-    let statements = match document.get("Statement") {
-        Some(Value::Array(list)) => list.clone(),
-        Some(single @ Value::Object(_)) => vec![single.clone()],
-        _ => Vec::new(),
-    };
-    statements
+    statements(policy)
+        .unwrap_or_default()
         .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny"))
-        .flat_map(|s| match s.get("Action") {
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-            _ => Vec::new(),
-        })
-        .filter_map(|action| {
-            PROTECTIVE
-                .iter()
-                .find(|p| p.eq_ignore_ascii_case(&action))
-                .map(|p| p.to_string())
-        })
+        .filter(|s| s.effect == Some(Effect::Deny))
+        .flat_map(|s| PROTECTIVE.iter().filter(|p| s.names_action(p)))
+        .map(|p| p.to_string())
         .collect()
 }
 
