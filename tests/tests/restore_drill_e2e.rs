@@ -5,7 +5,9 @@
 
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
-use rearguard_e2e::restore_world::{production_table, scheduled_restore_test};
+use rearguard_e2e::restore_world::{
+    backed_up_in_isolated_vault, production_bucket, production_table, restore_test_of_type, scheduled_restore_test,
+};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -277,5 +279,52 @@ async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_
     assert!(
         logs.iter()
             .any(|l| l.contains("would_publish") && l.contains("Restore test FAILED"))
+    );
+}
+
+#[tokio::test]
+async fn a_restored_bucket_with_its_objects_validates_successful_and_an_empty_one_failed_with_the_reason() {
+    // GIVEN a production bucket with objects and one that was empty when backed up, each backed up
+    // 20 h ago and restored by its scheduled restore test into a new bucket
+    let sdk = local_aws::sdk_config().await;
+    let full = production_bucket(&sdk, 2).await;
+    let empty = production_bucket(&sdk, 0).await;
+    let full_vault = backed_up_in_isolated_vault(&sdk, &full, BACKUP_AGE_HOURS).await;
+    let full_event = restore_test_of_type(&sdk, &full_vault, &full, "S3", 0).await;
+    let empty_vault = backed_up_in_isolated_vault(&sdk, &empty, BACKUP_AGE_HOURS).await;
+    let empty_event = restore_test_of_type(&sdk, &empty_vault, &empty, "S3", 0).await;
+    let restored = full_event["detail"]["createdResourceArn"].as_str().unwrap().to_string();
+    assert!(
+        restored.starts_with("arn:aws:s3:::awsbackup-restore-test-"),
+        "{full_event:#}"
+    );
+    let drill = Harness::restore_drill().await;
+
+    // WHEN restore-drill gets both restore tests' events
+    let passed = drill.invoke(&full_event).await;
+    let failed = drill.invoke(&empty_event).await;
+
+    // THEN the bucket with objects validates SUCCESSFUL, saying what was read
+    assert_eq!(passed["verdict"], "passed", "{passed}");
+    let job_id = |e: &Value| e["detail"]["restoreJobId"].as_str().unwrap().to_string();
+    let after = describe(&sdk, &job_id(&full_event)).await;
+    assert_eq!(after.validation_status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+    let bucket = restored.trim_start_matches("arn:aws:s3:::");
+    assert_eq!(
+        after.validation_status_message(),
+        Some(format!("bucket {bucket} holds the restored objects (ListObjectsV2 read a key)").as_str())
+    );
+    // AND the empty one FAILED with the reason, and one ERROR alert names the S3 source
+    assert_eq!(failed["verdict"], "failed", "{failed}");
+    let after = describe(&sdk, &job_id(&empty_event)).await;
+    assert_eq!(after.validation_status().map(|s| s.as_str()), Some("FAILED"));
+    let reason = after.validation_status_message().unwrap_or("");
+    assert!(reason.ends_with("is empty: ListObjectsV2 found no object"), "{reason}");
+    let alerts = drill.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let name = empty.trim_start_matches("arn:aws:s3:::");
+    assert_eq!(
+        alerts[0].subject,
+        format!("[ERROR] Restore test FAILED: {name} (S3) 123456789012 eu-west-1")
     );
 }
