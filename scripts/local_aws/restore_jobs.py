@@ -185,6 +185,8 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
             "engine": getattr(source, "engine", "postgres"),
             "db_instance_class": metadata.get("DBInstanceClass") or getattr(source, "db_instance_class", "db.t3.micro"),
             "allocated_storage": getattr(source, "allocated_storage", 20),
+            # A snapshot keeps its instance's storage type, and a restore takes it.
+            "storage_type": getattr(source, "storage_type", None),
             "master_username": getattr(source, "master_username", "admin"),
             "master_user_password": "restored-not-a-secret",
             "storage_encrypted": getattr(source, "storage_encrypted", False),
