@@ -328,3 +328,102 @@ async fn a_restored_bucket_with_its_objects_validates_successful_and_an_empty_on
         format!("[ERROR] Restore test FAILED: {name} (S3) 123456789012 eu-west-1")
     );
 }
+
+/// A source resource of each type restore-drill reads through its own service, and the message its
+/// validation should put.
+async fn sources_of_each_database_file_system_and_instance_type(
+    sdk: &aws_config::SdkConfig,
+) -> Vec<(String, &'static str)> {
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let db = rds
+        .create_db_instance()
+        .db_instance_identifier(unique("orders-db"))
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .storage_type("gp3")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("db instance");
+    let cluster = rds
+        .create_db_cluster()
+        .db_cluster_identifier(unique("orders-cluster"))
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("db cluster");
+    let file_system = aws_sdk_efs::Client::new(sdk)
+        .create_file_system()
+        .creation_token(unique("shared"))
+        .send()
+        .await
+        .expect("file system");
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let images = ec2.describe_images().owners("amazon").send().await.expect("images");
+    let image = images.images()[0].image_id().unwrap().to_string();
+    let launched = ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Small)
+        .send()
+        .await
+        .expect("instance");
+    let instance = launched.instances()[0].instance_id().unwrap();
+    vec![
+        (db.db_instance().unwrap().db_instance_arn().unwrap().to_string(), "RDS"),
+        (
+            cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string(),
+            "Aurora",
+        ),
+        (file_system.file_system_arn().unwrap().to_string(), "EFS"),
+        (format!("arn:aws:ec2:eu-west-1:123456789012:instance/{instance}"), "EC2"),
+    ]
+}
+
+#[tokio::test]
+async fn restored_databases_clusters_file_systems_and_instances_validate_successful_with_what_was_checked() {
+    // GIVEN a Postgres instance (20 GiB gp3), an Aurora PostgreSQL cluster, a file system and an
+    // instance, each backed up 20 h ago and restored by its scheduled restore test
+    let sdk = local_aws::sdk_config().await;
+    let mut events = Vec::new();
+    for (source, resource_type) in sources_of_each_database_file_system_and_instance_type(&sdk).await {
+        let vault = backed_up_in_isolated_vault(&sdk, &source, BACKUP_AGE_HOURS).await;
+        events.push((
+            resource_type,
+            restore_test_of_type(&sdk, &vault, &source, resource_type, 0).await,
+        ));
+    }
+    let drill = Harness::restore_drill().await;
+
+    for (resource_type, event) in &events {
+        // WHEN restore-drill gets the restore test's event
+        let answer = drill.invoke(event).await;
+
+        // THEN AWS Backup records a SUCCESSFUL validation saying what was checked
+        assert_eq!(answer["verdict"], "passed", "{resource_type}: {answer}");
+        let job = describe(&sdk, event["detail"]["restoreJobId"].as_str().unwrap()).await;
+        assert_eq!(job.validation_status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+        let created = event["detail"]["createdResourceArn"].as_str().unwrap();
+        let name = created.rsplit(['/', ':']).next().unwrap();
+        let expected = match *resource_type {
+            "RDS" => {
+                format!("DB instance {name} is available with its source's engine postgres and storage (20 GiB gp3)")
+            }
+            "Aurora" => format!("DB cluster {name} is available with its source's engine aurora-postgresql"),
+            "EFS" => format!("file system {name} is available"),
+            _ => format!("instance {name} is running and passed its status checks"),
+        };
+        assert_eq!(
+            job.validation_status_message(),
+            Some(expected.as_str()),
+            "{resource_type}"
+        );
+    }
+    assert!(drill.alerts(0).await.is_empty(), "passed drills alert nobody");
+}
