@@ -68,6 +68,7 @@ from moto.ec2.models import ec2_backends
 from moto.iam.models import get_account_id_from
 from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import FakeKey, s3_backends
 
 import assume_role
 from api_error import ApiError
@@ -161,7 +162,8 @@ class RecoveryPoint:
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
     multi_az_cluster: bool = False
-    # A DynamoDB table's items when it was backed up (wire format), for restores to put back.
+    # A DynamoDB table's items (wire format) or an S3 bucket's objects ({"Key", "Body"}) when it
+    # was backed up, for restores to put back.
     contents: list[dict[str, Any]] | None = None
 
     @property
@@ -455,6 +457,16 @@ class BackupJobs:
         return [item.to_json()["Attributes"] for item in table.all_items()] if table is not None else []
 
     @staticmethod
+    def bucket_objects(account: str, resource_arn: str) -> list[dict[str, Any]]:
+        """The bucket's current objects, key and body (none when the bucket does not exist here):
+        what an S3 restore puts back."""
+        backend = s3_backends[account]["aws"]
+        bucket = backend.buckets.get(resource_arn.split(":::", 1)[-1])
+        if bucket is None:
+            return []
+        return [{"Key": name, "Body": key.value} for name, key in bucket.keys.items() if isinstance(key, FakeKey)]
+
+    @staticmethod
     def cluster_type(account: str, region: str, resource_arn: str, kind: str) -> str:
         """An RDS DB cluster is Aurora unless its engine makes it another type (Neptune)."""
         if kind != "Aurora":
@@ -575,13 +587,15 @@ class BackupJobs:
                 job.state, job.status_message = "FAILED", refusal
             else:
                 point = RecoveryPoint(
-                    arn=self.new_point_arn(kind, account, region, job_id),
+                    arn=(self.backup_image(account, region, resource_arn, job_id) if kind == "EC2"
+                         else self.new_point_arn(kind, account, region, job_id)),
                     account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
                     resource_type=kind, created=created, iam_role_arn=role,
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
                     lifecycle=lifecycle, created_by=created_by,
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
-                    contents=self.table_items(account, region, resource_arn) if kind == "DynamoDB" else None,
+                    contents=(self.table_items(account, region, resource_arn) if kind == "DynamoDB"
+                              else self.bucket_objects(account, resource_arn) if kind == "S3" else None),
                 )
                 self.add_point(point)
                 vault.num_of_recovery_points += 1
@@ -637,6 +651,15 @@ class BackupJobs:
             if arn:
                 members.append((arn, resource_type_of(arn)))
         return members
+
+    @staticmethod
+    def backup_image(account: str, region: str, instance_arn: str, job_id: str) -> str:
+        """An EC2 backup is an AMI of the instance (its recovery point ARN names the image), which
+        an EC2 restore launches."""
+        instance_id = instance_arn.rsplit("/", 1)[-1]
+        image = ec2_backends[account][region].create_image(
+            instance_id, f"AwsBackup_{instance_id}_{job_id}", "This AMI was created by AWS Backup", [])
+        return f"arn:aws:ec2:{region}::image/{image.id}"
 
     @staticmethod
     def new_point_arn(kind: str, account: str, region: str, job_id: str, copy: bool = False) -> str:

@@ -14,6 +14,19 @@ resource type"), from the restore metadata AWS documents for each type:
                                             items it had when it was backed up
   EBS       `availabilityZone`              a volume of the source volume's size
   RDS       `DBInstanceIdentifier`          a DB instance with the source's engine and class
+  S3        `DestinationBucketName`,        the objects the bucket had when it was backed up, in a
+            `NewBucket`                     new bucket (NewBucket true) or an existing one
+                                            ("Restore S3 data using AWS Backup")
+  EFS       `newFileSystem`, `CreationToken`, a new file system (newFileSystem true) or, false,
+            `PerformanceMode`, `Encrypted`, the source file system, restored into a directory of it
+            `KmsKeyId`                      ("Restore an Amazon EFS file system")
+  Aurora    `DBClusterIdentifier`           a DB cluster with the source cluster's engine and
+                                            settings and no DB instance: "AWS Backup restores your
+                                            Aurora cluster; it does not create or attach an Amazon
+                                            RDS instance" ("Restore an Aurora cluster")
+  EC2       `InstanceType`, `SubnetId`,     a running instance from the backup's AMI
+            `SecurityGroupIds`              ("Restore an Amazon EC2 instance")
+Metadata keys are read whatever their case (restore testing overrides "are not case sensitive").
 Other types fail with a status message saying the emulator does not restore them.
 
 Restores take time like backups: CREATED, PENDING and RUNNING at once, then the resource and
@@ -29,13 +42,16 @@ deletes what they restored ("Restore testing", "Restore testing validation").
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
+from moto.efs.models import efs_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
 
 import default_bus
 from api_error import ApiError
@@ -169,6 +185,8 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
             "engine": getattr(source, "engine", "postgres"),
             "db_instance_class": metadata.get("DBInstanceClass") or getattr(source, "db_instance_class", "db.t3.micro"),
             "allocated_storage": getattr(source, "allocated_storage", 20),
+            # A snapshot keeps its instance's storage type, and a restore takes it.
+            "storage_type": getattr(source, "storage_type", None),
             "master_username": getattr(source, "master_username", "admin"),
             "master_user_password": "restored-not-a-secret",
             "storage_encrypted": getattr(source, "storage_encrypted", False),
@@ -176,7 +194,116 @@ def create_resource(account: str, region: str, point, metadata: dict[str, str]) 
             "region": region,
         })
         return database.db_instance_arn
+    if point.resource_type == "S3":
+        return restore_bucket(account, point, metadata)
+    if point.resource_type == "EFS":
+        return restore_file_system(account, region, point, metadata, source_name)
+    if point.resource_type == "Aurora":
+        return restore_cluster(account, region, metadata, source_name)
+    if point.resource_type == "EC2":
+        return restore_instance(account, region, point, metadata)
     raise ValueError(f"This emulator does not restore {point.resource_type} recovery points")
+
+
+def meta(metadata: dict[str, str], key: str) -> str | None:
+    """A restore metadata value whatever the case of its key."""
+    wanted = key.lower()
+    return next((v for k, v in metadata.items() if k.lower() == wanted), None)
+
+
+def is_true(value: str | None) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def restore_bucket(account: str, point, metadata: dict[str, str]) -> str:
+    """"Restore S3 data using AWS Backup": the objects go into DestinationBucketName, a new bucket
+    when NewBucket is true (it must not exist), else an existing one."""
+    name = meta(metadata, "DestinationBucketName")
+    if not name:
+        raise ValueError("Restore metadata must include DestinationBucketName")
+    backend = s3_backends[account]["aws"]
+    if is_true(meta(metadata, "NewBucket")):
+        backend.create_bucket(name, point.region)
+    elif name not in backend.buckets:
+        raise ValueError(f"The destination bucket {name} does not exist; set NewBucket to true to create it")
+    for item in point.contents or []:
+        backend.put_object(name, item["Key"], item["Body"])
+    return f"arn:aws:s3:::{name}"
+
+
+def restore_file_system(account: str, region: str, point, metadata: dict[str, str], source_name: str) -> str:
+    """"Restore an Amazon EFS file system": newFileSystem true creates a file system (with the
+    given PerformanceMode, Encrypted, KmsKeyId and CreationToken); false restores into the
+    source file system (`file-system-id`), which must still exist. The files themselves are not
+    modelled: moto's EFS holds no data."""
+    efs = efs_backends[account][region]
+    if not is_true(meta(metadata, "newFileSystem")):
+        target = meta(metadata, "file-system-id") or source_name
+        if target not in efs.file_systems_by_id:
+            raise ValueError(f"File system {target} does not exist")
+        return efs.file_systems_by_id[target].file_system_arn
+    encrypted = is_true(meta(metadata, "Encrypted"))
+    created = efs.create_file_system(
+        creation_token=meta(metadata, "CreationToken") or f"awsbackup-restore-{uuid.uuid4()}",
+        performance_mode=meta(metadata, "PerformanceMode") or "generalPurpose",
+        encrypted=encrypted, kms_key_id=(meta(metadata, "KmsKeyId") if encrypted else None),
+        throughput_mode="bursting", provisioned_throughput_in_mibps=None, availability_zone_name=None,
+        backup=False, tags=[],
+    )
+    return created.file_system_arn
+
+
+def restore_cluster(account: str, region: str, metadata: dict[str, str], source_name: str) -> str:
+    """"Restore an Aurora cluster": a DB cluster named DBClusterIdentifier with the source
+    cluster's engine and settings (as RestoreDBClusterFromSnapshot copies them) and no DB
+    instance. moto keeps no snapshot of the cluster here, so the source cluster must still exist."""
+    identifier = meta(metadata, "DBClusterIdentifier")
+    if not identifier:
+        raise ValueError("Restore metadata must include DBClusterIdentifier")
+    rds = rds_backends[account][region]
+    source = rds.clusters.get(source_name)
+    if source is None:
+        raise ValueError(f"This emulator restores an Aurora cluster from its source cluster, and "
+                         f"{source_name} no longer exists")
+    props = {
+        "db_cluster_identifier": identifier,
+        "engine": source.engine,
+        "engine_version": source.engine_version,
+        "master_username": source.master_username,
+        "master_user_password": "restored-not-a-secret",
+        "storage_encrypted": source.storage_encrypted,
+        "kms_key_id": meta(metadata, "KmsKeyId") or getattr(source, "kms_key_id", None),
+        "db_subnet_group_name": meta(metadata, "DBSubnetGroupName"),
+        "vpc_security_group_ids": [g for g in (meta(metadata, "VpcSecurityGroupIds") or "").split(",") if g],
+        "account_id": account,
+        "region": region,
+    }
+    cluster = rds.create_db_cluster({k: v for k, v in props.items() if v is not None})
+    # moto reports a new cluster `creating` on its first read, `available` after; the restore
+    # job completes once the cluster is restored, so that first read happens here.
+    _ = cluster.status
+    return cluster.db_cluster_arn
+
+
+def restore_instance(account: str, region: str, point, metadata: dict[str, str]) -> str:
+    """"Restore an Amazon EC2 instance": an instance launched from the backup's AMI (the recovery
+    point), of InstanceType, in SubnetId with SecurityGroupIds when given."""
+    ec2 = ec2_backends[account][region]
+    image_id = point.arn.rsplit("/", 1)[-1]
+    if image_id not in ec2.amis:
+        raise ValueError(f"The AMI {image_id} of this recovery point does not exist")
+    groups = meta(metadata, "SecurityGroupIds") or ""
+    try:
+        group_ids = json.loads(groups) if groups.startswith("[") else [g for g in groups.split(",") if g]
+    except json.JSONDecodeError:
+        raise ValueError(f"SecurityGroupIds is not a list of security group ids: {groups}") from None
+    instance_type = meta(metadata, "InstanceType")
+    reservation = ec2.run_instances(
+        image_id, 1, None, [],
+        instance_type=instance_type or "t3.micro", is_instance_type_default=not instance_type,
+        subnet_id=meta(metadata, "SubnetId"), security_group_ids=group_ids, region_name=region,
+    )
+    return f"arn:aws:ec2:{region}:{account}:instance/{reservation.instances[0].id}"
 
 
 def start_restore_job(state, account: str, region: str, body: dict, headers: dict, not_found, invalid, iso) -> dict:
@@ -320,6 +447,17 @@ def delete_restored_resource(job: RestoreJob) -> None:
             ec2_backends[job.account][job.region].delete_volume(name)
         elif job.resource_type == "RDS":
             rds_backends[job.account][job.region].delete_db_instance(name, skip_final_snapshot=True)
+        elif job.resource_type == "Aurora":
+            rds_backends[job.account][job.region].delete_db_cluster(name)
+        elif job.resource_type == "EC2":
+            ec2_backends[job.account][job.region].terminate_instances([name])
+        elif job.resource_type == "EFS" and is_true(meta(job.metadata, "newFileSystem")):
+            efs_backends[job.account][job.region].delete_file_system(name)
+        elif job.resource_type == "S3" and is_true(meta(job.metadata, "NewBucket")):
+            backend = s3_backends[job.account]["aws"]
+            for key in list(backend.get_bucket(name).keys):
+                backend.delete_object(name, key)
+            backend.delete_bucket(name)
         job.deletion = {"DeletionStatus": "SUCCESSFUL"}
     except Exception as e:  # the resource was changed or deleted meanwhile
         job.deletion = {"DeletionStatus": "FAILED", "DeletionStatusMessage": str(getattr(e, "message", "") or e)}

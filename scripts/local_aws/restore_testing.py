@@ -29,7 +29,9 @@ from typing import Any, Callable
 
 from moto.dynamodb.models import dynamodb_backends
 from moto.ec2.models import ec2_backends
+from moto.efs.models import efs_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
 
 import restore_jobs
 from api_error import ApiError
@@ -50,6 +52,7 @@ MAX_ARNS = 30
 OVERRIDABLE = {
     "DynamoDB": {"encryptiontype", "kmsmasterkeyarn"},
     "EBS": {"availabilityzone", "iops", "kmskeyid", "throughput", "volumesize", "volumetype"},
+    "EC2": {"iaminstanceprofilename", "instancetype", "requireimdsv2", "securitygroupids", "subnetid"},
 }
 # A run never catches up on more missed schedules than this (a clock moved years ahead).
 MAX_RUNS_PER_TICK = 1_000
@@ -486,6 +489,12 @@ def resource_tags(account: str, region: str, resource_type: str, resource_arn: s
         if resource_type in ("RDS", "Aurora", "Neptune", "DocumentDB"):
             pairs = rds_backends[account][region].list_tags_for_resource(resource_arn)
             return {p["Key"]: p["Value"] for p in pairs}
+        if resource_type == "EFS":
+            pairs = efs_backends[account][region].list_tags_for_resource(name)
+            return {p["Key"]: p["Value"] for p in pairs}
+        if resource_type == "S3":
+            backend = s3_backends[account]["aws"]
+            return dict(backend.tagger.get_tag_dict_for_resource(backend.get_bucket(name).arn))
     except Exception:  # the resource no longer exists
         return {}
     return {}
@@ -494,9 +503,13 @@ def resource_tags(account: str, region: str, resource_type: str, resource_arn: s
 def inferred_metadata(point) -> dict[str, str]:
     """"Restore testing inferred metadata": DynamoDB `targetTableName` "set to random value
     starting with awsbackup-restore-test-", `deletionProtection` false, `encryptionType` Default;
-    EBS `availabilityZone` "a random availability zone", `encrypted` true. RDS instances get a
-    `DBInstanceIdentifier` of the same awsbackup-restore-test- form. Other types get none, so their
-    restore fails as restore_jobs.py fails them."""
+    EBS `availabilityZone` "a random availability zone", `encrypted` true; EC2
+    `disableApiTermination` false, `requiredImdsV2` true, `instanceType` the recovery point's; EFS
+    `encrypted` true, `file-system-id` the recovery point's, `kmsKeyId` alias/aws/elasticfilesystem,
+    `newFileSystem` true, `performanceMode` generalPurpose; S3 a new bucket named
+    awsbackup-restore-test-..., encrypted. RDS instances and Aurora clusters get a
+    `DBInstanceIdentifier` / `DBClusterIdentifier` of the same awsbackup-restore-test- form. Other
+    types get none, so their restore fails as restore_jobs.py fails them."""
     suffix = uuid.uuid4().hex[:12]
     if point.resource_type == "DynamoDB":
         return {"targetTableName": f"awsbackup-restore-test-{suffix}", "deletionProtection": "false",
@@ -506,7 +519,26 @@ def inferred_metadata(point) -> dict[str, str]:
         return {"availabilityZone": chooser.choice(zones), "encrypted": "true"}
     if point.resource_type == "RDS":
         return {"DBInstanceIdentifier": f"awsbackup-restore-test-{suffix}"}
+    if point.resource_type == "Aurora":
+        return {"DBClusterIdentifier": f"awsbackup-restore-test-{suffix}"}
+    if point.resource_type == "S3":
+        return {"DestinationBucketName": f"awsbackup-restore-test-{suffix}", "NewBucket": "true",
+                "Encrypted": "true", "EncryptionType": "SSE_S3"}
+    if point.resource_type == "EFS":
+        return {"file-system-id": point.resource_arn.rsplit("/", 1)[-1], "newFileSystem": "true",
+                "Encrypted": "true", "KmsKeyId": "alias/aws/elasticfilesystem",
+                "PerformanceMode": "generalPurpose"}
+    if point.resource_type == "EC2":
+        return {"disableApiTermination": "false", "requireImdsV2": "true", "InstanceType": source_instance_type(point)}
     return {}
+
+
+def source_instance_type(point) -> str:
+    """"instanceType value is set to the instanceType of the recovery point being restored"."""
+    try:
+        return ec2_backends[point.account][point.region].get_instance(point.resource_arn.rsplit("/", 1)[-1]).instance_type
+    except Exception:  # the instance is gone; the AMI does not say
+        return "t3.micro"
 
 
 def with_overrides(metadata: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:

@@ -120,6 +120,56 @@ pub async fn restore_test_of(
     table_arn: &str,
     restore_minutes: i64,
 ) -> Value {
+    restore_test_of_type(sdk, vault_arn, table_arn, "DynamoDB", restore_minutes).await
+}
+
+/// An S3 bucket in the production plan (backup tag) holding `objects` order files.
+pub async fn production_bucket(sdk: &aws_config::SdkConfig, objects: usize) -> String {
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    let name = unique("orders");
+    s3.create_bucket()
+        .bucket(&name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let tag = aws_sdk_s3::types::Tag::builder()
+        .key("backup-plan")
+        .value("production")
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging()
+        .bucket(&name)
+        .tagging(aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().unwrap())
+        .send()
+        .await
+        .expect("tag bucket");
+    for i in 0..objects {
+        s3.put_object()
+            .bucket(&name)
+            .key(format!("orders/{i}.json"))
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                br#"{"status": "paid"}"#,
+            ))
+            .send()
+            .await
+            .expect("put object");
+    }
+    format!("arn:aws:s3:::{name}")
+}
+
+/// Like [`restore_test_of`], for a protected resource of any AWS Backup resource type.
+pub async fn restore_test_of_type(
+    sdk: &aws_config::SdkConfig,
+    vault_arn: &str,
+    resource_arn: &str,
+    resource_type: &str,
+    restore_minutes: i64,
+) -> Value {
     let backup = aws_sdk_backup::Client::new(sdk);
     let now = clock("GET", "").await;
     let inbox = rule_to_queue(
@@ -127,7 +177,7 @@ pub async fn restore_test_of(
         None,
         &unique("restore-tests"),
         &json!({"source": ["aws.backup"], "detail-type": ["Restore Job State Change"],
-                "detail": {"sourceResourceArn": [table_arn], "status": ["COMPLETED"]}}),
+                "detail": {"sourceResourceArn": [resource_arn], "status": ["COMPLETED"]}}),
     )
     .await;
     // One run only: a cron expression of one minute of one day of one year.
@@ -166,10 +216,10 @@ pub async fn restore_test_of(
         .restore_testing_plan_name(&plan)
         .restore_testing_selection(
             RestoreTestingSelectionForCreate::builder()
-                .restore_testing_selection_name("dynamodb")
+                .restore_testing_selection_name(resource_type.to_lowercase())
                 .iam_role_arn(BACKUP_ROLE)
-                .protected_resource_type("DynamoDB")
-                .protected_resource_arns(table_arn)
+                .protected_resource_type(resource_type)
+                .protected_resource_arns(resource_arn)
                 .validation_window_hours(24)
                 .build()
                 .unwrap(),

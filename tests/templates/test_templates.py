@@ -468,9 +468,10 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
 def test_restore_testing_plan_exists_only_with_vaults_to_test_and_selects_by_the_backup_tag(stack):
     testing = {k: v for k, v in stack["Resources"].items() if v["Type"].startswith("AWS::Backup::RestoreTesting")}
     testing["RestoreTestingRole"] = stack["Resources"]["RestoreTestingRole"]
-    assert len(testing) == 5, sorted(testing)
+    assert len(testing) == 9, sorted(testing)
     for name, resource in testing.items():
-        assert resource.get("Condition") == "HasRestoreTests", name
+        expected = "HasEc2RestoreTests" if name == "RestoreTestingSelectionEC2" else "HasRestoreTests"
+        assert resource.get("Condition") == expected, name
     assert not condition_holds(stack, "HasRestoreTests")
     vault = "arn:aws:backup:eu-west-1:111122223333:backup-vault:isolated"
     assert condition_holds(stack, "HasRestoreTests", {"RestoreTestVaultArns": vault})
@@ -487,6 +488,29 @@ def test_restore_testing_plan_exists_only_with_vaults_to_test_and_selects_by_the
         (condition,) = selection["ProtectedResourceConditions"]["StringEquals"]
         assert condition["Key"] == {"Fn::Select": [0, {"Ref": "EnrollmentTagKeys"}]}
         assert selection["ValidationWindowHours"] == {"Ref": "RestoreTestValidationHours"}
-    assert types == {"DynamoDB", "EBS", "RDS"}, "the types restore-drill validates"
+    assert types == {"DynamoDB", "EBS", "RDS", "Aurora", "EC2", "EFS", "S3"}, "the types restore-drill validates"
     role = stack["Resources"]["RestoreTestingRole"]["Properties"]
     assert all("ForRestores" in str(p) for p in role["ManagedPolicyArns"]), "restores only"
+
+
+# "Restore testing inferred metadata": restored resources stay small and private. EC2 instances
+# start only in the operator's subnet, as a small IMDSv2-only instance type; databases are small
+# and not public; Aurora clusters (restored without instances) and databases go into the
+# operator's subnet group; S3 and EFS restore into new buckets and file systems, as AWS infers.
+def test_restore_testing_selections_override_the_restore_metadata_to_stay_small_and_private(stack):
+    resources = stack["Resources"]
+    ec2 = resources["RestoreTestingSelectionEC2"]["Properties"]["RestoreMetadataOverrides"]
+    assert ec2["subnetId"] == {"Ref": "RestoreTestSubnetId"}
+    assert ec2["instanceType"] == {"Ref": "RestoreTestInstanceType"}
+    assert ec2["requireImdsV2"] == "true"
+    assert stack["Parameters"]["RestoreTestInstanceType"]["Default"] in ("t3.micro", "t4g.micro")
+    vault = {"RestoreTestVaultArns": "arn:aws:backup:eu-west-1:111122223333:backup-vault:isolated"}
+    assert not condition_holds(stack, "HasEc2RestoreTests", vault), "no EC2 restore test without a subnet"
+    assert condition_holds(stack, "HasEc2RestoreTests", {**vault, "RestoreTestSubnetId": "subnet-0abc"})
+    rds = resources["RestoreTestingSelectionRDS"]["Properties"]["RestoreMetadataOverrides"]
+    assert rds["publiclyAccessible"] == "false" and rds["dbInstanceClass"].startswith("db.t")
+    aurora = resources["RestoreTestingSelectionAurora"]["Properties"]["RestoreMetadataOverrides"]
+    assert set(aurora) == {"dbSubnetGroupName", "vpcSecurityGroupIds"}
+    assert "RestoreTestDBSubnetGroup" in str(aurora["dbSubnetGroupName"])
+    for name in ("RestoreTestingSelectionS3", "RestoreTestingSelectionEFS"):
+        assert "RestoreMetadataOverrides" not in resources[name]["Properties"], name

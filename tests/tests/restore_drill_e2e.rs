@@ -5,7 +5,9 @@
 
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
-use rearguard_e2e::restore_world::{production_table, scheduled_restore_test};
+use rearguard_e2e::restore_world::{
+    backed_up_in_isolated_vault, production_bucket, production_table, restore_test_of_type, scheduled_restore_test,
+};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -278,4 +280,150 @@ async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_
         logs.iter()
             .any(|l| l.contains("would_publish") && l.contains("Restore test FAILED"))
     );
+}
+
+#[tokio::test]
+async fn a_restored_bucket_with_its_objects_validates_successful_and_an_empty_one_failed_with_the_reason() {
+    // GIVEN a production bucket with objects and one that was empty when backed up, each backed up
+    // 20 h ago and restored by its scheduled restore test into a new bucket
+    let sdk = local_aws::sdk_config().await;
+    let full = production_bucket(&sdk, 2).await;
+    let empty = production_bucket(&sdk, 0).await;
+    let full_vault = backed_up_in_isolated_vault(&sdk, &full, BACKUP_AGE_HOURS).await;
+    let full_event = restore_test_of_type(&sdk, &full_vault, &full, "S3", 0).await;
+    let empty_vault = backed_up_in_isolated_vault(&sdk, &empty, BACKUP_AGE_HOURS).await;
+    let empty_event = restore_test_of_type(&sdk, &empty_vault, &empty, "S3", 0).await;
+    let restored = full_event["detail"]["createdResourceArn"].as_str().unwrap().to_string();
+    assert!(
+        restored.starts_with("arn:aws:s3:::awsbackup-restore-test-"),
+        "{full_event:#}"
+    );
+    let drill = Harness::restore_drill().await;
+
+    // WHEN restore-drill gets both restore tests' events
+    let passed = drill.invoke(&full_event).await;
+    let failed = drill.invoke(&empty_event).await;
+
+    // THEN the bucket with objects validates SUCCESSFUL, saying what was read
+    assert_eq!(passed["verdict"], "passed", "{passed}");
+    let job_id = |e: &Value| e["detail"]["restoreJobId"].as_str().unwrap().to_string();
+    let after = describe(&sdk, &job_id(&full_event)).await;
+    assert_eq!(after.validation_status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+    let bucket = restored.trim_start_matches("arn:aws:s3:::");
+    assert_eq!(
+        after.validation_status_message(),
+        Some(format!("bucket {bucket} holds the restored objects (ListObjectsV2 read a key)").as_str())
+    );
+    // AND the empty one FAILED with the reason, and one ERROR alert names the S3 source
+    assert_eq!(failed["verdict"], "failed", "{failed}");
+    let after = describe(&sdk, &job_id(&empty_event)).await;
+    assert_eq!(after.validation_status().map(|s| s.as_str()), Some("FAILED"));
+    let reason = after.validation_status_message().unwrap_or("");
+    assert!(reason.ends_with("is empty: ListObjectsV2 found no object"), "{reason}");
+    let alerts = drill.alerts(1).await;
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let name = empty.trim_start_matches("arn:aws:s3:::");
+    assert_eq!(
+        alerts[0].subject,
+        format!("[ERROR] Restore test FAILED: {name} (S3) 123456789012 eu-west-1")
+    );
+}
+
+/// A source resource of each type restore-drill reads through its own service, and the message its
+/// validation should put.
+async fn sources_of_each_database_file_system_and_instance_type(
+    sdk: &aws_config::SdkConfig,
+) -> Vec<(String, &'static str)> {
+    let rds = aws_sdk_rds::Client::new(sdk);
+    let db = rds
+        .create_db_instance()
+        .db_instance_identifier(unique("orders-db"))
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .storage_type("gp3")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("db instance");
+    let cluster = rds
+        .create_db_cluster()
+        .db_cluster_identifier(unique("orders-cluster"))
+        .engine("aurora-postgresql")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .send()
+        .await
+        .expect("db cluster");
+    let file_system = aws_sdk_efs::Client::new(sdk)
+        .create_file_system()
+        .creation_token(unique("shared"))
+        .send()
+        .await
+        .expect("file system");
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let images = ec2.describe_images().owners("amazon").send().await.expect("images");
+    let image = images.images()[0].image_id().unwrap().to_string();
+    let launched = ec2
+        .run_instances()
+        .image_id(image)
+        .min_count(1)
+        .max_count(1)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Small)
+        .send()
+        .await
+        .expect("instance");
+    let instance = launched.instances()[0].instance_id().unwrap();
+    vec![
+        (db.db_instance().unwrap().db_instance_arn().unwrap().to_string(), "RDS"),
+        (
+            cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string(),
+            "Aurora",
+        ),
+        (file_system.file_system_arn().unwrap().to_string(), "EFS"),
+        (format!("arn:aws:ec2:eu-west-1:123456789012:instance/{instance}"), "EC2"),
+    ]
+}
+
+#[tokio::test]
+async fn restored_databases_clusters_file_systems_and_instances_validate_successful_with_what_was_checked() {
+    // GIVEN a Postgres instance (20 GiB gp3), an Aurora PostgreSQL cluster, a file system and an
+    // instance, each backed up 20 h ago and restored by its scheduled restore test
+    let sdk = local_aws::sdk_config().await;
+    let mut events = Vec::new();
+    for (source, resource_type) in sources_of_each_database_file_system_and_instance_type(&sdk).await {
+        let vault = backed_up_in_isolated_vault(&sdk, &source, BACKUP_AGE_HOURS).await;
+        events.push((
+            resource_type,
+            restore_test_of_type(&sdk, &vault, &source, resource_type, 0).await,
+        ));
+    }
+    let drill = Harness::restore_drill().await;
+
+    for (resource_type, event) in &events {
+        // WHEN restore-drill gets the restore test's event
+        let answer = drill.invoke(event).await;
+
+        // THEN AWS Backup records a SUCCESSFUL validation saying what was checked
+        assert_eq!(answer["verdict"], "passed", "{resource_type}: {answer}");
+        let job = describe(&sdk, event["detail"]["restoreJobId"].as_str().unwrap()).await;
+        assert_eq!(job.validation_status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+        let created = event["detail"]["createdResourceArn"].as_str().unwrap();
+        let name = created.rsplit(['/', ':']).next().unwrap();
+        let expected = match *resource_type {
+            "RDS" => {
+                format!("DB instance {name} is available with its source's engine postgres and storage (20 GiB gp3)")
+            }
+            "Aurora" => format!("DB cluster {name} is available with its source's engine aurora-postgresql"),
+            "EFS" => format!("file system {name} is available"),
+            _ => format!("instance {name} is running and passed its status checks"),
+        };
+        assert_eq!(
+            job.validation_status_message(),
+            Some(expected.as_str()),
+            "{resource_type}"
+        );
+    }
+    assert!(drill.alerts(0).await.is_empty(), "passed drills alert nobody");
 }

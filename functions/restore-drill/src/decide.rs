@@ -154,14 +154,14 @@ mod tests {
     #[test]
     fn a_type_without_a_validation_gets_no_result() {
         let check = Check::Unsupported {
-            reason: "no validation for type EFS".into(),
+            reason: "no validation for type FSx".into(),
         };
-        let d = restored(&check, &Outcome::Unusable("no validation for type EFS".into()), &[]);
+        let d = restored(&check, &Outcome::Unusable("no validation for type FSx".into()), &[]);
         assert_eq!(d.validation, None);
         assert_eq!(
             d.verdict,
             Verdict::Unvalidated {
-                reason: "no validation for type EFS".into()
+                reason: "no validation for type FSx".into()
             }
         );
     }

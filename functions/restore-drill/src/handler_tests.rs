@@ -331,9 +331,9 @@ async fn a_closed_validation_window_fails_the_drill_with_awss_words() {
 
 #[tokio::test]
 async fn a_type_without_a_validation_puts_nothing_and_is_counted() {
-    let mut efs = job("COMPLETED");
-    efs.resource_type = "EFS".into();
-    let world = world(efs, items(3));
+    let mut fsx = job("COMPLETED");
+    fsx.resource_type = "FSx".into();
+    let world = world(fsx, items(3));
 
     let (answer, lines) = run(&world, event("COMPLETED", true), 4).await;
 

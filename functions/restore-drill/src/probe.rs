@@ -1,14 +1,15 @@
 //! The AWS reads and the one write restore-drill makes, each behind a small trait so the
 //! handler is tested without AWS: DescribeRestoreJob, DescribeRecoveryPoint and
-//! PutRestoreValidationResult (AWS Backup); DescribeTable and Scan (DynamoDB); DescribeVolumes
-//! (EC2); DescribeDBInstances (RDS). Retries of throttling and 5xx are the SDK's
+//! PutRestoreValidationResult (AWS Backup); DescribeTable and Scan (DynamoDB); DescribeVolumes and
+//! DescribeInstanceStatus (EC2); DescribeDBInstances and DescribeDBClusters (RDS);
+//! DescribeFileSystems (EFS); ListObjectsV2 (S3). Retries of throttling and 5xx are the SDK's
 //! ([`rearguard::aws::retry_config`]).
 
 use async_trait::async_trait;
 use aws_sdk_backup::error::{DisplayErrorContext, ProvideErrorMetadata};
 use chrono::{DateTime, Utc};
 
-use crate::checks::{Check, Observation};
+use crate::checks::{Check, DbShape, Observation};
 use crate::decide::Validation;
 use crate::drill::RestoreJobFacts;
 
@@ -171,23 +172,19 @@ pub struct ServiceReads {
     dynamodb: aws_sdk_dynamodb::Client,
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
+    efs: aws_sdk_efs::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 impl ServiceReads {
     pub fn new(sdk: &aws_config::SdkConfig) -> ServiceReads {
-        ServiceReads::with_clients(
-            aws_sdk_dynamodb::Client::new(sdk),
-            aws_sdk_ec2::Client::new(sdk),
-            aws_sdk_rds::Client::new(sdk),
-        )
-    }
-
-    pub fn with_clients(
-        dynamodb: aws_sdk_dynamodb::Client,
-        ec2: aws_sdk_ec2::Client,
-        rds: aws_sdk_rds::Client,
-    ) -> ServiceReads {
-        ServiceReads { dynamodb, ec2, rds }
+        ServiceReads {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            ec2: aws_sdk_ec2::Client::new(sdk),
+            rds: aws_sdk_rds::Client::new(sdk),
+            efs: aws_sdk_efs::Client::new(sdk),
+            s3: aws_sdk_s3::Client::new(sdk),
+        }
     }
 
     async fn table(&self, table: &str) -> Result<Observation, AwsError> {
@@ -238,7 +235,8 @@ impl ServiceReads {
         }
     }
 
-    async fn instance(&self, identifier: &str) -> Result<Observation, AwsError> {
+    /// A DB instance's status and shape; None when it does not exist.
+    async fn db_instance(&self, identifier: &str) -> Result<Option<(String, DbShape)>, AwsError> {
         match self
             .rds
             .describe_db_instances()
@@ -246,20 +244,132 @@ impl ServiceReads {
             .send()
             .await
         {
-            Ok(out) => Ok(match out.db_instances().first() {
-                Some(db) => Observation::Instance {
-                    status: db.db_instance_status().unwrap_or_default().to_string(),
-                },
-                None => Observation::Missing,
-            }),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => {
-                Ok(Observation::Missing)
-            }
+            Ok(out) => Ok(out.db_instances().first().map(db_status_and_shape)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => Ok(None),
             Err(e) => Err(AwsError::Transient {
                 operation: "DescribeDBInstances",
                 message: DisplayErrorContext(&e).to_string(),
             }),
         }
+    }
+
+    /// A DB cluster's status and engine; None when it does not exist.
+    async fn db_cluster(&self, identifier: &str) -> Result<Option<(String, String)>, AwsError> {
+        match self
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(identifier)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.db_clusters().first().map(|c| {
+                (
+                    c.status().unwrap_or_default().to_string(),
+                    c.engine().unwrap_or_default().to_string(),
+                )
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_cluster_not_found_fault()) => Ok(None),
+            Err(e) => Err(AwsError::Transient {
+                operation: "DescribeDBClusters",
+                message: DisplayErrorContext(&e).to_string(),
+            }),
+        }
+    }
+
+    async fn ec2_instance(&self, instance_id: &str) -> Result<Observation, AwsError> {
+        // "DescribeInstanceStatus": without IncludeAllInstances only running instances are listed.
+        match self
+            .ec2
+            .describe_instance_status()
+            .instance_ids(instance_id)
+            .include_all_instances(true)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(ec2_observation(&out)),
+            // "Error codes for the Amazon EC2 API": an unknown instance id.
+            Err(e) if e.code() == Some("InvalidInstanceID.NotFound") => Ok(Observation::Missing),
+            Err(e) => Err(AwsError::Transient {
+                operation: "DescribeInstanceStatus",
+                message: DisplayErrorContext(&e).to_string(),
+            }),
+        }
+    }
+
+    async fn file_system(&self, file_system_id: &str) -> Result<Observation, AwsError> {
+        match self
+            .efs
+            .describe_file_systems()
+            .file_system_id(file_system_id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .file_systems()
+                .first()
+                .map(|f| Observation::FileSystem {
+                    life_cycle_state: f.life_cycle_state().as_str().to_string(),
+                })
+                .unwrap_or(Observation::Missing)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_not_found()) => Ok(Observation::Missing),
+            Err(e) => Err(AwsError::Transient {
+                operation: "DescribeFileSystems",
+                message: DisplayErrorContext(&e).to_string(),
+            }),
+        }
+    }
+
+    async fn bucket(&self, bucket: &str) -> Result<Observation, AwsError> {
+        // "ListObjectsV2": MaxKeys 1 is enough to show the bucket is not empty.
+        match self.s3.list_objects_v2().bucket(bucket).max_keys(1).send().await {
+            Ok(out) => Ok(Observation::Bucket {
+                has_objects: out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty(),
+            }),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) || e.code() == Some("NoSuchBucket") =>
+            {
+                Ok(Observation::Missing)
+            }
+            Err(e) => Err(AwsError::Transient {
+                operation: "ListObjectsV2",
+                message: DisplayErrorContext(&e).to_string(),
+            }),
+        }
+    }
+}
+
+fn db_status_and_shape(db: &aws_sdk_rds::types::DbInstance) -> (String, DbShape) {
+    (
+        db.db_instance_status().unwrap_or_default().to_string(),
+        DbShape {
+            engine: db.engine().unwrap_or_default().to_string(),
+            allocated_gib: db.allocated_storage(),
+            storage_type: db.storage_type().map(str::to_string),
+        },
+    )
+}
+
+/// The instance's state and its two status checks, or Missing when EC2 lists no such instance.
+fn ec2_observation(
+    out: &aws_sdk_ec2::operation::describe_instance_status::DescribeInstanceStatusOutput,
+) -> Observation {
+    let Some(status) = out.instance_statuses().first() else {
+        return Observation::Missing;
+    };
+    Observation::Ec2 {
+        state: status
+            .instance_state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default(),
+        instance_status: status
+            .instance_status()
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_string()),
+        system_status: status
+            .system_status()
+            .and_then(|s| s.status())
+            .map(|s| s.as_str().to_string()),
     }
 }
 
@@ -285,7 +395,39 @@ impl ResourceReads for ServiceReads {
                     source_size_gib,
                 })
             }
-            Check::RdsInstance { identifier } => self.instance(identifier).await,
+            Check::RdsInstance {
+                identifier,
+                source_identifier,
+            } => {
+                let Some((status, shape)) = self.db_instance(identifier).await? else {
+                    return Ok(Observation::Missing);
+                };
+                let source = match source_identifier {
+                    Some(source) => self.db_instance(source).await?.map(|(_, shape)| shape),
+                    None => None,
+                };
+                Ok(Observation::Instance { status, shape, source })
+            }
+            Check::AuroraCluster {
+                identifier,
+                source_identifier,
+            } => {
+                let Some((status, engine)) = self.db_cluster(identifier).await? else {
+                    return Ok(Observation::Missing);
+                };
+                let source_engine = match source_identifier {
+                    Some(source) => self.db_cluster(source).await?.map(|(_, engine)| engine),
+                    None => None,
+                };
+                Ok(Observation::Cluster {
+                    status,
+                    engine,
+                    source_engine,
+                })
+            }
+            Check::Ec2Instance { instance_id } => self.ec2_instance(instance_id).await,
+            Check::EfsFileSystem { file_system_id } => self.file_system(file_system_id).await,
+            Check::S3Bucket { bucket } => self.bucket(bucket).await,
             // Nothing to read.
             Check::Unsupported { .. } => Ok(Observation::Missing),
         }
@@ -395,13 +537,25 @@ mod tests {
         assert_eq!(rule.num_calls(), 0);
     }
 
-    fn reads_with(rules: &[&aws_smithy_mocks::Rule]) -> ServiceReads {
-        let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules);
-        let sdk = aws_config::SdkConfig::builder()
+    fn offline() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("eu-west-1"))
-            .build();
-        ServiceReads::with_clients(dynamodb, aws_sdk_ec2::Client::new(&sdk), aws_sdk_rds::Client::new(&sdk))
+            .build()
+    }
+
+    fn reads_with(rules: &[&aws_smithy_mocks::Rule]) -> ServiceReads {
+        ServiceReads {
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules),
+            ..ServiceReads::new(&offline())
+        }
+    }
+
+    fn rds_reads_with(rules: &[&aws_smithy_mocks::Rule]) -> ServiceReads {
+        ServiceReads {
+            rds: mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules),
+            ..ServiceReads::new(&offline())
+        }
     }
 
     #[tokio::test]
@@ -461,5 +615,170 @@ mod tests {
 
         assert_eq!(observed, Observation::Missing);
         assert_eq!(scan.num_calls(), 0);
+    }
+
+    fn db(identifier: &str, engine: &str, gib: i32, kind: &str) -> aws_sdk_rds::types::DbInstance {
+        aws_sdk_rds::types::DbInstance::builder()
+            .db_instance_identifier(identifier)
+            .db_instance_status("available")
+            .engine(engine)
+            .allocated_storage(gib)
+            .storage_type(kind)
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_restored_db_instance_is_read_with_its_sources_engine_and_storage() {
+        use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+        let restored = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|req| req.db_instance_identifier() == Some("awsbackup-restore-test-1"))
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(db("awsbackup-restore-test-1", "postgres", 20, "gp2"))
+                    .build()
+            });
+        let source = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|req| req.db_instance_identifier() == Some("orders-db"))
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(db("orders-db", "postgres", 50, "gp3"))
+                    .build()
+            });
+        let reads = rds_reads_with(&[&restored, &source]);
+
+        let observed = reads
+            .observe(&Check::RdsInstance {
+                identifier: "awsbackup-restore-test-1".into(),
+                source_identifier: Some("orders-db".into()),
+            })
+            .await
+            .unwrap();
+
+        assert_eq!(
+            observed,
+            Observation::Instance {
+                status: "available".into(),
+                shape: DbShape {
+                    engine: "postgres".into(),
+                    allocated_gib: Some(20),
+                    storage_type: Some("gp2".into()),
+                },
+                source: Some(DbShape {
+                    engine: "postgres".into(),
+                    allocated_gib: Some(50),
+                    storage_type: Some("gp3".into()),
+                }),
+            }
+        );
+        assert_eq!((restored.num_calls(), source.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_source_instance_that_is_gone_leaves_nothing_to_compare() {
+        use aws_sdk_rds::operation::describe_db_instances::{DescribeDBInstancesError, DescribeDbInstancesOutput};
+        use aws_sdk_rds::types::error::DbInstanceNotFoundFault;
+        let restored = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|req| req.db_instance_identifier() == Some("r-1"))
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(db("r-1", "mysql", 20, "gp3"))
+                    .build()
+            });
+        let gone = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|req| req.db_instance_identifier() == Some("deleted-db"))
+            .then_error(|| {
+                DescribeDBInstancesError::DbInstanceNotFoundFault(DbInstanceNotFoundFault::builder().build())
+            });
+        let reads = rds_reads_with(&[&restored, &gone]);
+
+        let observed = reads
+            .observe(&Check::RdsInstance {
+                identifier: "r-1".into(),
+                source_identifier: Some("deleted-db".into()),
+            })
+            .await
+            .unwrap();
+
+        assert!(
+            matches!(&observed, Observation::Instance { source: None, shape, .. } if shape.engine == "mysql"),
+            "{observed:?}"
+        );
+        assert_eq!(gone.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_restored_cluster_is_read_with_its_sources_engine() {
+        use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+        use aws_sdk_rds::types::DbCluster;
+        let cluster = |id: &'static str, engine: &'static str| {
+            mock!(aws_sdk_rds::Client::describe_db_clusters)
+                .match_requests(move |req| req.db_cluster_identifier() == Some(id))
+                .then_output(move || {
+                    DescribeDbClustersOutput::builder()
+                        .db_clusters(
+                            DbCluster::builder()
+                                .db_cluster_identifier(id)
+                                .status("available")
+                                .engine(engine)
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+        let restored = cluster("awsbackup-restore-test-2", "aurora-postgresql");
+        let source = cluster("orders-cluster", "aurora-mysql");
+        let reads = rds_reads_with(&[&restored, &source]);
+
+        let observed = reads
+            .observe(&Check::AuroraCluster {
+                identifier: "awsbackup-restore-test-2".into(),
+                source_identifier: Some("orders-cluster".into()),
+            })
+            .await
+            .unwrap();
+
+        assert_eq!(
+            observed,
+            Observation::Cluster {
+                status: "available".into(),
+                engine: "aurora-postgresql".into(),
+                source_engine: Some("aurora-mysql".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn an_instance_status_reads_the_state_and_both_checks() {
+        use aws_sdk_ec2::operation::describe_instance_status::DescribeInstanceStatusOutput;
+        use aws_sdk_ec2::types::{
+            InstanceState, InstanceStateName, InstanceStatus, InstanceStatusSummary, SummaryStatus,
+        };
+        let out = DescribeInstanceStatusOutput::builder()
+            .instance_statuses(
+                InstanceStatus::builder()
+                    .instance_id("i-1")
+                    .instance_state(InstanceState::builder().name(InstanceStateName::Running).build())
+                    .instance_status(InstanceStatusSummary::builder().status(SummaryStatus::Ok).build())
+                    .system_status(
+                        InstanceStatusSummary::builder()
+                            .status(SummaryStatus::Initializing)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+
+        assert_eq!(
+            ec2_observation(&out),
+            Observation::Ec2 {
+                state: "running".into(),
+                instance_status: Some("ok".into()),
+                system_status: Some("initializing".into()),
+            }
+        );
+        assert_eq!(
+            ec2_observation(&DescribeInstanceStatusOutput::builder().build()),
+            Observation::Missing
+        );
     }
 }

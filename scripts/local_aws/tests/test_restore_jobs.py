@@ -81,13 +81,15 @@ def test_a_database_is_restored_as_a_new_instance_with_the_sources_engine(home):
     rds = home.client("rds")
     name = unique("orders")
     rds.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t4g.micro", Engine="mysql",
-                           AllocatedStorage=20, MasterUsername="app", MasterUserPassword="not-a-real-secret-1")
+                           AllocatedStorage=30, StorageType="gp3", MasterUsername="app",
+                           MasterUserPassword="not-a-real-secret-1")
     vault, _ = home.vault()
     point = home.backup_job(vault, f"arn:aws:rds:{home.region}:{home.account}:db:{name}")["RecoveryPointArn"]
     job = restore(home, point, {"DBInstanceIdentifier": f"{name}-restored"})
     assert job["Status"] == "COMPLETED", job
     restored = rds.describe_db_instances(DBInstanceIdentifier=f"{name}-restored")["DBInstances"][0]
     assert (restored["Engine"], restored["DBInstanceClass"]) == ("mysql", "db.t4g.micro")
+    assert (restored["AllocatedStorage"], restored["StorageType"]) == (30, "gp3")
 
 
 def test_restore_jobs_are_listed_by_their_protected_resource_status_and_point_creation(home):
