@@ -27,7 +27,8 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
   POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, restore testing
                                                           plans run at their schedules, lifecycles expire)
 
-STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
+STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller, is
+refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
 read from moto's EC2 and RDS backends. Like AWS Backup, jobs put a `Backup Job State Change` /
@@ -939,7 +940,7 @@ class BackupJobsApp:
             return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
         if match and match.group(3) == "sts":
-            return self.sts(environ, start_response, get_account_id_from(match.group(1)))
+            return self.sts(environ, start_response, match.group(1))
         if not match or match.group(3) != "backup":
             return self.moto_app(environ, start_response)
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
@@ -969,15 +970,17 @@ class BackupJobsApp:
             extra = [("x-amzn-ErrorType", e.code)]
         return respond(start_response, status, payload, extra)
 
-    def sts(self, environ: dict, start_response: Callable, caller_account: str) -> Iterable[bytes]:
-        """AssumeRole of a role that does not exist is refused (assume_role.py); the rest is moto's."""
+    def sts(self, environ: dict, start_response: Callable, access_key: str) -> Iterable[bytes]:
+        """AssumeRole of a role that does not exist, or whose trust policy does not allow the
+        caller, is refused (assume_role.py); the rest is moto's."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        refused = assume_role.refused_role(body)
+        caller = assume_role.caller_of(access_key, get_account_id_from(access_key))
+        refused = assume_role.refused_role(body, caller)
         if refused is None:
             return self.moto_app(environ, start_response)
-        data = assume_role.access_denied(caller_account, refused)
+        data = assume_role.access_denied(caller, refused)
         start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
                                           ("x-amzn-RequestId", str(uuid.uuid4()))])
         return [data]
