@@ -79,7 +79,8 @@ import restore_jobs
 import restore_testing
 import scan_jobs
 from clock import Clock
-from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
+from job_filters import (FilterError, check_constraints, job_matches, max_results, parse_job_filters,
+                         parse_point_filters, parse_time, parse_times, point_matches, times_match)
 
 DAY = 86_400
 
@@ -906,13 +907,26 @@ def check_lifecycle(resource_type: str, lifecycle: dict) -> dict:
     return {k: v for k, v in lifecycle.items() if v is not None}
 
 
-def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
-    start = int(query.get("nextToken") or 0)
-    size = min(int(query.get("maxResults") or 1000), 1000)
+def page(items: list[Any], query: dict[str, str], key: str, names: tuple[str, str] = ("maxResults", "nextToken")) -> dict[str, Any]:
+    """One page of a listing; `names` are its MaxResults and NextToken query parameters."""
+    size = max_results(query, names[0])
+    token = query.get(names[1]) or "0"
+    if not token.isdigit():
+        raise invalid(f"Invalid NextToken: {token}")
+    start = int(token)
     out: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         out["NextToken"] = str(start + size)
     return out
+
+
+def list_restore_jobs(state: "BackupJobs", account: str, region: str, query: dict[str, str]) -> list[dict]:
+    """ListRestoreJobs: its filters validated (job_filters.py) and its date filters applied to what
+    restore_jobs.py lists."""
+    check_constraints("restore", query)
+    times = parse_times(query)
+    return [j for j in restore_jobs.list_restore_jobs(state, account, region, query, invalid)
+            if times_match(j["CreationDate"], j.get("CompletionDate"), times)]
 
 
 def respond(start_response: Callable, status: int, payload: dict, extra: list | None = None) -> list[bytes]:
@@ -1018,8 +1032,7 @@ class BackupJobsApp:
             if len(s) == 1 and method == "PUT":
                 return lambda a, r, s, q, b, h: restore_jobs.start_restore_job(st, a, r, b, h, not_found, invalid, iso)
             if len(s) == 1 and method == "GET":
-                return lambda a, r, s, q, b, h: page(
-                    restore_jobs.list_restore_jobs(st, a, r, q, invalid), q, "RestoreJobs")
+                return lambda a, r, s, q, b, h: page(list_restore_jobs(st, a, r, q), q, "RestoreJobs")
             if len(s) == 2 and method == "GET":
                 return lambda a, r, s, q, b, h: restore_jobs.job_in(st, a, r, s[1], not_found).describe()
             if len(s) == 3 and s[2] == "metadata" and method == "GET":
@@ -1033,7 +1046,8 @@ class BackupJobsApp:
             return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
         if s[:2] == ["scan", "jobs"] and method == "GET":
             if len(s) == 2:
-                return lambda a, r, s, q, b, h: page(scan_jobs.list_scan_jobs(st, a, r, q, invalid), q, "ScanJobs")
+                return lambda a, r, s, q, b, h: page(scan_jobs.list_scan_jobs(st, a, r, q), q, "ScanJobs",
+                                                     ("MaxResults", "NextToken"))
             return lambda a, r, s, q, b, h: self.describe_scan_job(a, r, s[2])
         if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "vault-lock" and method == "PUT":
             return lambda a, r, s, q, b, h: st.put_vault_lock(a, r, s[1], b, h)
