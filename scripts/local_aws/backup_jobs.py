@@ -40,7 +40,11 @@ Three request headers steer a StartBackupJob for tests and the demo (AWS ignores
 headers, so the SDK's customisation hooks can add them):
   x-emulator-fail: <message>        the job fails with this status message, no recovery point
   x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
-  x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+  x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy); when
+                                    the plan exists here, by its rule that targets the job's
+                                    vault (or the rule x-emulator-rule names), with that rule's
+                                    lifecycle and, for EnableContinuousBackup, a continuous point
+  x-emulator-rule: <rule name>      (with x-emulator-plan) the plan's rule that started the job
   x-emulator-duration: <seconds>    the job runs this long (StartCopyJob too)
   x-emulator-fail-children: <type>:<message>   (a CloudFormation stack's backup) its child jobs
                                     of that AWS Backup type fail with this message
@@ -93,6 +97,9 @@ COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", 
 # backups are cluster snapshots like Aurora's.
 SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune"}
 DATABASE_SNAPSHOT_TYPES = {"RDS", "Aurora", "DocumentDB", "Neptune"}
+# "Continuous backups and point-in-time recovery (PITR)": the types whose backup rule may be
+# continuous (EnableContinuousBackup). Other types keep snapshot backups.
+CONTINUOUS_TYPES = {"RDS", "S3", "SAP HANA on Amazon EC2"}
 # The RDS API manages DocumentDB and Neptune clusters too; AWS Backup types a cluster by its
 # engine ("ListBackupJobs", ByResourceType: Aurora, DocumentDB, Neptune, RDS, ...). moto's RDS
 # knows no docdb engine, so only Neptune clusters exist here.
@@ -163,6 +170,8 @@ class RecoveryPoint:
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
     multi_az_cluster: bool = False
+    # A continuous backup's point (point-in-time recovery), which its rule's jobs update.
+    continuous: bool = False
     # A DynamoDB table's items when it was backed up (wire format), for restores to put back.
     contents: list[dict[str, Any]] | None = None
 
@@ -509,8 +518,7 @@ class BackupJobs:
         kind = self.cluster_type(account, region, resource_arn, resource_type_of(resource_arn))
         created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
         duration = float(headers.get("x-emulator-duration", 0))
-        lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
-        created_by = None
+        created_by, rule = None, None
         if "x-emulator-plan" in headers:
             plan_id = headers["x-emulator-plan"]
             created_by = {
@@ -519,12 +527,22 @@ class BackupJobs:
                 "BackupPlanVersion": "1",
                 "BackupRuleId": "scheduled",
             }
+            plan = backup_backends[account][region].plans.get(plan_id)
+            rule = self.plan_rule(plan, vault_name, headers.get("x-emulator-rule")) if plan else None
+            if rule is not None:
+                created_by.update(BackupPlanArn=plan.backup_plan_arn, BackupPlanVersion=plan.version_id,
+                                  BackupRuleId=rule["RuleId"])
+        lifecycle = check_lifecycle(kind, body.get("Lifecycle") or (rule or {}).get("Lifecycle") or {})
+        # "Continuous backups and point-in-time recovery (PITR)": only a backup plan's rule makes
+        # continuous backups ("You can't use on-demand backups with PITR"), for the types that
+        # support them.
+        continuous = bool(rule and rule.get("EnableContinuousBackup")) and kind in CONTINUOUS_TYPES
 
         def start() -> Job:
             if kind != "CloudFormation":
                 return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created,
                                        created_by, lifecycle, headers.get("x-emulator-fail"),
-                                       duration=duration)
+                                       duration=duration, continuous=continuous)
             # "AWS CloudFormation stack backups": a composite job whose children back up each
             # resource of the stack that AWS Backup supports; the parent ends when they have.
             members = self.stack_members(account, region, resource_arn)
@@ -554,7 +572,8 @@ class BackupJobs:
     def run_backup(self, account: str, region: str, vault, vault_name: str, resource_arn: str, kind: str, role: str,
                    created: float, created_by: dict | None, lifecycle: dict, fail: str | None,
                    parent_job_id: str = "", job_id: str | None = None,
-                   child_states: dict[str, int] | None = None, duration: float = 0.0) -> Job:
+                   child_states: dict[str, int] | None = None, duration: float = 0.0,
+                   continuous: bool = False) -> Job:
         """One backup job: CREATED, PENDING and RUNNING at once ("Backup Job State Change" for
         each), then, `duration` seconds later by the emulator's clock, a recovery point, or
         FAILED with AWS's status message. A parent whose children did not all complete is PARTIAL."""
@@ -575,9 +594,16 @@ class BackupJobs:
                 job.state, job.status_message = "FAILED", fail
             elif refusal:
                 job.state, job.status_message = "FAILED", refusal
+            elif continuous and (point := self.continuous_point(account, region, vault_name, resource_arn)):
+                # "The continuous backup plan creates one continuous recovery point and updates
+                # that recovery point whenever the job runs."
+                point.completed, point.lifecycle = job.completed, lifecycle
+                job.recovery_point_arn = point.arn
             else:
                 point = RecoveryPoint(
-                    arn=self.new_point_arn(kind, account, region, job_id),
+                    arn=(self.continuous_point_arn(kind, account, region, resource_arn) if continuous
+                         else self.new_point_arn(kind, account, region, job_id)),
+                    continuous=continuous,
                     account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
                     resource_type=kind, created=created, iam_role_arn=role,
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
@@ -641,6 +667,30 @@ class BackupJobs:
         return members
 
     @staticmethod
+    def plan_rule(plan, vault_name: str, rule_name: str | None) -> dict | None:
+        """The plan's rule that started a job: the one named, or the first that targets the vault."""
+        for rule in plan.backup_plan.get("Rules", []):
+            if rule.get("RuleName") == rule_name or (rule_name is None and rule.get("TargetBackupVaultName") == vault_name):
+                return rule
+        return None
+
+    def continuous_point(self, account: str, region: str, vault_name: str, resource_arn: str) -> RecoveryPoint | None:
+        for point in self.points.values():
+            if point.continuous and (point.account, point.region, point.vault_name, point.resource_arn) == (
+                    account, region, vault_name, resource_arn):
+                return point
+        return None
+
+    @staticmethod
+    def continuous_point_arn(kind: str, account: str, region: str, resource_arn: str) -> str:
+        """A continuous point is an AWS Backup recovery point, `recovery-point:continuous:<id>`
+        (as RDS reports it in DescribeDBInstances' AwsBackupRecoveryPointArn): `db-<id>` for a
+        DB instance, the bucket's name for S3, each with a suffix of its own."""
+        name = re.split("[:/]", resource_arn.split(":", 5)[5])[-1]
+        stem = f"db-{name}" if kind == "RDS" else name
+        return f"arn:aws:backup:{region}:{account}:recovery-point:continuous:{stem}-{uuid.uuid4().hex[:8]}"
+
+    @staticmethod
     def new_point_arn(kind: str, account: str, region: str, job_id: str, copy: bool = False) -> str:
         short = uuid.uuid4().hex[:17]
         if kind == "EBS":
@@ -668,6 +718,14 @@ class BackupJobs:
         if not (source_vault and destination and role and body.get("RecoveryPointArn")):
             raise invalid("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required")
         point = self.point_in(account, region, source_vault, body["RecoveryPointArn"])
+        # "Copying continuous backups": "AWS Backup does not support on-demand copies of
+        # continuous backups" (a continuous rule's own copy action copies a snapshot instead).
+        # AWS does not publish the refusal's wording; InvalidRequestException is the API's error
+        # for a request it cannot act on.
+        if point.continuous:
+            raise ApiError("InvalidRequestException",
+                           f"Recovery point {point.arn} is a continuous backup: on-demand copies of continuous "
+                           "backups are not supported")
         # "Backup and tag copy": backups in cold storage or archive tiers cannot be copied.
         if point.storage_class == "COLD":
             raise invalid(f"Recovery point {point.arn} is in cold storage and cannot be copied")
