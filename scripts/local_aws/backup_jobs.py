@@ -49,6 +49,10 @@ headers, so the SDK's customisation hooks can add them):
   x-emulator-fail-children: <type>:<message>   (a CloudFormation stack's backup) its child jobs
                                     of that AWS Backup type fail with this message
 
+A CloudFormation stack's backup is a composite job whose point is a composite recovery point with
+a nested point per child job; a copy of a composite point is a composite copy job, a parent with
+a nested copy job per nested point ("AWS CloudFormation stack backups").
+
 and `x-emulator-time` on a PutBackupVaultLockConfiguration: the lock was configured at this
 time, so its LockDate (the end of a compliance-mode lock's grace time) can already be past.
 """
@@ -172,6 +176,11 @@ class RecoveryPoint:
     multi_az_cluster: bool = False
     # A continuous backup's point (point-in-time recovery), which its rule's jobs update.
     continuous: bool = False
+    # "AWS CloudFormation stack backups": a stack's composite point groups the nested points of
+    # its resources; a nested point names its composite and its logical ID in the stack.
+    is_parent: bool = False
+    parent_arn: str = ""
+    member_id: str = ""
     # A DynamoDB table's items when it was backed up (wire format), for restores to put back.
     contents: list[dict[str, Any]] | None = None
 
@@ -204,9 +213,13 @@ class RecoveryPoint:
             "StorageClass": self.storage_class,
             "Lifecycle": self.lifecycle,
             "CalculatedLifecycle": self.calculated_lifecycle(),
-            "IsParent": False,
+            "IsParent": self.is_parent,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.parent_arn:
+            out["ParentRecoveryPointArn"] = self.parent_arn
+        if self.member_id:
+            out["CompositeMemberIdentifier"] = self.member_id
         if self.encryption_key_arn:
             out["EncryptionKeyArn"] = self.encryption_key_arn
         if self.created_by:
@@ -222,9 +235,11 @@ class RecoveryPoint:
             "Status": self.status,
             "BackupSizeBytes": self.size,
             "BackupVaultName": self.vault_name,
-            "IsParent": False,
+            "IsParent": self.is_parent,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.parent_arn:
+            out["ParentRecoveryPointArn"] = self.parent_arn
         if self.encryption_key_arn:
             out["EncryptionKeyArn"] = self.encryption_key_arn
         return out
@@ -256,6 +271,7 @@ class Job:
     is_parent: bool = False
     parent_job_id: str = ""
     child_states: dict[str, int] = field(default_factory=dict)
+    member_id: str = ""  # a nested job's CompositeMemberIdentifier
 
     @property
     def vault_arn(self) -> str:
@@ -275,6 +291,8 @@ class Job:
         }
         if self.parent_job_id:
             common["ParentJobId"] = self.parent_job_id
+        if self.member_id:
+            common["CompositeMemberIdentifier"] = self.member_id
         if self.is_parent:
             common["NumberOfChildJobs"] = sum(self.child_states.values())
             common["ChildJobsInState"] = dict(self.child_states)
@@ -552,14 +570,14 @@ class BackupJobs:
             children = [
                 self.run_backup(account, region, vault, vault_name, member, member_kind, role, created, created_by,
                                 lifecycle, failing_message if member_kind == failing_type else None,
-                                parent_job_id=parent_id)
-                for member, member_kind in members
+                                parent_job_id=parent_id, member_id=logical_id)
+                for member, member_kind, logical_id in members
             ]
             states: dict[str, int] = {}
             for child in children:
                 states[child.state] = states.get(child.state, 0) + 1
             return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created, created_by,
-                                   lifecycle, None, job_id=parent_id, child_states=states)
+                                   lifecycle, None, job_id=parent_id, child_states=states, children=children)
 
         job = self.idempotent(account, region, "backup", body.get("IdempotencyToken"), start)
         out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
@@ -573,14 +591,14 @@ class BackupJobs:
                    created: float, created_by: dict | None, lifecycle: dict, fail: str | None,
                    parent_job_id: str = "", job_id: str | None = None,
                    child_states: dict[str, int] | None = None, duration: float = 0.0,
-                   continuous: bool = False) -> Job:
+                   continuous: bool = False, member_id: str = "", children: list[Job] | None = None) -> Job:
         """One backup job: CREATED, PENDING and RUNNING at once ("Backup Job State Change" for
         each), then, `duration` seconds later by the emulator's clock, a recovery point, or
         FAILED with AWS's status message. A parent whose children did not all complete is PARTIAL."""
         job_id = job_id or (str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4()))
         job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "CREATED",
                   created_by=created_by, vault_name=vault_name, completed=None, parent_job_id=parent_job_id,
-                  is_parent=child_states is not None, child_states=child_states or {})
+                  is_parent=child_states is not None, child_states=child_states or {}, member_id=member_id)
         self.jobs[job.id] = job
         for state in ("CREATED", "PENDING", "RUNNING"):
             job.state = state
@@ -610,8 +628,10 @@ class BackupJobs:
                     lifecycle=lifecycle, created_by=created_by,
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
                     contents=self.table_items(account, region, resource_arn) if kind == "DynamoDB" else None,
+                    is_parent=job.is_parent, member_id=member_id,
                 )
                 self.add_point(point)
+                self.adopt(point, children or [])
                 vault.num_of_recovery_points += 1
                 job.recovery_point_arn = point.arn
                 if job.is_parent and set(job.child_states) != {"COMPLETED"}:
@@ -646,13 +666,16 @@ class BackupJobs:
             finish()
 
     @staticmethod
-    def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str]]:
-        """The resources of a stack that AWS Backup backs up, with their AWS Backup types."""
+    def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str, str]]:
+        """The resources of a stack that AWS Backup backs up: ARN, AWS Backup type, logical ID."""
         stack = cloudformation_backends[account][region].stacks.get(stack_arn)
         if stack is None:
             raise invalid(f"Stack {stack_arn} does not exist")
         members = []
-        for resource in stack.stack_resources:
+        for logical_id in stack.resource_map:
+            resource = stack.resource_map[logical_id]
+            if not hasattr(type(resource), "cloudformation_type"):
+                continue
             cfn_type = type(resource).cloudformation_type()
             name = getattr(resource, "physical_resource_id", "")
             arn = {
@@ -663,8 +686,19 @@ class BackupJobs:
                 "AWS::RDS::DBInstance": f"arn:aws:rds:{region}:{account}:db:{name}",
             }.get(cfn_type)
             if arn:
-                members.append((arn, resource_type_of(arn)))
+                members.append((arn, resource_type_of(arn), logical_id))
         return members
+
+    def adopt(self, composite: RecoveryPoint, children: list[Job]) -> None:
+        """Nests the points the children made under their composite point."""
+        for child in children:
+            nested = self.points.get(child.destination_recovery_point_arn if child.kind == "copy"
+                                     else child.recovery_point_arn)
+            if nested is not None:
+                nested.parent_arn = composite.arn
+
+    def nested_points(self, composite: RecoveryPoint) -> list[RecoveryPoint]:
+        return [p for p in self.points.values() if p.parent_arn == composite.arn]
 
     @staticmethod
     def plan_rule(plan, vault_name: str, rule_name: str | None) -> dict | None:
@@ -740,22 +774,44 @@ class BackupJobs:
 
         def start() -> Job:
             now = self.clock.now()
-            job = Job("copy", str(uuid.uuid4()), account, region, point.resource_arn, point.resource_type, role,
-                      now, "CREATED", created_by=point.created_by, vault_name=source_vault,
-                      recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
-                      completed=None)
-            self.jobs[job.id] = job
-            # "Copy Job State Change": CREATED and RUNNING, then the outcome `duration` later.
-            for state in ("CREATED", "RUNNING"):
-                job.state = state
-                self.emit(job)
-            self.finish_later(now + duration, lambda: self.finish_copy(job, point, lifecycle, role, destination))
-            return job
+            if not point.is_parent:
+                return self.begin_copy(point, source_vault, role, destination, lifecycle, now, duration)
+            # "AWS CloudFormation stack backups": a copy of a composite point is a composite job,
+            # a parent copy job with a nested copy job (ParentJobId) per nested point; the parent
+            # ends when they have, PARTIAL when some did not complete (CopyJobState PARTIAL).
+            parent_id = str(uuid.uuid4())
+            children = [
+                self.begin_copy(nested, source_vault, role, destination,
+                                check_lifecycle(nested.resource_type, body.get("Lifecycle") or dict(nested.lifecycle)),
+                                now, duration, parent_job_id=parent_id)
+                for nested in self.nested_points(point)
+            ]
+            return self.begin_copy(point, source_vault, role, destination, lifecycle, now, duration,
+                                   job_id=parent_id, children=children)
 
         job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
-        return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
+        return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
 
-    def finish_copy(self, job: Job, point: RecoveryPoint, lifecycle: dict, role: str, destination: str) -> None:
+    def begin_copy(self, point: RecoveryPoint, source_vault: str, role: str, destination: str, lifecycle: dict,
+                   now: float, duration: float, parent_job_id: str = "", job_id: str | None = None,
+                   children: list[Job] | None = None) -> Job:
+        """One copy job: CREATED and RUNNING at once ("Copy Job State Change" for each), then the
+        outcome `duration` later by the emulator's clock."""
+        job = Job("copy", job_id or str(uuid.uuid4()), point.account, point.region, point.resource_arn,
+                  point.resource_type, role, now, "CREATED", created_by=point.created_by, vault_name=source_vault,
+                  recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
+                  completed=None, is_parent=children is not None, parent_job_id=parent_job_id,
+                  member_id=point.member_id)
+        self.jobs[job.id] = job
+        for state in ("CREATED", "RUNNING"):
+            job.state = state
+            self.emit(job)
+        self.finish_later(now + duration,
+                          lambda: self.finish_copy(job, point, lifecycle, role, destination, children))
+        return job
+
+    def finish_copy(self, job: Job, point: RecoveryPoint, lifecycle: dict, role: str, destination: str,
+                    children: list[Job] | None = None) -> None:
         parts = destination.split(":")
         dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
         account, region = job.account, job.region
@@ -779,10 +835,19 @@ class BackupJobs:
                 source_vault_arn=point.vault_arn, size=point.size, contents=point.contents,
                 encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
                                                 "alias/aws/backup"),
+                is_parent=point.is_parent, member_id=point.member_id,
             )
             self.add_point(copied)
             dest_vault.num_of_recovery_points += 1
             job.destination_recovery_point_arn = copied.arn
+            self.adopt(copied, children or [])
+        if children is not None:
+            job.child_states = {}
+            for child in children:
+                job.child_states[child.state] = job.child_states.get(child.state, 0) + 1
+            if job.state == "COMPLETED" and set(job.child_states) - {"COMPLETED"}:
+                job.state = "PARTIAL"
+                job.status_message = "Some of the nested copy jobs of this composite job did not complete."
         self.emit(job)
 
     def copy_refusal(self, account: str, region: str, point: RecoveryPoint, dest_account: str, dest_region: str,
