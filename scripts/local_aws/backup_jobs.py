@@ -27,7 +27,8 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
   POST /_emulator/clock  {"advance_seconds": N}           moves it forward (jobs end, restore testing
                                                           plans run at their schedules, lifecycles expire)
 
-STS AssumeRole of a role that does not exist is refused with AWS's AccessDenied (assume_role.py).
+STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller, is
+refused with AWS's AccessDenied (assume_role.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
 read from moto's EC2 and RDS backends. Like AWS Backup, jobs put a `Backup Job State Change` /
@@ -39,10 +40,18 @@ Three request headers steer a StartBackupJob for tests and the demo (AWS ignores
 headers, so the SDK's customisation hooks can add them):
   x-emulator-fail: <message>        the job fails with this status message, no recovery point
   x-emulator-time: <epoch seconds>  the job ran at this time (history for reports)
-  x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy)
+  x-emulator-plan: <plan id>        the job was started by this backup plan (createdBy); when
+                                    the plan exists here, by its rule that targets the job's
+                                    vault (or the rule x-emulator-rule names), with that rule's
+                                    lifecycle and, for EnableContinuousBackup, a continuous point
+  x-emulator-rule: <rule name>      (with x-emulator-plan) the plan's rule that started the job
   x-emulator-duration: <seconds>    the job runs this long (StartCopyJob too)
   x-emulator-fail-children: <type>:<message>   (a CloudFormation stack's backup) its child jobs
                                     of that AWS Backup type fail with this message
+
+A CloudFormation stack's backup is a composite job whose point is a composite recovery point with
+a nested point per child job; a copy of a composite point is a composite copy job, a parent with
+a nested copy job per nested point ("AWS CloudFormation stack backups").
 
 and `x-emulator-time` on a PutBackupVaultLockConfiguration: the lock was configured at this
 time, so its LockDate (the end of a compliance-mode lock's grace time) can already be past.
@@ -79,7 +88,8 @@ import restore_jobs
 import restore_testing
 import scan_jobs
 from clock import Clock
-from job_filters import FilterError, job_matches, parse_job_filters, parse_point_filters, parse_time, point_matches
+from job_filters import (FilterError, check_constraints, job_matches, max_results, parse_job_filters,
+                         parse_point_filters, parse_time, parse_times, point_matches, times_match)
 
 DAY = 86_400
 
@@ -92,6 +102,9 @@ COLD_STORAGE_TYPES = {"EBS", "EFS", "DynamoDB", "Timestream", "CloudFormation", 
 # backups are cluster snapshots like Aurora's.
 SNAPSHOT_TYPES = {"EC2", "EBS", "RDS", "Aurora", "DocumentDB", "Neptune"}
 DATABASE_SNAPSHOT_TYPES = {"RDS", "Aurora", "DocumentDB", "Neptune"}
+# "Continuous backups and point-in-time recovery (PITR)": the types whose backup rule may be
+# continuous (EnableContinuousBackup). Other types keep snapshot backups.
+CONTINUOUS_TYPES = {"RDS", "S3", "SAP HANA on Amazon EC2"}
 # The RDS API manages DocumentDB and Neptune clusters too; AWS Backup types a cluster by its
 # engine ("ListBackupJobs", ByResourceType: Aurora, DocumentDB, Neptune, RDS, ...). moto's RDS
 # knows no docdb engine, so only Neptune clusters exist here.
@@ -162,6 +175,13 @@ class RecoveryPoint:
     # A copy keeps its source's creation date but completes when its copy job does.
     completed: float | None = None
     multi_az_cluster: bool = False
+    # A continuous backup's point (point-in-time recovery), which its rule's jobs update.
+    continuous: bool = False
+    # "AWS CloudFormation stack backups": a stack's composite point groups the nested points of
+    # its resources; a nested point names its composite and its logical ID in the stack.
+    is_parent: bool = False
+    parent_arn: str = ""
+    member_id: str = ""
     # A DynamoDB table's items (wire format) or an S3 bucket's objects ({"Key", "Body"}) when it
     # was backed up, for restores to put back.
     contents: list[dict[str, Any]] | None = None
@@ -195,9 +215,13 @@ class RecoveryPoint:
             "StorageClass": self.storage_class,
             "Lifecycle": self.lifecycle,
             "CalculatedLifecycle": self.calculated_lifecycle(),
-            "IsParent": False,
+            "IsParent": self.is_parent,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.parent_arn:
+            out["ParentRecoveryPointArn"] = self.parent_arn
+        if self.member_id:
+            out["CompositeMemberIdentifier"] = self.member_id
         if self.encryption_key_arn:
             out["EncryptionKeyArn"] = self.encryption_key_arn
         if self.created_by:
@@ -213,9 +237,11 @@ class RecoveryPoint:
             "Status": self.status,
             "BackupSizeBytes": self.size,
             "BackupVaultName": self.vault_name,
-            "IsParent": False,
+            "IsParent": self.is_parent,
             "VaultType": "BACKUP_VAULT",
         }
+        if self.parent_arn:
+            out["ParentRecoveryPointArn"] = self.parent_arn
         if self.encryption_key_arn:
             out["EncryptionKeyArn"] = self.encryption_key_arn
         return out
@@ -247,6 +273,7 @@ class Job:
     is_parent: bool = False
     parent_job_id: str = ""
     child_states: dict[str, int] = field(default_factory=dict)
+    member_id: str = ""  # a nested job's CompositeMemberIdentifier
 
     @property
     def vault_arn(self) -> str:
@@ -266,6 +293,8 @@ class Job:
         }
         if self.parent_job_id:
             common["ParentJobId"] = self.parent_job_id
+        if self.member_id:
+            common["CompositeMemberIdentifier"] = self.member_id
         if self.is_parent:
             common["NumberOfChildJobs"] = sum(self.child_states.values())
             common["ChildJobsInState"] = dict(self.child_states)
@@ -519,8 +548,7 @@ class BackupJobs:
         kind = self.cluster_type(account, region, resource_arn, resource_type_of(resource_arn))
         created = parse_time(headers["x-emulator-time"]) if "x-emulator-time" in headers else self.clock.now()
         duration = float(headers.get("x-emulator-duration", 0))
-        lifecycle = check_lifecycle(kind, body.get("Lifecycle") or {})
-        created_by = None
+        created_by, rule = None, None
         if "x-emulator-plan" in headers:
             plan_id = headers["x-emulator-plan"]
             created_by = {
@@ -529,12 +557,22 @@ class BackupJobs:
                 "BackupPlanVersion": "1",
                 "BackupRuleId": "scheduled",
             }
+            plan = backup_backends[account][region].plans.get(plan_id)
+            rule = self.plan_rule(plan, vault_name, headers.get("x-emulator-rule")) if plan else None
+            if rule is not None:
+                created_by.update(BackupPlanArn=plan.backup_plan_arn, BackupPlanVersion=plan.version_id,
+                                  BackupRuleId=rule["RuleId"])
+        lifecycle = check_lifecycle(kind, body.get("Lifecycle") or (rule or {}).get("Lifecycle") or {})
+        # "Continuous backups and point-in-time recovery (PITR)": only a backup plan's rule makes
+        # continuous backups ("You can't use on-demand backups with PITR"), for the types that
+        # support them.
+        continuous = bool(rule and rule.get("EnableContinuousBackup")) and kind in CONTINUOUS_TYPES
 
         def start() -> Job:
             if kind != "CloudFormation":
                 return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created,
                                        created_by, lifecycle, headers.get("x-emulator-fail"),
-                                       duration=duration)
+                                       duration=duration, continuous=continuous)
             # "AWS CloudFormation stack backups": a composite job whose children back up each
             # resource of the stack that AWS Backup supports; the parent ends when they have.
             members = self.stack_members(account, region, resource_arn)
@@ -544,14 +582,14 @@ class BackupJobs:
             children = [
                 self.run_backup(account, region, vault, vault_name, member, member_kind, role, created, created_by,
                                 lifecycle, failing_message if member_kind == failing_type else None,
-                                parent_job_id=parent_id)
-                for member, member_kind in members
+                                parent_job_id=parent_id, member_id=logical_id)
+                for member, member_kind, logical_id in members
             ]
             states: dict[str, int] = {}
             for child in children:
                 states[child.state] = states.get(child.state, 0) + 1
             return self.run_backup(account, region, vault, vault_name, resource_arn, kind, role, created, created_by,
-                                   lifecycle, None, job_id=parent_id, child_states=states)
+                                   lifecycle, None, job_id=parent_id, child_states=states, children=children)
 
         job = self.idempotent(account, region, "backup", body.get("IdempotencyToken"), start)
         out = {"BackupJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
@@ -564,14 +602,15 @@ class BackupJobs:
     def run_backup(self, account: str, region: str, vault, vault_name: str, resource_arn: str, kind: str, role: str,
                    created: float, created_by: dict | None, lifecycle: dict, fail: str | None,
                    parent_job_id: str = "", job_id: str | None = None,
-                   child_states: dict[str, int] | None = None, duration: float = 0.0) -> Job:
+                   child_states: dict[str, int] | None = None, duration: float = 0.0,
+                   continuous: bool = False, member_id: str = "", children: list[Job] | None = None) -> Job:
         """One backup job: CREATED, PENDING and RUNNING at once ("Backup Job State Change" for
         each), then, `duration` seconds later by the emulator's clock, a recovery point, or
         FAILED with AWS's status message. A parent whose children did not all complete is PARTIAL."""
         job_id = job_id or (str(uuid.uuid4()).upper() if kind in ("EC2", "EBS") else str(uuid.uuid4()))
         job = Job("backup", job_id, account, region, resource_arn, kind, role, created, "CREATED",
                   created_by=created_by, vault_name=vault_name, completed=None, parent_job_id=parent_job_id,
-                  is_parent=child_states is not None, child_states=child_states or {})
+                  is_parent=child_states is not None, child_states=child_states or {}, member_id=member_id)
         self.jobs[job.id] = job
         for state in ("CREATED", "PENDING", "RUNNING"):
             job.state = state
@@ -585,10 +624,17 @@ class BackupJobs:
                 job.state, job.status_message = "FAILED", fail
             elif refusal:
                 job.state, job.status_message = "FAILED", refusal
+            elif continuous and (point := self.continuous_point(account, region, vault_name, resource_arn)):
+                # "The continuous backup plan creates one continuous recovery point and updates
+                # that recovery point whenever the job runs."
+                point.completed, point.lifecycle = job.completed, lifecycle
+                job.recovery_point_arn = point.arn
             else:
                 point = RecoveryPoint(
-                    arn=(self.backup_image(account, region, resource_arn, job_id) if kind == "EC2"
+                    arn=(self.continuous_point_arn(kind, account, region, resource_arn) if continuous
+                         else self.backup_image(account, region, resource_arn, job_id) if kind == "EC2"
                          else self.new_point_arn(kind, account, region, job_id)),
+                    continuous=continuous,
                     account=account, region=region, vault_name=vault_name, resource_arn=resource_arn,
                     resource_type=kind, created=created, iam_role_arn=role,
                     encryption_key_arn=self.resource_key(account, region, resource_arn, kind, vault),
@@ -596,8 +642,10 @@ class BackupJobs:
                     multi_az_cluster=self.is_multi_az_cluster(account, region, resource_arn, kind),
                     contents=(self.table_items(account, region, resource_arn) if kind == "DynamoDB"
                               else self.bucket_objects(account, resource_arn) if kind == "S3" else None),
+                    is_parent=job.is_parent, member_id=member_id,
                 )
                 self.add_point(point)
+                self.adopt(point, children or [])
                 vault.num_of_recovery_points += 1
                 job.recovery_point_arn = point.arn
                 if job.is_parent and set(job.child_states) != {"COMPLETED"}:
@@ -632,13 +680,16 @@ class BackupJobs:
             finish()
 
     @staticmethod
-    def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str]]:
-        """The resources of a stack that AWS Backup backs up, with their AWS Backup types."""
+    def stack_members(account: str, region: str, stack_arn: str) -> list[tuple[str, str, str]]:
+        """The resources of a stack that AWS Backup backs up: ARN, AWS Backup type, logical ID."""
         stack = cloudformation_backends[account][region].stacks.get(stack_arn)
         if stack is None:
             raise invalid(f"Stack {stack_arn} does not exist")
         members = []
-        for resource in stack.stack_resources:
+        for logical_id in stack.resource_map:
+            resource = stack.resource_map[logical_id]
+            if not hasattr(type(resource), "cloudformation_type"):
+                continue
             cfn_type = type(resource).cloudformation_type()
             name = getattr(resource, "physical_resource_id", "")
             arn = {
@@ -649,8 +700,43 @@ class BackupJobs:
                 "AWS::RDS::DBInstance": f"arn:aws:rds:{region}:{account}:db:{name}",
             }.get(cfn_type)
             if arn:
-                members.append((arn, resource_type_of(arn)))
+                members.append((arn, resource_type_of(arn), logical_id))
         return members
+
+    def adopt(self, composite: RecoveryPoint, children: list[Job]) -> None:
+        """Nests the points the children made under their composite point."""
+        for child in children:
+            nested = self.points.get(child.destination_recovery_point_arn if child.kind == "copy"
+                                     else child.recovery_point_arn)
+            if nested is not None:
+                nested.parent_arn = composite.arn
+
+    def nested_points(self, composite: RecoveryPoint) -> list[RecoveryPoint]:
+        return [p for p in self.points.values() if p.parent_arn == composite.arn]
+
+    @staticmethod
+    def plan_rule(plan, vault_name: str, rule_name: str | None) -> dict | None:
+        """The plan's rule that started a job: the one named, or the first that targets the vault."""
+        for rule in plan.backup_plan.get("Rules", []):
+            if rule.get("RuleName") == rule_name or (rule_name is None and rule.get("TargetBackupVaultName") == vault_name):
+                return rule
+        return None
+
+    def continuous_point(self, account: str, region: str, vault_name: str, resource_arn: str) -> RecoveryPoint | None:
+        for point in self.points.values():
+            if point.continuous and (point.account, point.region, point.vault_name, point.resource_arn) == (
+                    account, region, vault_name, resource_arn):
+                return point
+        return None
+
+    @staticmethod
+    def continuous_point_arn(kind: str, account: str, region: str, resource_arn: str) -> str:
+        """A continuous point is an AWS Backup recovery point, `recovery-point:continuous:<id>`
+        (as RDS reports it in DescribeDBInstances' AwsBackupRecoveryPointArn): `db-<id>` for a
+        DB instance, the bucket's name for S3, each with a suffix of its own."""
+        name = re.split("[:/]", resource_arn.split(":", 5)[5])[-1]
+        stem = f"db-{name}" if kind == "RDS" else name
+        return f"arn:aws:backup:{region}:{account}:recovery-point:continuous:{stem}-{uuid.uuid4().hex[:8]}"
 
     @staticmethod
     def backup_image(account: str, region: str, instance_arn: str, job_id: str) -> str:
@@ -689,6 +775,14 @@ class BackupJobs:
         if not (source_vault and destination and role and body.get("RecoveryPointArn")):
             raise invalid("RecoveryPointArn, SourceBackupVaultName, DestinationBackupVaultArn and IamRoleArn are required")
         point = self.point_in(account, region, source_vault, body["RecoveryPointArn"])
+        # "Copying continuous backups": "AWS Backup does not support on-demand copies of
+        # continuous backups" (a continuous rule's own copy action copies a snapshot instead).
+        # AWS does not publish the refusal's wording; InvalidRequestException is the API's error
+        # for a request it cannot act on.
+        if point.continuous:
+            raise ApiError("InvalidRequestException",
+                           f"Recovery point {point.arn} is a continuous backup: on-demand copies of continuous "
+                           "backups are not supported")
         # "Backup and tag copy": backups in cold storage or archive tiers cannot be copied.
         if point.storage_class == "COLD":
             raise invalid(f"Recovery point {point.arn} is in cold storage and cannot be copied")
@@ -703,22 +797,44 @@ class BackupJobs:
 
         def start() -> Job:
             now = self.clock.now()
-            job = Job("copy", str(uuid.uuid4()), account, region, point.resource_arn, point.resource_type, role,
-                      now, "CREATED", created_by=point.created_by, vault_name=source_vault,
-                      recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
-                      completed=None)
-            self.jobs[job.id] = job
-            # "Copy Job State Change": CREATED and RUNNING, then the outcome `duration` later.
-            for state in ("CREATED", "RUNNING"):
-                job.state = state
-                self.emit(job)
-            self.finish_later(now + duration, lambda: self.finish_copy(job, point, lifecycle, role, destination))
-            return job
+            if not point.is_parent:
+                return self.begin_copy(point, source_vault, role, destination, lifecycle, now, duration)
+            # "AWS CloudFormation stack backups": a copy of a composite point is a composite job,
+            # a parent copy job with a nested copy job (ParentJobId) per nested point; the parent
+            # ends when they have, PARTIAL when some did not complete (CopyJobState PARTIAL).
+            parent_id = str(uuid.uuid4())
+            children = [
+                self.begin_copy(nested, source_vault, role, destination,
+                                check_lifecycle(nested.resource_type, body.get("Lifecycle") or dict(nested.lifecycle)),
+                                now, duration, parent_job_id=parent_id)
+                for nested in self.nested_points(point)
+            ]
+            return self.begin_copy(point, source_vault, role, destination, lifecycle, now, duration,
+                                   job_id=parent_id, children=children)
 
         job = self.idempotent(account, region, "copy", body.get("IdempotencyToken"), start)
-        return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": False}
+        return {"CopyJobId": job.id, "CreationDate": job.created, "IsParent": job.is_parent}
 
-    def finish_copy(self, job: Job, point: RecoveryPoint, lifecycle: dict, role: str, destination: str) -> None:
+    def begin_copy(self, point: RecoveryPoint, source_vault: str, role: str, destination: str, lifecycle: dict,
+                   now: float, duration: float, parent_job_id: str = "", job_id: str | None = None,
+                   children: list[Job] | None = None) -> Job:
+        """One copy job: CREATED and RUNNING at once ("Copy Job State Change" for each), then the
+        outcome `duration` later by the emulator's clock."""
+        job = Job("copy", job_id or str(uuid.uuid4()), point.account, point.region, point.resource_arn,
+                  point.resource_type, role, now, "CREATED", created_by=point.created_by, vault_name=source_vault,
+                  recovery_point_arn=point.arn, destination_vault_arn=destination, size=point.size,
+                  completed=None, is_parent=children is not None, parent_job_id=parent_job_id,
+                  member_id=point.member_id)
+        self.jobs[job.id] = job
+        for state in ("CREATED", "RUNNING"):
+            job.state = state
+            self.emit(job)
+        self.finish_later(now + duration,
+                          lambda: self.finish_copy(job, point, lifecycle, role, destination, children))
+        return job
+
+    def finish_copy(self, job: Job, point: RecoveryPoint, lifecycle: dict, role: str, destination: str,
+                    children: list[Job] | None = None) -> None:
         parts = destination.split(":")
         dest_region, dest_account, dest_vault_name = parts[3], parts[4], parts[6]
         account, region = job.account, job.region
@@ -742,10 +858,19 @@ class BackupJobs:
                 source_vault_arn=point.vault_arn, size=point.size, contents=point.contents,
                 encryption_key_arn=self.key_arn(dest_account, dest_region, dest_vault.encryption_key_arn,
                                                 "alias/aws/backup"),
+                is_parent=point.is_parent, member_id=point.member_id,
             )
             self.add_point(copied)
             dest_vault.num_of_recovery_points += 1
             job.destination_recovery_point_arn = copied.arn
+            self.adopt(copied, children or [])
+        if children is not None:
+            job.child_states = {}
+            for child in children:
+                job.child_states[child.state] = job.child_states.get(child.state, 0) + 1
+            if job.state == "COMPLETED" and set(job.child_states) - {"COMPLETED"}:
+                job.state = "PARTIAL"
+                job.status_message = "Some of the nested copy jobs of this composite job did not complete."
         self.emit(job)
 
     def copy_refusal(self, account: str, region: str, point: RecoveryPoint, dest_account: str, dest_region: str,
@@ -928,13 +1053,26 @@ def check_lifecycle(resource_type: str, lifecycle: dict) -> dict:
     return {k: v for k, v in lifecycle.items() if v is not None}
 
 
-def page(items: list[Any], query: dict[str, str], key: str) -> dict[str, Any]:
-    start = int(query.get("nextToken") or 0)
-    size = min(int(query.get("maxResults") or 1000), 1000)
+def page(items: list[Any], query: dict[str, str], key: str, names: tuple[str, str] = ("maxResults", "nextToken")) -> dict[str, Any]:
+    """One page of a listing; `names` are its MaxResults and NextToken query parameters."""
+    size = max_results(query, names[0])
+    token = query.get(names[1]) or "0"
+    if not token.isdigit():
+        raise invalid(f"Invalid NextToken: {token}")
+    start = int(token)
     out: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
         out["NextToken"] = str(start + size)
     return out
+
+
+def list_restore_jobs(state: "BackupJobs", account: str, region: str, query: dict[str, str]) -> list[dict]:
+    """ListRestoreJobs: its filters validated (job_filters.py) and its date filters applied to what
+    restore_jobs.py lists."""
+    check_constraints("restore", query)
+    times = parse_times(query)
+    return [j for j in restore_jobs.list_restore_jobs(state, account, region, query, invalid)
+            if times_match(j["CreationDate"], j.get("CompletionDate"), times)]
 
 
 def respond(start_response: Callable, status: int, payload: dict, extra: list | None = None) -> list[bytes]:
@@ -962,7 +1100,7 @@ class BackupJobsApp:
             return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
         if match and match.group(3) == "sts":
-            return self.sts(environ, start_response, get_account_id_from(match.group(1)))
+            return self.sts(environ, start_response, match.group(1))
         if not match or match.group(3) != "backup":
             return self.moto_app(environ, start_response)
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
@@ -992,15 +1130,17 @@ class BackupJobsApp:
             extra = [("x-amzn-ErrorType", e.code)]
         return respond(start_response, status, payload, extra)
 
-    def sts(self, environ: dict, start_response: Callable, caller_account: str) -> Iterable[bytes]:
-        """AssumeRole of a role that does not exist is refused (assume_role.py); the rest is moto's."""
+    def sts(self, environ: dict, start_response: Callable, access_key: str) -> Iterable[bytes]:
+        """AssumeRole of a role that does not exist, or whose trust policy does not allow the
+        caller, is refused (assume_role.py); the rest is moto's."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        refused = assume_role.refused_role(body)
+        caller = assume_role.caller_of(access_key, get_account_id_from(access_key))
+        refused = assume_role.refused_role(body, caller)
         if refused is None:
             return self.moto_app(environ, start_response)
-        data = assume_role.access_denied(caller_account, refused)
+        data = assume_role.access_denied(caller, refused)
         start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
                                           ("x-amzn-RequestId", str(uuid.uuid4()))])
         return [data]
@@ -1038,8 +1178,7 @@ class BackupJobsApp:
             if len(s) == 1 and method == "PUT":
                 return lambda a, r, s, q, b, h: restore_jobs.start_restore_job(st, a, r, b, h, not_found, invalid, iso)
             if len(s) == 1 and method == "GET":
-                return lambda a, r, s, q, b, h: page(
-                    restore_jobs.list_restore_jobs(st, a, r, q, invalid), q, "RestoreJobs")
+                return lambda a, r, s, q, b, h: page(list_restore_jobs(st, a, r, q), q, "RestoreJobs")
             if len(s) == 2 and method == "GET":
                 return lambda a, r, s, q, b, h: restore_jobs.job_in(st, a, r, s[1], not_found).describe()
             if len(s) == 3 and s[2] == "metadata" and method == "GET":
@@ -1053,7 +1192,8 @@ class BackupJobsApp:
             return lambda a, r, s, q, b, h: scan_jobs.start_scan_job(st, a, r, b, h, invalid, iso)
         if s[:2] == ["scan", "jobs"] and method == "GET":
             if len(s) == 2:
-                return lambda a, r, s, q, b, h: page(scan_jobs.list_scan_jobs(st, a, r, q, invalid), q, "ScanJobs")
+                return lambda a, r, s, q, b, h: page(scan_jobs.list_scan_jobs(st, a, r, q), q, "ScanJobs",
+                                                     ("MaxResults", "NextToken"))
             return lambda a, r, s, q, b, h: self.describe_scan_job(a, r, s[2])
         if len(s) == 3 and s[0] == "backup-vaults" and s[2] == "vault-lock" and method == "PUT":
             return lambda a, r, s, q, b, h: st.put_vault_lock(a, r, s[1], b, h)

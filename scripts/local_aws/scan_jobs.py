@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import default_bus
+from job_filters import check_constraints, in_window, parse_times, times_match
 
 SCAN_STATES = ("CREATED", "RUNNING", "COMPLETED", "COMPLETED_WITH_ISSUES", "FAILED", "CANCELED")
 RESULTS = ("THREATS_FOUND", "NO_THREATS_FOUND")
@@ -138,10 +139,12 @@ def emit(job: ScanJob, state: str, iso) -> None:
                     job.event_detail(state, iso))
 
 
-def list_scan_jobs(state, account: str, region: str, query: dict[str, str], invalid) -> list[dict]:
-    """ListScanJobs with its filters (By... query parameters), newest first."""
-    if "ByState" in query and query["ByState"] not in SCAN_STATES[2:]:
-        raise invalid(f"ByState must be one of {', '.join(SCAN_STATES[2:])}")
+def list_scan_jobs(state, account: str, region: str, query: dict[str, str]) -> list[dict]:
+    """ListScanJobs with its filters (By... query parameters, validated as AWS validates them),
+    newest first, over the last 30 days ("ListScanJobs": "Returns a list of existing scan jobs
+    for an authenticated account for the last 30 days") by the emulator's clock."""
+    check_constraints("scan", query)
+    times = parse_times(query, ("ByCompleteAfter", "ByCompleteBefore"))
     exact = {
         "ByResourceArn": lambda j: j.resource_arn,
         "ByRecoveryPointArn": lambda j: j.recovery_point_arn,
@@ -150,9 +153,12 @@ def list_scan_jobs(state, account: str, region: str, query: dict[str, str], inva
         "ByState": lambda j: j.state,
         "ByScanResultStatus": lambda j: j.result,
     }
+    now = state.clock.now()
     jobs = [
         j for j in sorted(state.scan_jobs.values(), key=lambda j: j.created, reverse=True)
-        if (j.account, j.region) == (account, region)
+        if (j.account, j.region) == (account, region) and in_window(j.created, now)
+        and query.get("ByAccountId", "*") in ("*", j.account)
         and all(get(j) == query[name] for name, get in exact.items() if name in query)
+        and times_match(j.created, j.created, times)
     ]
     return [j.describe() for j in jobs]

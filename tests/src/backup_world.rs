@@ -33,9 +33,10 @@ pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> 
     builder.build()
 }
 
-/// Creates the role `name` in `account`, as a deployment there would (a member template, the
-/// destination template), trusting the platform account; a role already there is kept. Until
-/// then the local AWS refuses AssumeRole into it, as AWS does.
+/// Creates the role `name` in `account`, trusting every principal of the platform account (its
+/// root); a role already there is kept. Until then the local AWS refuses AssumeRole into it, as
+/// AWS does. The roles of `templates/*.yaml` are created with their own trust policies by
+/// `template_roles::deploy_template_role` instead.
 pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
     let admin = acting_in(sdk, Some(account), crate::local_aws::REGION).await;
     let trust = json!({

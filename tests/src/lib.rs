@@ -9,6 +9,7 @@ pub mod ransomware;
 pub mod restore_world;
 pub mod runtime_api;
 pub mod story;
+pub mod template_roles;
 
 use std::path::PathBuf;
 

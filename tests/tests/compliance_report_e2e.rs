@@ -6,10 +6,11 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use rearguard_e2e::backup_world::{acting_in, backup_with, create_role, lock_vault, vault};
+use rearguard_e2e::backup_world::{acting_in, backup_with, lock_vault, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::template_roles::{PLATFORM, deploy_template_role, function_env_as, function_role_arn};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -17,6 +18,29 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 const ACCOUNT: &str = "777788889999";
 const REGION: &str = "ap-southeast-2";
+/// The function's own role in the platform account (SAM names it after `ComplianceReportFunction`).
+const FUNCTION_ROLE: &str = "rearguard-ComplianceReportFunctionRole";
+
+/// templates/member-account.yaml's read-only role in `account`, trusting the function's role, as
+/// a member stack with the central stack's ComplianceReportRoleArn creates it; returns its name.
+async fn deploy_reader_role(sdk: &SdkConfig, account: &str) -> String {
+    let report_role = function_role_arn(FUNCTION_ROLE);
+    deploy_template_role(
+        sdk,
+        "member-account.yaml",
+        "ComplianceReaderRole",
+        account,
+        &[
+            ("CentralAccountId", PLATFORM),
+            (
+                "CentralRoleArn",
+                "arn:aws:iam::123456789012:role/rearguard-TagEnrollmentFunctionRole",
+            ),
+            ("ReportRoleArn", &report_role),
+        ],
+    )
+    .await
+}
 
 /// An instance in the config's account (`account`) and the test Region.
 async fn instance_in(sdk: &SdkConfig, account: &str, plan: Option<&str>, extra: &[(&str, &str)]) -> String {
@@ -212,16 +236,16 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
                 "vault_lock": {"mode": "compliance", "min_retention_days": 2557}}
         }
     });
-    create_role(&sdk, ACCOUNT, "rearguard-compliance-reader").await;
+    let reader = deploy_reader_role(&sdk, ACCOUNT).await;
     let api = RuntimeApi::start().await;
-    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    let mut env: Vec<(&str, String)> = function_env_as(&sdk, FUNCTION_ROLE).await;
     env.extend([
         ("ALERT_TOPIC_ARN", topic.topic_arn.clone()),
         ("REARGUARD_POLICY", policy.to_string()),
         ("REPORT_BUCKET", bucket.clone()),
         ("REPORT_ACCOUNTS", ACCOUNT.to_string()),
         ("REPORT_REGIONS", REGION.to_string()),
-        ("MEMBER_ROLE_NAME", "rearguard-compliance-reader".to_string()),
+        ("MEMBER_ROLE_NAME", reader),
         ("EVENT_BUS_NAME", bus),
     ]);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -327,7 +351,7 @@ struct Reporter {
 impl Reporter {
     async fn start(sdk: &SdkConfig, account: &str, regions: &[&str], policy: &Value) -> Reporter {
         // The member account's read-only role, as templates/member-account.yaml creates it.
-        create_role(sdk, account, "rearguard-compliance-reader").await;
+        let reader = deploy_reader_role(sdk, account).await;
         let bucket = unique("rearguard-reports");
         aws_sdk_s3::Client::new(sdk)
             .create_bucket()
@@ -342,14 +366,14 @@ impl Reporter {
             .expect("bucket");
         let topic = AlertsTopic::create(sdk, &unique("compliance")).await;
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        let mut env: Vec<(&str, String)> = function_env_as(sdk, FUNCTION_ROLE).await;
         env.extend([
             ("ALERT_TOPIC_ARN", topic.topic_arn.clone()),
             ("REARGUARD_POLICY", policy.to_string()),
             ("REPORT_BUCKET", bucket.clone()),
             ("REPORT_ACCOUNTS", account.to_string()),
             ("REPORT_REGIONS", regions.join(",")),
-            ("MEMBER_ROLE_NAME", "rearguard-compliance-reader".to_string()),
+            ("MEMBER_ROLE_NAME", reader),
         ]);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let function = FunctionProcess::spawn(binary("compliance-report"), &api.address(), &env);

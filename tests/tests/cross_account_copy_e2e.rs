@@ -6,12 +6,13 @@
 use aws_config::SdkConfig;
 use rearguard_e2e::backup_world::{
     BACKUP_ROLE, acting_in, allow_copies_from, allow_copies_out_to, backup, backup_events_inbox, backup_with,
-    copy_jobs, create_role, customer_key, next_events, points_in, scan, share_key_with, vault,
+    copy_jobs, customer_key, next_events, points_in, scan, share_key_with, vault,
 };
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::sample;
+use rearguard_e2e::template_roles::{deploy_template_role, function_env_as};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ const ISOLATED_ACCOUNT: &str = "444455556666";
 const COPY_ROLE: &str = "arn:aws:iam::123456789012:role/rearguard-copy";
 /// The vault-check role templates/destination-account.yaml creates in the isolated account.
 const CHECK_ROLE: &str = "rearguard-vault-check";
+/// The function's own role (SAM names it after `CrossAccountCopyFunction`, which the vault-check
+/// role's trust matches).
+const FUNCTION_ROLE: &str = "rearguard-CrossAccountCopyFunctionRole";
 const BACKUP_JOB: &str = "Backup Job State Change";
 const COPY_JOB: &str = "Copy Job State Change";
 const SCAN_JOB: &str = "Scan Job State Change";
@@ -56,7 +60,15 @@ impl Vaults {
         let isolated_name = unique("isolated");
         let isolated_vault = vault(&isolated, &isolated_name, Some(&isolated_key)).await;
         allow_copies_from(&isolated, &isolated_name, &[HOME]).await;
-        create_role(sdk, ISOLATED_ACCOUNT, CHECK_ROLE).await;
+        // A destination stack that takes copies from this account (SourceAccountIds).
+        deploy_template_role(
+            sdk,
+            "destination-account.yaml",
+            "VaultCheckRole",
+            ISOLATED_ACCOUNT,
+            &[("SourceAccountIds", HOME), ("VaultCheckRoleName", CHECK_ROLE)],
+        )
+        .await;
         Vaults {
             dr: vault(&west, &unique("dr"), Some(&west_key)).await,
             isolated: isolated_vault,
@@ -86,7 +98,7 @@ impl Harness {
         let (bus, events_inbox) =
             local_aws::bus_with_inbox(&sdk, &unique("copy-events"), "rearguard.cross-account-copy").await;
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        let mut env: Vec<(&str, String)> = function_env_as(&sdk, FUNCTION_ROLE).await;
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("REARGUARD_POLICY", routes.to_string()));
         env.push(("DESTINATION_ROLE_NAME", CHECK_ROLE.into()));

@@ -4,11 +4,12 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use rearguard_e2e::backup_world::create_role;
+use rearguard_e2e::backup_world::acting_in;
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::sample;
+use rearguard_e2e::template_roles::{deploy_template_role, function_env_as, function_role_arn};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,6 +18,8 @@ const WAIT: Duration = Duration::from_secs(20);
 const HOME: &str = "123456789012";
 const MEMBER: &str = "444455556666";
 const ROLE: &str = "rearguard-tag-enrollment";
+/// The function's own role in the platform account (SAM names it after `TagEnrollmentFunction`).
+const FUNCTION_ROLE: &str = "rearguard-TagEnrollmentFunctionRole";
 
 fn policy(mode: &str) -> String {
     json!({
@@ -47,14 +50,27 @@ impl Harness {
 
     async fn start_with(policy: &str, extra_env: &[(&str, &str)]) -> Harness {
         let sdk = local_aws::sdk_config().await;
-        // The member template's role, which the function assumes in member accounts.
-        create_role(&sdk, MEMBER, ROLE).await;
+        // The member template's role, which the function (running as its own role) assumes in
+        // member accounts.
+        let central = function_role_arn(FUNCTION_ROLE);
+        let role = deploy_template_role(
+            &sdk,
+            "member-account.yaml",
+            "TagEnrollmentMemberRole",
+            MEMBER,
+            &[
+                ("CentralAccountId", HOME),
+                ("CentralRoleArn", &central),
+                ("MemberRoleName", ROLE),
+            ],
+        )
+        .await;
         let topic = AlertsTopic::create(&sdk, &unique("enroll")).await;
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        let mut env: Vec<(&str, String)> = function_env_as(&sdk, FUNCTION_ROLE).await;
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("REARGUARD_POLICY", policy.to_string()));
-        env.push(("MEMBER_ROLE_NAME", ROLE.to_string()));
+        env.push(("MEMBER_ROLE_NAME", role));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let function = FunctionProcess::spawn(binary("tag-enrollment"), &api.address(), &env);
@@ -95,17 +111,10 @@ async fn tags_of(sdk: &SdkConfig, arn: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// An SDK config acting in another account, as the member account itself would.
+/// An SDK config acting in another account, as the member account's administrators would
+/// (through its organization access role: the member role trusts only the function's role).
 async fn member_account(sdk: &SdkConfig) -> SdkConfig {
-    create_role(sdk, MEMBER, ROLE).await;
-    let provider = aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{MEMBER}:role/{ROLE}"))
-        .session_name("test")
-        .configure(sdk)
-        .build()
-        .await;
-    sdk.to_builder()
-        .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(provider))
-        .build()
+    acting_in(sdk, Some(MEMBER), local_aws::REGION).await
 }
 
 async fn run_instances(sdk: &SdkConfig, count: i32, tags: &[(&str, &str)]) -> Vec<String> {

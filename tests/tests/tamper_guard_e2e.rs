@@ -2,15 +2,18 @@
 //! Backup events as EventBridge delivers them, alerts read back from the topic, the ledger and
 //! incidents in a real state table, vault keys in the local KMS.
 
-use rearguard_e2e::backup_world::{acting_in, create_role, customer_key, vault};
+use rearguard_e2e::backup_world::{acting_in, customer_key, vault};
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::sample;
+use rearguard_e2e::template_roles::{PLATFORM, deploy_template_role, function_env_as, function_role_arn};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// The function's own role in the platform account (SAM names it after `TamperGuardFunction`).
+const FUNCTION_ROLE: &str = "rearguard-TamperGuardFunctionRole";
 /// Long enough for a message the function should not send to have arrived.
 const QUIET: Duration = Duration::from_secs(3);
 
@@ -27,7 +30,7 @@ impl Harness {
         let table = unique("state");
         create_state_table(&sdk, &table).await;
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        let mut env: Vec<(&str, String)> = function_env_as(&sdk, FUNCTION_ROLE).await;
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("STATE_TABLE_NAME", table));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));
@@ -498,8 +501,24 @@ async fn a_member_accounts_vault_key_is_critical_through_the_member_role_and_not
     // GIVEN a member account with the member role and a vault encrypted with its own key, and
     // another member account without the role.
     let sdk = local_aws::sdk_config().await;
-    let role = "rearguard-tamper-reader";
-    create_role(&sdk, "444455556666", role).await;
+    // templates/member-account.yaml's list-only role, trusting the function's own role.
+    let tamper_guard_role = function_role_arn(FUNCTION_ROLE);
+    let role = deploy_template_role(
+        &sdk,
+        "member-account.yaml",
+        "TamperGuardReaderRole",
+        "444455556666",
+        &[
+            ("CentralAccountId", PLATFORM),
+            (
+                "CentralRoleArn",
+                "arn:aws:iam::123456789012:role/rearguard-TagEnrollmentFunctionRole",
+            ),
+            ("TamperGuardRoleArn", &tamper_guard_role),
+        ],
+    )
+    .await;
+    let role = role.as_str();
     let member = acting_in(&sdk, Some("444455556666"), local_aws::REGION).await;
     let key_arn = customer_key(&member).await;
     let vault_name = unique("member-vault");

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -31,8 +32,10 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_emulator():
     port = free_port()
+    # The emulator logs every request: to a file, since a pipe nobody reads fills up and blocks it.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen([sys.executable, str(SERVE), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -41,7 +44,8 @@ def running_emulator():
                 break
             except OSError:
                 if process.poll() is not None:
-                    pytest.fail(f"the emulator exited: {process.stderr.read().decode()}")
+                    log.seek(0)
+                    pytest.fail(f"the emulator exited: {log.read().decode()}")
                 time.sleep(0.1)
         else:
             pytest.fail("the emulator did not start")
@@ -49,6 +53,7 @@ def running_emulator():
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -43,5 +43,7 @@ def test_a_failed_scan_has_no_verdict_and_bad_filters_are_refused(home):
     point = home.backup_job(vault, home.table_arn())["RecoveryPointArn"]
     job = scan(home, vault, point, {"x-emulator-scan-state": "FAILED"})
     assert job["State"] == "FAILED" and "ScanResult" not in job
+    # RUNNING is a scan state ("ListScanJobs", ByState); DONE is none.
+    assert home.backup.list_scan_jobs(ByState="RUNNING", ByRecoveryPointArn=point)["ScanJobs"] == []
     with pytest.raises(ClientError):
-        home.backup.list_scan_jobs(ByState="RUNNING")
+        home.backup.list_scan_jobs(ByState="DONE")

@@ -1,0 +1,345 @@
+//! Roles as Rearguard's stacks create them: a role of `templates/*.yaml` with the trust policy its
+//! stack would give it for the given parameters (the template's own `AssumeRolePolicyDocument`,
+//! its intrinsic functions resolved), and a function's own role, whose credentials the function
+//! runs with as Lambda would run it. The local AWS evaluates trust policies as AWS does, so a
+//! test passes only when the templates' trust policies let the functions in.
+
+use aws_config::SdkConfig;
+use serde_json::{Map, Value as Json, json};
+use serde_yaml_ng::Value as Yaml;
+use std::collections::HashMap;
+
+use crate::backup_world::acting_in;
+use crate::local_aws;
+
+/// The platform account the functions run in.
+pub const PLATFORM: &str = "123456789012";
+
+/// The ARN of a function's own role in the platform account. The names carry the logical id SAM
+/// gives the role (`<Function>Role`), which destination-account.yaml's trust matches.
+pub fn function_role_arn(role_name: &str) -> String {
+    format!("arn:aws:iam::{PLATFORM}:role/{role_name}")
+}
+
+/// Creates the role `logical_id` of `templates/<template>` in `account`, as a stack of that
+/// template with `parameters` (the others at their defaults) would; a role already there gets
+/// this trust policy, as a stack update would give it. Panics when the template would not create
+/// the role with these parameters.
+pub async fn deploy_template_role(
+    sdk: &SdkConfig,
+    template: &str,
+    logical_id: &str,
+    account: &str,
+    parameters: &[(&str, &str)],
+) -> String {
+    let (role_name, trust) = template_role(template, logical_id, account, parameters);
+    put_role(sdk, account, &role_name, &trust).await;
+    role_name
+}
+
+/// The role's name and trust policy as the template defines them for these parameters.
+pub fn template_role(template: &str, logical_id: &str, account: &str, parameters: &[(&str, &str)]) -> (String, Json) {
+    let path = crate::workspace_root().join("templates").join(template);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let document: Yaml = serde_yaml_ng::from_str(&text).expect("the template is YAML");
+    let stack = Stack::new(&document, account, parameters);
+    let resource = &document["Resources"][logical_id];
+    assert_eq!(
+        resource["Type"],
+        Yaml::from("AWS::IAM::Role"),
+        "{logical_id} in {template}"
+    );
+    if let Some(condition) = resource["Condition"].as_str() {
+        assert!(
+            stack.condition(condition),
+            "{template} does not create {logical_id} with {parameters:?} (condition {condition})"
+        );
+    }
+    let properties = &resource["Properties"];
+    let name = stack.resolve(&properties["RoleName"]);
+    let name = name.as_str().unwrap_or_else(|| panic!("{logical_id} has a RoleName"));
+    (name.to_string(), stack.resolve(&properties["AssumeRolePolicyDocument"]))
+}
+
+/// The environment of a function running as its own role in the platform account: the role is
+/// created (trusting lambda.amazonaws.com, as template.yaml's function roles do, and the
+/// platform account, whose credentials this harness holds as it stands in for Lambda) and its
+/// session's credentials replace the harness's own.
+pub async fn function_env_as(sdk: &SdkConfig, role_name: &str) -> Vec<(&'static str, String)> {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{PLATFORM}:root")}, "Action": "sts:AssumeRole"}
+        ]
+    });
+    put_role(sdk, PLATFORM, role_name, &trust).await;
+    let credentials = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(function_role_arn(role_name))
+        .role_session_name(role_name.chars().take(64).collect::<String>())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("assume {role_name}: {e:?}"))
+        .credentials
+        .expect("credentials");
+    let mut env = local_aws::function_env();
+    env.retain(|(k, _)| !matches!(*k, "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN"));
+    env.push(("AWS_ACCESS_KEY_ID", credentials.access_key_id));
+    env.push(("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key));
+    env.push(("AWS_SESSION_TOKEN", credentials.session_token));
+    env
+}
+
+async fn put_role(sdk: &SdkConfig, account: &str, name: &str, trust: &Json) {
+    let admin = acting_in(sdk, (account != PLATFORM).then_some(account), local_aws::REGION).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let created = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await;
+    if let Err(e) = created {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|e| e.is_entity_already_exists_exception());
+        assert!(exists, "create role {name} in {account}: {e:?}");
+        iam.update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update the trust of {name} in {account}: {e:?}"));
+    }
+}
+
+/// A stack's view of its template: parameters (given or default), pseudo parameters, conditions.
+struct Stack<'a> {
+    template: &'a Yaml,
+    account: String,
+    parameters: HashMap<String, Json>,
+}
+
+impl<'a> Stack<'a> {
+    fn new(template: &'a Yaml, account: &str, given: &[(&str, &str)]) -> Stack<'a> {
+        let given: HashMap<&str, &str> = given.iter().copied().collect();
+        let mut parameters = HashMap::new();
+        for (name, definition) in template["Parameters"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().expect("parameter name");
+            let value = given
+                .get(name)
+                .map(|v| v.to_string())
+                .or_else(|| yaml_scalar(&definition["Default"]))
+                .unwrap_or_else(|| panic!("parameter {name} has no value and no default"));
+            let value = if definition["Type"].as_str().unwrap_or("").ends_with("List") {
+                Json::Array(value.split(',').map(|s| Json::from(s.trim())).collect())
+            } else {
+                Json::from(value)
+            };
+            parameters.insert(name.to_string(), value);
+        }
+        for name in given.keys() {
+            assert!(parameters.contains_key(*name), "the template has no parameter {name}");
+        }
+        Stack {
+            template,
+            account: account.to_string(),
+            parameters,
+        }
+    }
+
+    fn reference(&self, name: &str) -> Option<Json> {
+        match name {
+            "AWS::Partition" => Some(Json::from("aws")),
+            "AWS::AccountId" => Some(Json::from(self.account.clone())),
+            "AWS::Region" => Some(Json::from(local_aws::REGION)),
+            "AWS::NoValue" => None,
+            other => Some(
+                self.parameters
+                    .get(other)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("Ref {other}: not a parameter")),
+            ),
+        }
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let definition = &self.template["Conditions"][name];
+        assert!(!definition.is_null(), "no condition {name}");
+        self.truth(definition)
+    }
+
+    fn truth(&self, value: &Yaml) -> bool {
+        let (function, argument) = intrinsic(value).unwrap_or_else(|| panic!("not a condition: {value:?}"));
+        let list = || argument.as_sequence().cloned().unwrap_or_default();
+        match function.as_str() {
+            "Not" => !self.truth(&list()[0]),
+            "And" => list().iter().all(|v| self.truth(v)),
+            "Or" => list().iter().any(|v| self.truth(v)),
+            "Equals" => {
+                let items = list();
+                self.resolve(&items[0]) == self.resolve(&items[1])
+            }
+            "Condition" => self.condition(argument.as_str().expect("condition name")),
+            other => panic!("condition function {other} is not modelled"),
+        }
+    }
+
+    /// The value after intrinsic functions; `AWS::NoValue` leaves out the key or item.
+    fn resolve(&self, value: &Yaml) -> Json {
+        self.resolve_opt(value).unwrap_or(Json::Null)
+    }
+
+    fn resolve_opt(&self, value: &Yaml) -> Option<Json> {
+        if let Some((function, argument)) = intrinsic(value) {
+            let list = || argument.as_sequence().cloned().unwrap_or_default();
+            return match function.as_str() {
+                "Ref" => self.reference(argument.as_str().expect("Ref name")),
+                "Sub" => Some(Json::from(self.substitute(argument.as_str().expect("Sub string")))),
+                "If" => {
+                    let items = list();
+                    let branch = if self.condition(items[0].as_str().expect("If condition")) {
+                        1
+                    } else {
+                        2
+                    };
+                    self.resolve_opt(&items[branch])
+                }
+                "Join" => {
+                    let items = list();
+                    let separator = items[0].as_str().unwrap_or("").to_string();
+                    let parts: Vec<String> = match self.resolve(&items[1]) {
+                        Json::Array(parts) => parts.iter().map(text).collect(),
+                        other => vec![text(&other)],
+                    };
+                    Some(Json::from(parts.join(&separator)))
+                }
+                other => panic!("intrinsic function {other} is not modelled"),
+            };
+        }
+        Some(match value {
+            Yaml::Mapping(map) => {
+                let mut out = Map::new();
+                for (k, v) in map {
+                    if let Some(v) = self.resolve_opt(v) {
+                        out.insert(k.as_str().expect("string key").to_string(), v);
+                    }
+                }
+                Json::Object(out)
+            }
+            Yaml::Sequence(items) => Json::Array(items.iter().filter_map(|v| self.resolve_opt(v)).collect()),
+            Yaml::String(s) => Json::from(s.clone()),
+            Yaml::Bool(b) => Json::from(*b),
+            Yaml::Number(n) => serde_json::to_value(n).expect("number"),
+            Yaml::Null => Json::Null,
+            Yaml::Tagged(_) => unreachable!("tags are intrinsics"),
+        })
+    }
+
+    fn substitute(&self, template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').expect("closing brace") + start;
+            let name = &rest[start + 2..end];
+            out.push_str(&text(&self.reference(name).unwrap_or(Json::Null)));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// `!Fn value` or `{Fn::Fn: value}` / `{Ref: name}` / `{Condition: name}` as (Fn, value).
+fn intrinsic(value: &Yaml) -> Option<(String, Yaml)> {
+    match value {
+        Yaml::Tagged(tagged) => Some((
+            tagged.tag.to_string().trim_start_matches('!').to_string(),
+            tagged.value.clone(),
+        )),
+        Yaml::Mapping(map) if map.len() == 1 => {
+            let (key, inner) = map.iter().next()?;
+            let key = key.as_str()?;
+            let name = key
+                .strip_prefix("Fn::")
+                .or(matches!(key, "Ref" | "Condition").then_some(key))?;
+            Some((name.to_string(), inner.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn yaml_scalar(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn text(value: &Json) -> String {
+    value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_member_roles_trust_the_central_function_role_only() {
+        let central = function_role_arn("rearguard-TagEnrollmentFunctionRole");
+        let (name, trust) = template_role(
+            "member-account.yaml",
+            "TagEnrollmentMemberRole",
+            "444455556666",
+            &[("CentralAccountId", PLATFORM), ("CentralRoleArn", &central)],
+        );
+        assert_eq!(name, "rearguard-tag-enrollment");
+        let statement = &trust["Statement"][0];
+        assert_eq!(statement["Principal"]["AWS"], json!("arn:aws:iam::123456789012:root"));
+        assert_eq!(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"], json!(central));
+    }
+
+    #[test]
+    fn the_vault_check_role_follows_the_branch_its_parameters_choose() {
+        let (name, by_accounts) = template_role(
+            "destination-account.yaml",
+            "VaultCheckRole",
+            "444455556666",
+            &[("SourceAccountIds", PLATFORM)],
+        );
+        assert_eq!(name, "rearguard-vault-check");
+        let statement = &by_accounts["Statement"][0];
+        assert_eq!(statement["Principal"]["AWS"], json!([PLATFORM]));
+        assert_eq!(
+            statement["Condition"]["ArnLike"]["aws:PrincipalArn"],
+            json!("arn:aws:iam::*:role/*CrossAccountCopyFunctionRole*")
+        );
+        let role = function_role_arn("rearguard-CrossAccountCopyFunctionRole");
+        let (_, by_roles) = template_role(
+            "destination-account.yaml",
+            "VaultCheckRole",
+            "444455556666",
+            &[("SourceFunctionRoleArns", &role)],
+        );
+        assert_eq!(by_roles["Statement"][0]["Principal"]["AWS"], json!([role]));
+        assert!(by_roles["Statement"][0].get("Condition").is_none(), "{by_roles}");
+    }
+
+    #[test]
+    #[should_panic(expected = "does not create ComplianceReaderRole")]
+    fn a_role_the_parameters_leave_out_is_not_deployed() {
+        template_role(
+            "member-account.yaml",
+            "ComplianceReaderRole",
+            "444455556666",
+            &[
+                ("CentralAccountId", PLATFORM),
+                ("CentralRoleArn", "arn:aws:iam::123456789012:role/x"),
+            ],
+        );
+    }
+}
