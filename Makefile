@@ -110,7 +110,7 @@ build-RestoreDrillFunction: lambda-binaries
 ## Security scan of the template (checkov pins an older boto3, so it gets its own venv).
 checkov:
 	test -x .venv-checkov/bin/checkov || (python3 -m venv .venv-checkov && .venv-checkov/bin/pip install --quiet checkov)
-	.venv-checkov/bin/checkov -f template.yaml -f templates/member-account.yaml -f templates/destination-account.yaml --framework cloudformation --compact --quiet
+	.venv-checkov/bin/checkov -f template.yaml -f templates/member-account.yaml -f templates/destination-account.yaml --framework cloudformation --compact --quiet --skip-download
 
 clean:
 	cargo clean
