@@ -2,9 +2,14 @@
 # `make bench-sam-build`: the real deploy build (`sam build --beta-features`, arm64 bootstraps
 # through cargo-lambda) timed twice in one run, each on a fresh clone of this commit with an
 # empty target directory:
-#   before  every function with `BuildMethod: rust-cargolambda` (SAM builds each one on its own)
-#   after   this repository's `BuildMethod: makefile` (one cargo-lambda build for all of them)
-# Prints both wall times and their ratio. Needs the network only for the clones' pip installs.
+#   before  the build as it was: every function with `BuildMethod: rust-cargolambda` (SAM builds
+#           each one on its own, compiling its dependency tree again) and the release profile
+#           without this repository's per-package overrides
+#   after   this repository's build: `BuildMethod: makefile` (one cargo-lambda build for all of
+#           them) and the release profile as it is
+# Prints both wall times, the CPU time each took (user + system of sam build and everything it
+# ran: steady when other work shares the machine, wall time is not) and their ratios. Needs the
+# network only for the clones' pip installs.
 set -euo pipefail
 
 repo=$(git rev-parse --show-toplevel)
@@ -18,18 +23,18 @@ prepare() {
   "$work/$1/.venv-sam/bin/pip" install --quiet aws-sam-cli
 }
 
+# Prints "<wall s> <cpu s>".
 timed_build() {
-  local dir=$1 started ended
-  started=$(date +%s)
-  (cd "$dir" && PATH="$dir/.venv/bin:$PATH" .venv-sam/bin/sam build --beta-features >"$dir/sam-build.log" 2>&1) ||
+  local dir=$1
+  (cd "$dir" && PATH="$dir/.venv/bin:$PATH" /usr/bin/time -f "%e %U %S" -o "$dir/sam-build.time" \
+    .venv-sam/bin/sam build --beta-features >"$dir/sam-build.log" 2>&1) ||
     { tail -30 "$dir/sam-build.log"; echo "sam build failed in $dir" >&2; exit 1; }
-  ended=$(date +%s)
-  echo $((ended - started))
+  awk '{ printf "%d %d\n", $1, $2 + $3 }' "$dir/sam-build.time"
 }
 
 prepare after
-after=$(timed_build "$work/after")
-echo "after  (BuildMethod makefile, one cargo-lambda build): ${after} s"
+read -r after after_cpu < <(timed_build "$work/after")
+echo "after  (BuildMethod makefile, one cargo-lambda build): ${after} s wall, ${after_cpu} s CPU"
 
 prepare before
 python3 - "$work/before" <<'PY'
@@ -49,10 +54,14 @@ for function, binary in binaries.items():
 assert "BuildMethod: makefile" not in text, "a function without a build-<LogicalId> target"
 template.write_text(text)
 (root / "samconfig.toml").unlink()
+cargo = root / "Cargo.toml"
+cargo.write_text(re.sub(r"\n\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "\n", cargo.read_text()))
+assert "[profile.release.package." not in cargo.read_text()
 PY
-before=$(timed_build "$work/before")
-echo "before (BuildMethod rust-cargolambda per function):   ${before} s"
-python3 -c "import sys; b, a = map(int, sys.argv[1:]); print(f'after / before: {a / b:.2f} ({b / a:.1f}x faster)')" "$before" "$after"
+read -r before before_cpu < <(timed_build "$work/before")
+echo "before (BuildMethod rust-cargolambda per function):   ${before} s wall, ${before_cpu} s CPU"
+python3 -c "import sys; b, a, bc, ac = map(int, sys.argv[1:]); print(f'after / before: wall {a / b:.2f} ({b / a:.1f}x faster), CPU {ac / bc:.2f}')" \
+  "$before" "$after" "$before_cpu" "$after_cpu"
 for function in $(sed -n 's/^build-\([A-Za-z]*\): lambda-binaries$/\1/p' "$work/after/Makefile"); do
   bootstrap="$work/after/.aws-sam/build/$function/bootstrap"
   zipped=$(cd "$(dirname "$bootstrap")" && python3 -c "import io, zipfile; b = io.BytesIO(); zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED).write('bootstrap'); print(len(b.getvalue()))")
