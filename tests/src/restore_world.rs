@@ -162,6 +162,9 @@ pub async fn production_bucket(sdk: &aws_config::SdkConfig, objects: usize) -> S
     format!("arn:aws:s3:::{name}")
 }
 
+/// Held from reading the emulator's clock to moving it past a restore testing plan's run.
+static CLOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Like [`restore_test_of`], for a protected resource of any AWS Backup resource type.
 pub async fn restore_test_of_type(
     sdk: &aws_config::SdkConfig,
@@ -171,6 +174,9 @@ pub async fn restore_test_of_type(
     restore_minutes: i64,
 ) -> Value {
     let backup = aws_sdk_backup::Client::new(sdk);
+    // The emulator has one clock, and the tests of a file run at once: another test moving it
+    // past this plan's minute before the plan exists would leave the plan nothing to run.
+    let _clock = CLOCK.lock().await;
     let now = clock("GET", "").await;
     let inbox = rule_to_queue(
         sdk,
