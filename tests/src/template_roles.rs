@@ -89,6 +89,22 @@ pub fn template_role(template: &str, logical_id: &str, account: &str, parameters
     (name.to_string(), stack.resolve(&properties["AssumeRolePolicyDocument"]))
 }
 
+/// The name of the role of the function whose binary is `binary`, as the stack names it:
+/// `restore-drill` runs as `rearguard-RestoreDrillFunctionRole`.
+pub fn function_role_name(binary: &str) -> String {
+    let pascal: String = binary
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("rearguard-{pascal}FunctionRole")
+}
+
 /// The environment of a function running as its own role in the platform account: the role is
 /// created (trusting lambda.amazonaws.com, as template.yaml's function roles do, and the
 /// platform account, whose credentials this harness holds as it stands in for Lambda) with the
@@ -562,6 +578,15 @@ mod tests {
             statements.iter().any(|s| s["Action"] == json!("sqs:SendMessage")),
             "{policies:?}"
         );
+    }
+
+    #[test]
+    fn a_binary_runs_as_its_functions_role() {
+        assert_eq!(
+            function_role_name("restore-drill"),
+            "rearguard-RestoreDrillFunctionRole"
+        );
+        assert_eq!(function_role_name("job-alerts"), "rearguard-JobAlertsFunctionRole");
     }
 
     #[test]
