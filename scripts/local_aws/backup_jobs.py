@@ -28,7 +28,8 @@ and, unsigned, the emulator's own controls (nothing in AWS answers these):
                                                           plans run at their schedules, lifecycles expire)
 
 STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller, is
-refused with AWS's AccessDenied (assume_role.py).
+refused with AWS's AccessDenied (assume_role.py). A role session's request that its role's
+identity-based policies do not allow is refused with AccessDenied too (identity_policy.py).
 Everything else goes to moto unchanged. moto's vaults are the state the jobs check against (an
 unknown vault is AWS's ResourceNotFoundException); the protected resources' encryption keys are
 read from moto's EC2 and RDS backends. Like AWS Backup, jobs put a `Backup Job State Change` /
@@ -62,6 +63,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -80,6 +82,7 @@ from moto.rds.models import rds_backends
 from moto.s3.models import FakeKey, s3_backends
 
 import assume_role
+import identity_policy
 from api_error import ApiError
 import default_bus
 import dynamodb_isolation  # noqa: F401 (patches moto on import)
@@ -1099,6 +1102,10 @@ class BackupJobsApp:
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return self.control(environ, start_response)
         match = AUTH.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if match:
+            refused = self.enforce(environ, start_response, match.group(1), match.group(3))
+            if refused is not None:
+                return refused
         if match and match.group(3) == "sts":
             return self.sts(environ, start_response, match.group(1))
         if not match or match.group(3) != "backup":
@@ -1129,6 +1136,31 @@ class BackupJobsApp:
             status, payload = e.status, {"__type": e.code, "message": e.message, "Code": e.code}
             extra = [("x-amzn-ErrorType", e.code)]
         return respond(start_response, status, payload, extra)
+
+    def enforce(self, environ: dict, start_response: Callable, access_key: str,
+                signing_name: str) -> Iterable[bytes] | None:
+        """A role session's request that its role's policies do not allow is refused with
+        AccessDenied (identity_policy.py); None lets it through."""
+        if identity_policy.role_of_session(access_key, get_account_id_from(access_key)) is None:
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        path, _, query_string = raw.partition("?")
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        try:
+            identity_policy.check(access_key, get_account_id_from(access_key), signing_name,
+                                  environ["REQUEST_METHOD"], path, query_string or environ.get("QUERY_STRING", ""),
+                                  headers, body)
+        except identity_policy.Denied as denied:
+            # In the emulator's log, so a test that fails on a missing permission says which.
+            print(f"access denied: {denied}", file=sys.stderr, flush=True)
+            status, extra, data = identity_policy.error_answer(denied, signing_name, headers)
+            start_response(status, extra + [("Content-Length", str(len(data)))])
+            return [data]
+        return None
 
     def sts(self, environ: dict, start_response: Callable, access_key: str) -> Iterable[bytes]:
         """AssumeRole of a role that does not exist, or whose trust policy does not allow the

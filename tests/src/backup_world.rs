@@ -33,17 +33,20 @@ pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> 
     builder.build()
 }
 
-/// Creates the role `name` in `account`, trusting every principal of the platform account (its
-/// root); a role already there is kept. Until then the local AWS refuses AssumeRole into it, as
-/// AWS does. The roles of `templates/*.yaml` are created with their own trust policies by
+/// Creates the role `name` in `account`, an administrator's role trusting every principal of the
+/// platform account (its root), allowed every action as AWS's AdministratorAccess policy allows
+/// it (the local AWS enforces a role session's identity policies); a role already there is
+/// kept. Until then the local AWS refuses AssumeRole into it, as AWS does. The roles of
+/// `templates/*.yaml` are created with their own trust and permission policies by
 /// `template_roles::deploy_template_role` instead.
 pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
     let admin = acting_in(sdk, Some(account), crate::local_aws::REGION).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]
     });
-    let created = aws_sdk_iam::Client::new(&admin)
+    let created = iam
         .create_role()
         .role_name(name)
         .assume_role_policy_document(trust.to_string())
@@ -54,7 +57,19 @@ pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
             .as_service_error()
             .is_some_and(|e| e.is_entity_already_exists_exception());
         assert!(exists, "create role {name} in {account}: {e:?}");
+        return;
     }
+    let administrator = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    });
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name("administrator")
+        .policy_document(administrator.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put the administrator policy on {name} in {account}: {e:?}"));
 }
 
 /// A customer managed KMS key in the config's account and region; returns its ARN.

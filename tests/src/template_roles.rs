@@ -34,7 +34,35 @@ pub async fn deploy_template_role(
 ) -> String {
     let (role_name, trust) = template_role(template, logical_id, account, parameters);
     put_role(sdk, account, &role_name, &trust).await;
+    let policies = template_role_policies(template, logical_id, account, parameters);
+    put_policies(sdk, account, &role_name, &policies).await;
     role_name
+}
+
+/// The inline policies (name, document) of the role `logical_id` of `templates/<template>`.
+pub fn template_role_policies(
+    template: &str,
+    logical_id: &str,
+    account: &str,
+    parameters: &[(&str, &str)],
+) -> Vec<(String, Json)> {
+    let path = crate::workspace_root().join("templates").join(template);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let document: Yaml = serde_yaml_ng::from_str(&text).expect("the template is YAML");
+    let stack = Stack::new(&document, account, parameters);
+    inline_policies(&stack, &document["Resources"][logical_id]["Properties"])
+}
+
+/// A role's `Policies` as (name, document), its intrinsic functions resolved.
+fn inline_policies(stack: &Stack, properties: &Yaml) -> Vec<(String, Json)> {
+    match stack.resolve(&properties["Policies"]) {
+        Json::Array(policies) => policies
+            .iter()
+            .map(|p| (text(&p["PolicyName"]), p["PolicyDocument"].clone()))
+            .collect(),
+        Json::Null => Vec::new(),
+        other => panic!("Policies is not a list: {other}"),
+    }
 }
 
 /// The role's name and trust policy as the template defines them for these parameters.
@@ -61,11 +89,74 @@ pub fn template_role(template: &str, logical_id: &str, account: &str, parameters
     (name.to_string(), stack.resolve(&properties["AssumeRolePolicyDocument"]))
 }
 
+/// The name of the role of the function whose binary is `binary`, as the stack names it:
+/// `restore-drill` runs as `rearguard-RestoreDrillFunctionRole`.
+pub fn function_role_name(binary: &str) -> String {
+    let pascal: String = binary
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("rearguard-{pascal}FunctionRole")
+}
+
 /// The environment of a function running as its own role in the platform account: the role is
 /// created (trusting lambda.amazonaws.com, as template.yaml's function roles do, and the
-/// platform account, whose credentials this harness holds as it stands in for Lambda) and its
-/// session's credentials replace the harness's own.
+/// platform account, whose credentials this harness holds as it stands in for Lambda) with the
+/// inline policies template.yaml gives it (`function_role_policies`, the stack at its default
+/// parameters), and its session's credentials replace the harness's own. The local AWS enforces
+/// those policies on the session's requests, action by action, so a permission the template
+/// forgot fails the test.
 pub async fn function_env_as(sdk: &SdkConfig, role_name: &str) -> Vec<(&'static str, String)> {
+    function_env_as_configured(sdk, role_name, &[], &[]).await
+}
+
+/// `function_env_as` for a function configured with `settings` (environment variables): each
+/// setting template.yaml takes from a parameter (`RESPOND: !Ref TamperResponse`) is that
+/// parameter of the stack, so the role has the policies the stack would give it for them. The
+/// stack's resources the policies name take the test's values (`("AlertTopic", topic_arn)`,
+/// `("StateTable.Arn", table_arn)`); the others get names of their own (the local AWS does not
+/// evaluate `Resource`).
+pub async fn function_env_as_configured(
+    sdk: &SdkConfig,
+    role_name: &str,
+    settings: &[(&str, &str)],
+    resources: &[(&str, &str)],
+) -> Vec<(&'static str, String)> {
+    let parameters = parameters_of_settings(role_name, settings);
+    let parameters: Vec<(&str, &str)> = parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    function_env_as_in_stack(sdk, role_name, &parameters, resources).await
+}
+
+/// The stack parameters behind a function's settings: `(Parameter, value)` for each setting whose
+/// value template.yaml's function takes from `!Ref Parameter`.
+pub fn parameters_of_settings(role_name: &str, settings: &[(&str, &str)]) -> Vec<(String, String)> {
+    let function = role_name
+        .strip_prefix("rearguard-")
+        .and_then(|id| id.strip_suffix("Role"))
+        .unwrap_or_else(|| panic!("{role_name} is not rearguard-<Function>Role"));
+    let template = sam_transformed();
+    let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+    settings
+        .iter()
+        .filter_map(|(name, value)| {
+            let parameter = variables[*name]["Ref"].as_str()?;
+            (!template["Parameters"][parameter].is_null()).then(|| (parameter.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+async fn function_env_as_in_stack(
+    sdk: &SdkConfig,
+    role_name: &str,
+    parameters: &[(&str, &str)],
+    resources: &[(&str, &str)],
+) -> Vec<(&'static str, String)> {
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -74,6 +165,8 @@ pub async fn function_env_as(sdk: &SdkConfig, role_name: &str) -> Vec<(&'static 
         ]
     });
     put_role(sdk, PLATFORM, role_name, &trust).await;
+    let policies = function_role_policies(role_name, parameters, resources);
+    put_policies(sdk, PLATFORM, role_name, &policies).await;
     let credentials = aws_sdk_sts::Client::new(sdk)
         .assume_role()
         .role_arn(function_role_arn(role_name))
@@ -89,6 +182,77 @@ pub async fn function_env_as(sdk: &SdkConfig, role_name: &str) -> Vec<(&'static 
     env.push(("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key));
     env.push(("AWS_SESSION_TOKEN", credentials.session_token));
     env
+}
+
+/// The inline policies (name, document) of a function's role as template.yaml gives it after
+/// AWS SAM's transform (`scripts/sam_transform.py`: SAM policy templates expanded, the dead-letter
+/// queue's policy added), for a stack in the platform account with these parameters and resource
+/// values. The role's name is `rearguard-<logical id>`. Its AWS managed policies
+/// (AWSLambdaBasicExecutionRole, AWSLambdaSQSQueueExecutionRole) are left out: they serve Lambda's
+/// log delivery and queue polling, which no function's own code does.
+pub fn function_role_policies(
+    role_name: &str,
+    parameters: &[(&str, &str)],
+    resources: &[(&str, &str)],
+) -> Vec<(String, Json)> {
+    let logical_id = role_name
+        .strip_prefix("rearguard-")
+        .unwrap_or_else(|| panic!("{role_name} is not rearguard-<logical id>"));
+    let template = sam_transformed();
+    let resource = &template["Resources"][logical_id];
+    assert_eq!(
+        resource["Type"],
+        Yaml::from("AWS::IAM::Role"),
+        "{logical_id} in template.yaml after SAM's transform"
+    );
+    let mut stack = Stack::new(template, PLATFORM, parameters);
+    stack.resources = resources.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    inline_policies(&stack, &resource["Properties"])
+}
+
+/// template.yaml after AWS SAM's transform, made once per test process.
+fn sam_transformed() -> &'static Yaml {
+    static TEMPLATE: std::sync::OnceLock<Yaml> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let root = crate::workspace_root();
+        let output = std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/sam_transform.py"))
+            .arg(root.join("template.yaml"))
+            .arg(local_aws::REGION)
+            .output()
+            .expect("run scripts/sam_transform.py (make setup installs its .venv)");
+        assert!(
+            output.status.success(),
+            "sam_transform.py: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("the transformed template is JSON")
+    })
+}
+
+async fn put_policies(sdk: &SdkConfig, account: &str, role_name: &str, policies: &[(String, Json)]) {
+    let admin = acting_in(sdk, (account != PLATFORM).then_some(account), local_aws::REGION).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    for (name, document) in policies {
+        // A document without Version is read as 2008-10-17 ("IAM JSON policy elements: Version"),
+        // which moto refuses; its statements mean the same under 2012-10-17 as long as they use
+        // no policy variables.
+        let mut document = document.clone();
+        if document.get("Version").is_none() {
+            assert!(
+                !document.to_string().contains("${aws:"),
+                "{name} uses policy variables without a Version"
+            );
+            document["Version"] = json!("2012-10-17");
+        }
+        iam.put_role_policy()
+            .role_name(role_name)
+            .policy_name(name)
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put policy {name} on {role_name} in {account}: {e:?}"));
+    }
 }
 
 async fn put_role(sdk: &SdkConfig, account: &str, name: &str, trust: &Json) {
@@ -119,6 +283,8 @@ struct Stack<'a> {
     template: &'a Yaml,
     account: String,
     parameters: HashMap<String, Json>,
+    /// Values of the stack's resources, by `LogicalId` (Ref) or `LogicalId.Attribute` (GetAtt).
+    resources: HashMap<String, String>,
 }
 
 impl<'a> Stack<'a> {
@@ -146,6 +312,7 @@ impl<'a> Stack<'a> {
             template,
             account: account.to_string(),
             parameters,
+            resources: HashMap::new(),
         }
     }
 
@@ -155,6 +322,17 @@ impl<'a> Stack<'a> {
             "AWS::AccountId" => Some(Json::from(self.account.clone())),
             "AWS::Region" => Some(Json::from(local_aws::REGION)),
             "AWS::NoValue" => None,
+            other if !self.template["Resources"][other].is_null() => {
+                Some(Json::from(self.resources.get(other).cloned().unwrap_or_else(|| {
+                    // A topic's Ref is its ARN; the other resources' Refs in these templates are names.
+                    match self.template["Resources"][other]["Type"].as_str() {
+                        Some("AWS::SNS::Topic") => {
+                            format!("arn:aws:sns:{}:{}:rearguard-{other}", local_aws::REGION, self.account)
+                        }
+                        _ => format!("rearguard-{other}"),
+                    }
+                })))
+            }
             other => Some(
                 self.parameters
                     .get(other)
@@ -162,6 +340,22 @@ impl<'a> Stack<'a> {
                     .unwrap_or_else(|| panic!("Ref {other}: not a parameter")),
             ),
         }
+    }
+
+    /// `Fn::GetAtt` of a resource: its given value, or an ARN of its own.
+    fn attribute(&self, resource: &str, attribute: &str) -> Json {
+        assert!(
+            !self.template["Resources"][resource].is_null(),
+            "GetAtt {resource}: no such resource"
+        );
+        let key = format!("{resource}.{attribute}");
+        Json::from(self.resources.get(&key).cloned().unwrap_or_else(|| {
+            format!(
+                "arn:aws:rearguard:{}:{}:{resource}/{attribute}",
+                local_aws::REGION,
+                self.account
+            )
+        }))
     }
 
     fn condition(&self, name: &str) -> bool {
@@ -196,7 +390,22 @@ impl<'a> Stack<'a> {
             let list = || argument.as_sequence().cloned().unwrap_or_default();
             return match function.as_str() {
                 "Ref" => self.reference(argument.as_str().expect("Ref name")),
-                "Sub" => Some(Json::from(self.substitute(argument.as_str().expect("Sub string")))),
+                "Sub" => match &argument {
+                    Yaml::String(s) => Some(Json::from(self.substitute(s))),
+                    other => panic!("Fn::Sub with variables is not modelled: {other:?}"),
+                },
+                "GetAtt" => {
+                    let parts: Vec<String> = match &argument {
+                        Yaml::String(s) => s.splitn(2, '.').map(str::to_string).collect(),
+                        other => other
+                            .as_sequence()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
+                    };
+                    Some(self.attribute(&parts[0], &parts[1]))
+                }
                 "If" => {
                     let items = list();
                     let branch = if self.condition(items[0].as_str().expect("If condition")) {
@@ -214,6 +423,23 @@ impl<'a> Stack<'a> {
                         other => vec![text(&other)],
                     };
                     Some(Json::from(parts.join(&separator)))
+                }
+                "Select" => {
+                    let items = list();
+                    let index = items[0]
+                        .as_u64()
+                        .or_else(|| items[0].as_str()?.parse().ok())
+                        .expect("Select index");
+                    match self.resolve(&items[1]) {
+                        Json::Array(values) => values.get(index as usize).cloned(),
+                        other => panic!("Select from {other}"),
+                    }
+                }
+                "Split" => {
+                    let items = list();
+                    let separator = items[0].as_str().expect("Split separator");
+                    let whole = text(&self.resolve(&items[1]));
+                    Some(Json::Array(whole.split(separator).map(Json::from).collect()))
                 }
                 other => panic!("intrinsic function {other} is not modelled"),
             };
@@ -244,7 +470,11 @@ impl<'a> Stack<'a> {
             out.push_str(&rest[..start]);
             let end = rest[start..].find('}').expect("closing brace") + start;
             let name = &rest[start + 2..end];
-            out.push_str(&text(&self.reference(name).unwrap_or(Json::Null)));
+            let value = match name.split_once('.') {
+                Some((resource, attribute)) if !name.starts_with("AWS::") => self.attribute(resource, attribute),
+                _ => self.reference(name).unwrap_or(Json::Null),
+            };
+            out.push_str(&text(&value));
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
@@ -327,6 +557,48 @@ mod tests {
         );
         assert_eq!(by_roles["Statement"][0]["Principal"]["AWS"], json!([role]));
         assert!(by_roles["Statement"][0].get("Condition").is_none(), "{by_roles}");
+    }
+
+    #[test]
+    fn a_function_role_has_the_template_statements_after_sams_transform() {
+        let topic = "arn:aws:sns:eu-west-1:123456789012:alerts";
+        let policies = function_role_policies("rearguard-JobAlertsFunctionRole", &[], &[("AlertTopic", topic)]);
+        let statements: Vec<&Json> = policies
+            .iter()
+            .flat_map(|(_, document)| document["Statement"].as_array().into_iter().flatten())
+            .collect();
+        let publish = statements
+            .iter()
+            .find(|s| s["Sid"] == json!("PublishAlerts"))
+            .expect("PublishAlerts");
+        assert_eq!(publish["Action"], json!("sns:Publish"));
+        assert_eq!(publish["Resource"], json!(topic));
+        // SAM adds the dead-letter queue's statement to the role.
+        assert!(
+            statements.iter().any(|s| s["Action"] == json!("sqs:SendMessage")),
+            "{policies:?}"
+        );
+    }
+
+    #[test]
+    fn a_binary_runs_as_its_functions_role() {
+        assert_eq!(
+            function_role_name("restore-drill"),
+            "rearguard-RestoreDrillFunctionRole"
+        );
+        assert_eq!(function_role_name("job-alerts"), "rearguard-JobAlertsFunctionRole");
+    }
+
+    #[test]
+    fn a_setting_taken_from_a_parameter_sets_that_parameter() {
+        let parameters = parameters_of_settings(
+            "rearguard-TamperGuardFunctionRole",
+            &[
+                ("RESPOND", "true"),
+                ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:t"),
+            ],
+        );
+        assert_eq!(parameters, vec![("TamperResponse".to_string(), "true".to_string())]);
     }
 
     #[test]

@@ -6,10 +6,13 @@ use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::sample;
+use rearguard_e2e::template_roles::function_env_as_configured;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// The function's role as the stack names it (template.yaml's JobAlertsFunctionRole).
+const ROLE: &str = "rearguard-JobAlertsFunctionRole";
 
 struct Harness {
     api: RuntimeApi,
@@ -33,7 +36,14 @@ impl Harness {
     /// The function running against an existing topic and table.
     async fn run(topic: AlertsTopic, table: Option<String>, extra_env: &[(&str, &str)]) -> Harness {
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = local_aws::function_env();
+        // The function runs as its own role, with template.yaml's policies for a stack with
+        // these settings.
+        let sdk = local_aws::sdk_config().await;
+        let mut resources = vec![("AlertTopic", topic.topic_arn.as_str())];
+        if let Some(table) = &table {
+            resources.push(("StateTable", table.as_str()));
+        }
+        let mut env: Vec<(&str, String)> = function_env_as_configured(&sdk, ROLE, extra_env, &resources).await;
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         if let Some(table) = &table {
             env.push(("STATE_TABLE_NAME", table.clone()));

@@ -9,6 +9,7 @@ use rearguard_e2e::restore_world::{
     backed_up_in_isolated_vault, production_bucket, production_table, restore_test_of_type, scheduled_restore_test,
 };
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
+use rearguard_e2e::template_roles::{function_env_as_configured, function_role_name};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -31,7 +32,11 @@ impl Harness {
         let sdk = local_aws::sdk_config().await;
         let topic = AlertsTopic::create(&sdk, &unique("alerts")).await;
         let api = RuntimeApi::start().await;
-        let mut all: Vec<(&str, String)> = local_aws::function_env();
+        // The function runs as its own role, with template.yaml's policies for these settings.
+        let settings: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let role = function_role_name(binary_name);
+        let resources = [("AlertTopic", topic.topic_arn.as_str())];
+        let mut all: Vec<(&str, String)> = function_env_as_configured(&sdk, &role, &settings, &resources).await;
         all.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         all.extend(env.iter().cloned());
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();

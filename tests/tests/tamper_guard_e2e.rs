@@ -7,7 +7,7 @@ use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::sample;
-use rearguard_e2e::template_roles::{PLATFORM, deploy_template_role, function_env_as, function_role_arn};
+use rearguard_e2e::template_roles::{PLATFORM, deploy_template_role, function_env_as_configured, function_role_arn};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ impl Harness {
         let table = unique("state");
         create_state_table(&sdk, &table).await;
         let api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = function_env_as(&sdk, FUNCTION_ROLE).await;
+        let mut env: Vec<(&str, String)> = function_env_as_configured(&sdk, FUNCTION_ROLE, extra_env, &[]).await;
         env.push(("ALERT_TOPIC_ARN", topic.topic_arn.clone()));
         env.push(("STATE_TABLE_NAME", table));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.to_string())));

@@ -66,6 +66,14 @@ def role_in(endpoint: str, account: str, policy: str) -> str:
         RoleName=name, AssumeRolePolicyDocument=policy)["Role"]["Arn"]
 
 
+def may_assume_roles(endpoint: str, role_arn: str) -> None:
+    """The role's identity policy allows sts:AssumeRole, which a session of it needs besides the
+    other role's trust (identity_policy.py)."""
+    Aws(endpoint).client("iam").put_role_policy(
+        RoleName=role_arn.rsplit("/", 1)[-1], PolicyName="assume", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+
+
 def session_client(endpoint: str, credentials: dict, service: str = "sts"):
     return boto3.client(service, region_name=REGION, endpoint_url=endpoint,
                         aws_access_key_id=credentials["AccessKeyId"],
@@ -106,6 +114,7 @@ def test_a_trust_naming_a_role_admits_its_sessions_only(endpoint):
     member_role = role_in(endpoint, OTHER, trust(allow(
         {"AWS": "arn:aws:iam::123456789012:root"},
         Condition={"ArnEquals": {"aws:PrincipalArn": function_role}})))
+    may_assume_roles(endpoint, function_role)
     # WHEN the account root asks, THEN it is refused: aws:PrincipalArn is the root's ARN.
     refusal(lambda: sts(endpoint).assume_role(RoleArn=member_role, RoleSessionName="tt"))
     # WHEN a session of the function role asks, THEN it is in, and named as that session when not.
@@ -123,6 +132,10 @@ def test_a_role_arn_principal_without_condition_admits_that_role(endpoint):
     member_role = role_in(endpoint, OTHER, trust(allow({"AWS": function_role})))
     refusal(lambda: sts(endpoint).assume_role(RoleArn=member_role, RoleSessionName="tt"))
     session = sts(endpoint).assume_role(RoleArn=function_role, RoleSessionName="fn")["Credentials"]
+    # The trust admits the role, but its own policies must allow sts:AssumeRole too.
+    error = refusal(lambda: session_client(endpoint, session).assume_role(RoleArn=member_role, RoleSessionName="xx"))
+    assert "no identity-based policy allows the sts:AssumeRole action" in error["Message"]
+    may_assume_roles(endpoint, function_role)
     assert session_client(endpoint, session).assume_role(RoleArn=member_role, RoleSessionName="xx")["Credentials"]
 
 
@@ -134,6 +147,8 @@ def test_arn_like_on_the_principal_arn_matches_a_pattern(endpoint):
         RoleName=f"stack-CrossAccountCopyFunctionRole-{unique('x')}",
         AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
     other = role_in(endpoint, "123456789012", TRUST)
+    for arn in (wanted, other):
+        may_assume_roles(endpoint, arn)
     for arn, admitted in ((wanted, True), (other, False)):
         session = sts(endpoint).assume_role(RoleArn=arn, RoleSessionName="fn")["Credentials"]
         call = lambda: session_client(endpoint, session).assume_role(RoleArn=member_role, RoleSessionName="xx")  # noqa: E731
