@@ -463,6 +463,31 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
     assert "build-RestoreDrillFunction:" in makefile and "restore-drill/bootstrap" in makefile
 
 
+# The drill record: encrypted with the Rearguard key, point-in-time recovery on, no TTL (it is
+# history); restore-drill may only put into it, and the index is the one the code queries.
+def test_the_drill_record_is_encrypted_recoverable_and_written_only_by_restore_drill(stack):
+    table = stack["Resources"]["DrillRecordTable"]["Properties"]
+    assert table["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "RearguardKey"}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert "TimeToLiveSpecification" not in table
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["restore_job_id"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    code = (ROOT / "shared" / "src" / "drill_record.rs").read_text()
+    assert f'SUCCESSFUL_INDEX: &str = "{index["IndexName"]}"' in code
+    writers = {}
+    for name, resource in stack["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                if "DrillRecordTable" in str(statement.get("Resource")):
+                    writers.setdefault(name, set()).update(as_list(statement["Action"]))
+    assert writers.pop("RestoreDrillFunction") == {"dynamodb:PutItem"}
+    assert all(a == "dynamodb:Query" for actions in writers.values() for a in actions), writers
+    env = stack["Resources"]["RestoreDrillFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["DRILL_TABLE_NAME"] == {"Ref": "DrillRecordTable"}
+
+
 # "Restore testing": a plan and its selections exist only where vaults to test are named; the
 # selections use the backup tag (EnrollmentTagKeys' first key) and a window restore-drill can use.
 def test_restore_testing_plan_exists_only_with_vaults_to_test_and_selects_by_the_backup_tag(stack):

@@ -10,6 +10,7 @@ mod handler;
 #[cfg(test)]
 mod handler_tests;
 mod probe;
+mod record;
 mod render;
 
 use lambda_runtime::Error;
@@ -39,6 +40,9 @@ async fn main() -> Result<(), Error> {
         "",
         &app.home.region,
     );
+    let drill_log = app.config.drill_table.as_ref().map(|table| {
+        rearguard::drill_record::DrillTable::new(aws_sdk_dynamodb::Client::new(&app.sdk), table, app.common.dry_run)
+    });
     app.run(async |event, metrics| {
         let deps = Deps {
             policy: &app.config.policy,
@@ -47,6 +51,7 @@ async fn main() -> Result<(), Error> {
             tagging: &tagging,
             publisher: app.publisher.as_ref(),
             ledger: app.store.as_ref().map(|s| s as _),
+            drill_log: drill_log.as_ref().map(|l| l as _),
         };
         handler::handle(event.payload, &deps, metrics).await
     })
