@@ -465,7 +465,7 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
 
 # The drill record: encrypted with the Rearguard key, point-in-time recovery on, no TTL (it is
 # history); restore-drill may only put into it, and the index is the one the code queries.
-def test_the_drill_record_is_encrypted_recoverable_and_written_only_by_restore_drill(stack):
+def test_the_drill_record_is_encrypted_recoverable_written_by_restore_drill_and_read_by_compliance_report(stack):
     table = stack["Resources"]["DrillRecordTable"]["Properties"]
     assert table["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "RearguardKey"}
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -483,9 +483,21 @@ def test_the_drill_record_is_encrypted_recoverable_and_written_only_by_restore_d
                 if "DrillRecordTable" in str(statement.get("Resource")):
                     writers.setdefault(name, set()).update(as_list(statement["Action"]))
     assert writers.pop("RestoreDrillFunction") == {"dynamodb:PutItem"}
-    assert all(a == "dynamodb:Query" for actions in writers.values() for a in actions), writers
     env = stack["Resources"]["RestoreDrillFunction"]["Properties"]["Environment"]["Variables"]
     assert env["DRILL_TABLE_NAME"] == {"Ref": "DrillRecordTable"}
+    assert writers == {"ComplianceReportFunction": {"dynamodb:Query"}}, writers
+    report = stack["Resources"]["ComplianceReportFunction"]["Properties"]
+    (read,) = [s for p in report["Policies"] for s in p["Statement"] if "DrillRecordTable" in str(s.get("Resource"))]
+    assert read["Resource"] == {"Fn::Sub": "${DrillRecordTable.Arn}/index/" + index["IndexName"]}, "the index only"
+    env = report["Environment"]["Variables"]
+    assert env["DRILL_TABLE_NAME"] == {"Ref": "DrillRecordTable"}
+    # Stale drills are judged by the schedule the restore testing plan runs on, and the grace
+    # (policy restore_tests.grace_hours, 24 by default) is that plan's start window.
+    assert env["RESTORE_TEST_SCHEDULE"] == {"Ref": "RestoreTestSchedule"}
+    assert stack["Resources"]["RestoreTestingPlan"]["Properties"]["ScheduleExpression"] == {"Ref": "RestoreTestSchedule"}
+    assert stack["Resources"]["RestoreTestingPlan"]["Properties"]["StartWindowHours"] == 24
+    policy = (ROOT / "shared" / "src" / "policy" / "mod.rs").read_text()
+    assert "fn default_drill_grace_hours() -> i64 {\n    24\n}" in policy
 
 
 # "Restore testing": a plan and its selections exist only where vaults to test are named; the

@@ -179,8 +179,8 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
     assert_eq!(answer, json!({"status": "ok"}));
     assert!(job_alerts.alerts(0).await.is_empty());
 
-    // AND compliance-report's daily summary shows it as the production plan's last successful
-    // DynamoDB restore test, not stale
+    // AND compliance-report's daily summary, reading restore-drill's drill record, shows it as
+    // the production plan's last successful DynamoDB restore test, not stale
     let bucket = unique("drill-reports");
     aws_sdk_s3::Client::new(&sdk)
         .create_bucket()
@@ -195,7 +195,11 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
         .expect("bucket");
     let report = Harness::start(
         "compliance-report",
-        &[("REARGUARD_POLICY", POLICY.to_string()), ("REPORT_BUCKET", bucket)],
+        &[
+            ("REARGUARD_POLICY", POLICY.to_string()),
+            ("REPORT_BUCKET", bucket),
+            ("DRILL_TABLE_NAME", drills),
+        ],
     )
     .await;
     report
