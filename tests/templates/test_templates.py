@@ -463,6 +463,14 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
     assert "build-RestoreDrillFunction:" in makefile and "restore-drill/bootstrap" in makefile
 
 
+# "DescribeRestoreJob": job-alerts reads CreatedBy.RestoreTestingPlanArn of a failed restore, to
+# leave restore tests to restore-drill.
+def test_job_alerts_may_describe_restore_jobs(stack):
+    function = stack["Resources"]["JobAlertsFunction"]
+    actions = {a for p in function["Properties"]["Policies"] for s in p.get("Statement", []) for a in as_list(s["Action"])}
+    assert "backup:DescribeRestoreJob" in actions
+
+
 # The drill record: encrypted with the Rearguard key, point-in-time recovery on, no TTL (it is
 # history); restore-drill may only put into it, and the index is the one the code queries.
 def test_the_drill_record_is_encrypted_recoverable_written_by_restore_drill_and_read_by_compliance_report(stack):
