@@ -454,6 +454,8 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
     assert "state" not in pattern["detail"]
     actions = set()
     for statement in function["Properties"]["Policies"][0]["Statement"]:
+        if "Fn::If" in statement:  # the user checks, tested below
+            continue
         actions.update(as_list(statement["Action"]))
     writes = {a for a in actions if not re.match(r"^[a-z0-9]+:(Describe|Get|List|Scan)", a)}
     assert writes == {"backup:PutRestoreValidationResult", "sns:Publish", "dynamodb:PutItem",
@@ -469,6 +471,19 @@ def test_job_alerts_may_describe_restore_jobs(stack):
     function = stack["Resources"]["JobAlertsFunction"]
     actions = {a for p in function["Properties"]["Policies"] for s in p.get("Statement", []) for a in as_list(s["Action"])}
     assert "backup:DescribeRestoreJob" in actions
+
+
+# restore-drill may invoke only the user-check functions it is given, and none by default.
+def test_restore_drill_invokes_only_the_user_checks_it_is_given(stack):
+    function = stack["Resources"]["RestoreDrillFunction"]
+    (invoke,) = [s for s in function["Properties"]["Policies"][0]["Statement"] if "InvokeUserChecks" in str(s)]
+    condition, statement, otherwise = invoke["Fn::If"]
+    assert condition == "HasRestoreChecks" and otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Ref": "RestoreCheckFunctionArns"}
+    assert not condition_holds(stack, "HasRestoreChecks")
+    arn = "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"
+    assert condition_holds(stack, "HasRestoreChecks", {"RestoreCheckFunctionArns": arn})
 
 
 # The drill record: encrypted with the Rearguard key, point-in-time recovery on, no TTL (it is

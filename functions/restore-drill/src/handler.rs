@@ -19,6 +19,7 @@ use crate::figures::{self, Figures, Targets};
 use crate::probe::{AwsError, ResourceReads, RestoreJobs};
 use crate::record::Drilled;
 use crate::render::{self, DrillReport};
+use crate::user_check::{self, InvokeCheck};
 
 pub struct Deps<'a> {
     pub policy: &'a Document,
@@ -29,6 +30,8 @@ pub struct Deps<'a> {
     pub ledger: Option<&'a dyn DeliveryLedger>,
     /// The drill record, when kept (`DRILL_TABLE_NAME`).
     pub drill_log: Option<&'a dyn DrillLog>,
+    /// Lambda's Invoke, for the policy's `restore_tests.user_checks`.
+    pub user_checks: Option<&'a dyn InvokeCheck>,
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
@@ -173,7 +176,18 @@ async fn drill_once(
             let created = facts.created_resource_arn.as_deref().unwrap_or("");
             let check = checks::check_for(&facts.resource_type, created, facts.source_resource_arn.as_deref());
             let observed = deps.resources.observe(&check).await?;
-            let outcome = checks::judge(&check, &observed);
+            let mut outcome = checks::judge(&check, &observed);
+            if let (checks::Outcome::Usable(evidence), Some(invoke), Some(function)) = (
+                &outcome,
+                deps.user_checks,
+                deps.policy.restore_tests.user_checks.get(&facts.resource_type),
+            ) {
+                let answer = invoke
+                    .invoke(function, user_check::request(created, &facts.resource_type))
+                    .await;
+                outcome = user_check::judge(function, evidence, &answer);
+                info!(restore_job_id, function = %function, outcome = ?outcome, "user check judged");
+            }
             let missed = figures::misses(&figures, &targets);
             (decide::restored(&check, &outcome, &missed), Some(check))
         }

@@ -33,8 +33,22 @@ struct World {
     observed: Mutex<Vec<Check>>,
     ledger: Mutex<HashMap<String, &'static str>>,
     records: Mutex<HashMap<String, DrillRecord>>,
+    /// The user check's answer, and the requests it got.
+    user_answer: Option<crate::user_check::Answer>,
+    user_requests: Mutex<Vec<(String, Value)>>,
     /// The drill record's table refuses this many writes first.
     record_failures: Mutex<usize>,
+}
+
+#[async_trait]
+impl crate::user_check::InvokeCheck for World {
+    async fn invoke(&self, function_arn: &str, payload: Vec<u8>) -> crate::user_check::Answer {
+        self.user_requests
+            .lock()
+            .unwrap()
+            .push((function_arn.into(), serde_json::from_slice(&payload).unwrap()));
+        self.user_answer.clone().expect("no user check expected")
+    }
 }
 
 #[async_trait]
@@ -147,9 +161,12 @@ impl DeliveryLedger for World {
     }
 }
 
+const USER_CHECK: &str = "arn:aws:lambda:eu-west-1:111122223333:function:orders-check";
+
 fn policy(rto_hours: i64) -> Document {
     Document::parse(&format!(
-        r#"{{"tag_key": "backup-plan", "plans": {{"production": {{"rpo_hours": 24, "rto_hours": {rto_hours}}}}}}}"#
+        r#"{{"tag_key": "backup-plan", "plans": {{"production": {{"rpo_hours": 24, "rto_hours": {rto_hours}}}}},
+            "restore_tests": {{"user_checks": {{"DynamoDB": "{USER_CHECK}"}}}}}}"#
     ))
     .unwrap()
 }
@@ -176,6 +193,7 @@ fn world(facts: RestoreJobFacts, observation: Observation) -> World {
     World {
         jobs: HashMap::from([(facts.restore_job_id.clone(), facts)]),
         observation: Some(observation),
+        user_answer: Some(Ok(br#"{"passed": true}"#.to_vec())),
         ..World::default()
     }
 }
@@ -204,6 +222,7 @@ async fn try_run(world: &World, payload: Value, rto_hours: i64) -> (Result<Value
         publisher: world,
         ledger: Some(world),
         drill_log: Some(world),
+        user_checks: Some(world),
     };
     let mut metrics = Metrics::new("Rearguard", "restore-drill");
     let answer = handle(payload, &deps, &mut metrics).await.map_err(|e| e.to_string());
@@ -454,4 +473,67 @@ async fn a_restore_of_a_type_without_a_validation_is_not_recorded() {
     run(&world, event("COMPLETED", true), 4).await;
 
     assert!(world.records.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_user_check_gets_the_restored_table_and_its_no_fails_the_validation_with_its_reason() {
+    // GIVEN a restored table with items, and the policy's user check for DynamoDB that says no
+    let mut world = world(job("COMPLETED"), items(3));
+    world.user_answer = Some(Ok(
+        br#"{"passed": false, "reason": "no order of the last day"}"#.to_vec()
+    ));
+
+    // WHEN the restore test's event comes
+    let (answer, _) = run(&world, event("COMPLETED", true), 4).await;
+
+    // THEN the user check was asked about the restored table, and its answer decided
+    let requests = world.user_requests.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        vec![(
+            USER_CHECK.to_string(),
+            json!({"restoredResourceArn": RESTORED, "resourceType": "DynamoDB"})
+        )]
+    );
+    assert_eq!(answer["verdict"], "failed");
+    let put = world.put.lock().unwrap().clone();
+    assert_eq!(put[0].1.status, ValidationStatus::Failed);
+    assert!(
+        put[0].1.message.contains("no order of the last day"),
+        "{}",
+        put[0].1.message
+    );
+    assert_eq!(world.sent.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_user_check_that_errs_or_times_out_fails_the_drill_with_the_reason() {
+    let mut world = world(job("COMPLETED"), items(3));
+    world.user_answer = Some(Err("function error Unhandled: Task timed out after 3.00 seconds".into()));
+
+    let (answer, _) = run(&world, event("COMPLETED", true), 4).await;
+
+    assert_eq!(answer["verdict"], "failed");
+    let put = world.put.lock().unwrap().clone();
+    assert_eq!(put[0].1.status, ValidationStatus::Failed);
+    assert!(put[0].1.message.contains("timed out"), "{}", put[0].1.message);
+}
+
+#[tokio::test]
+async fn a_passing_user_check_adds_its_word_and_a_failed_built_in_check_is_not_sent_to_it() {
+    let passing = world(job("COMPLETED"), items(3));
+    let (answer, _) = run(&passing, event("COMPLETED", true), 4).await;
+    assert_eq!(answer["verdict"], "passed");
+    let message = passing.put.lock().unwrap()[0].1.message.clone();
+    assert!(
+        message.contains("Scan read 3 item") && message.contains("user check orders-check passed"),
+        "{message}"
+    );
+
+    let empty = world(job("COMPLETED"), items(0));
+    run(&empty, event("COMPLETED", true), 4).await;
+    assert!(
+        empty.user_requests.lock().unwrap().is_empty(),
+        "the built-in check failed first"
+    );
 }

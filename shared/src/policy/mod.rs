@@ -79,6 +79,11 @@ pub struct RestoreTests {
     /// plan's start window (`StartWindowHours`, 24 in the template) and the restore's own time.
     #[serde(default = "default_drill_grace_hours")]
     pub grace_hours: i64,
+    /// Per resource type, a Lambda function (ARN) restore-drill invokes with the restored
+    /// resource once its own check passed: `{"restoredResourceArn", "resourceType"}` in,
+    /// `{"passed": bool, "reason": "..."}` out, which decides the validation.
+    #[serde(default)]
+    pub user_checks: BTreeMap<String, String>,
 }
 
 impl Default for RestoreTests {
@@ -86,6 +91,7 @@ impl Default for RestoreTests {
         RestoreTests {
             schedule: None,
             grace_hours: default_drill_grace_hours(),
+            user_checks: BTreeMap::new(),
         }
     }
 }
@@ -552,6 +558,13 @@ impl Document {
         }
         if let Some(expression) = &self.restore_tests.schedule {
             schedule::longest_gap_minutes(expression).map_err(|e| error("restore_tests.schedule", e))?;
+        }
+        for (kind, function) in &self.restore_tests.user_checks {
+            let at = format!("restore_tests.user_checks.{kind}");
+            check_type(&at, kind)?;
+            if !Arn::parse(function).is_some_and(|a| a.service == "lambda" && a.resource.starts_with("function:")) {
+                return Err(error(at, format!("{function:?} is not a Lambda function ARN")));
+            }
         }
         if !(0..=MAX_DRILL_GRACE_HOURS).contains(&self.restore_tests.grace_hours) {
             return Err(error(

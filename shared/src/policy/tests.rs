@@ -249,3 +249,24 @@ fn the_restore_test_schedule_is_optional_readable_and_its_grace_bounded() {
     let e = error_of(r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"grace_hours": -1}}"#);
     assert_eq!(e.path, "restore_tests.grace_hours");
 }
+
+#[test]
+fn a_user_check_is_a_lambda_function_of_a_known_type() {
+    let doc = Document::parse(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"DynamoDB": "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        doc.restore_tests.user_checks["DynamoDB"],
+        "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"
+    );
+    let e = error_of(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"Dynamo": "arn:aws:lambda:eu-west-1:111122223333:function:f"}}}"#,
+    );
+    assert_eq!(e.path, "restore_tests.user_checks.Dynamo");
+    let e = error_of(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"EBS": "arn:aws:sns:eu-west-1:111122223333:topic"}}}"#,
+    );
+    assert_eq!(e.path, "restore_tests.user_checks.EBS");
+    assert!(e.problem.contains("Lambda function ARN"), "{e}");
+}
