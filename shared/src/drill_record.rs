@@ -8,8 +8,8 @@
 //! write nothing). A sparse global secondary index [`SUCCESSFUL_INDEX`], partition key
 //! `successful_plan_type` (`<plan>#<type>`, set only on SUCCESSFUL drills of a known plan) and
 //! sort key `drilled_at` (RFC 3339 UTC, seconds, so text order is time order), answers the
-//! report's question with one `Query` of one item ("Using Global Secondary Indexes in DynamoDB":
-//! an item without the index's key attributes is not in the index).
+//! report's question with one `Query` of one item ("Take advantage of sparse indexes": only items
+//! that have the index's key attributes appear in a global secondary index).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;

@@ -3,9 +3,11 @@
 //! decides the validation; a function error, a timeout or an answer that is not
 //! `{"passed": bool, "reason": "..."}` fails the drill with that reason.
 //!
-//! "Invoke": `InvocationType` RequestResponse "invokes the function synchronously" and returns
-//! its response; a function error is a 200 with `FunctionError` set and the error in the
-//! payload. The SDK's own timeout and retry settings bound the call.
+//! "Invoke" (AWS Lambda API Reference): RequestResponse invokes the function synchronously; "details
+//! about the function response, including errors, are included in the response body and
+//! headers", and "the status code in the API response doesn't reflect function errors", so a
+//! function error is read from `FunctionError` and the payload. The SDK's own timeout and retry
+//! settings bound the call.
 
 use async_trait::async_trait;
 use serde::Deserialize;
