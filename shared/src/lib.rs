@@ -14,6 +14,7 @@ pub mod cloudtrail;
 pub mod config;
 pub mod console;
 pub mod digest;
+pub mod drill_record;
 pub mod dynamo_store;
 pub mod event_bus;
 pub mod lambda_app;

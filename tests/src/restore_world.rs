@@ -248,3 +248,60 @@ pub async fn restore_test_of_type(
     assert_eq!(events.len(), 1, "{events:#?}");
     events.remove(0)
 }
+
+/// The drill record's table as the template defines it (`DrillRecordTable`): key
+/// `restore_job_id`, and the sparse index of successful drills by plan and type.
+pub async fn create_drill_table(sdk: &aws_config::SdkConfig, name: &str) {
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndex, Projection, ProjectionType};
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("restore_job_id"))
+        .attribute_definitions(attribute("successful_plan_type"))
+        .attribute_definitions(attribute("drilled_at"))
+        .key_schema(key("restore_job_id", KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(rearguard::drill_record::SUCCESSFUL_INDEX)
+                .key_schema(key("successful_plan_type", KeyType::Hash))
+                .key_schema(key("drilled_at", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create drill table");
+}
+
+/// The drill record's item of one restore job, if any.
+pub async fn drill_record(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    restore_job_id: &str,
+) -> Option<rearguard::drill_record::DrillRecord> {
+    let out = aws_sdk_dynamodb::Client::new(sdk)
+        .get_item()
+        .table_name(table)
+        .key("restore_job_id", AttributeValue::S(restore_job_id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get drill record");
+    rearguard::drill_record::DrillRecord::from_item(out.item()?)
+}

@@ -454,6 +454,8 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
     assert "state" not in pattern["detail"]
     actions = set()
     for statement in function["Properties"]["Policies"][0]["Statement"]:
+        if "Fn::If" in statement:  # the user checks, tested below
+            continue
         actions.update(as_list(statement["Action"]))
     writes = {a for a in actions if not re.match(r"^[a-z0-9]+:(Describe|Get|List|Scan)", a)}
     assert writes == {"backup:PutRestoreValidationResult", "sns:Publish", "dynamodb:PutItem",
@@ -461,6 +463,64 @@ def test_restore_drill_hears_every_ended_restore_and_may_write_only_the_validati
     assert function["Metadata"]["BuildMethod"] == "makefile"
     makefile = (ROOT / "Makefile").read_text()
     assert "build-RestoreDrillFunction:" in makefile and "restore-drill/bootstrap" in makefile
+
+
+# "DescribeRestoreJob": job-alerts reads CreatedBy.RestoreTestingPlanArn of a failed restore, to
+# leave restore tests to restore-drill.
+def test_job_alerts_may_describe_restore_jobs(stack):
+    function = stack["Resources"]["JobAlertsFunction"]
+    actions = {a for p in function["Properties"]["Policies"] for s in p.get("Statement", []) for a in as_list(s["Action"])}
+    assert "backup:DescribeRestoreJob" in actions
+
+
+# restore-drill may invoke only the user-check functions it is given, and none by default.
+def test_restore_drill_invokes_only_the_user_checks_it_is_given(stack):
+    function = stack["Resources"]["RestoreDrillFunction"]
+    (invoke,) = [s for s in function["Properties"]["Policies"][0]["Statement"] if "InvokeUserChecks" in str(s)]
+    condition, statement, otherwise = invoke["Fn::If"]
+    assert condition == "HasRestoreChecks" and otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Ref": "RestoreCheckFunctionArns"}
+    assert not condition_holds(stack, "HasRestoreChecks")
+    arn = "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"
+    assert condition_holds(stack, "HasRestoreChecks", {"RestoreCheckFunctionArns": arn})
+
+
+# The drill record: encrypted with the Rearguard key, point-in-time recovery on, no TTL (it is
+# history); restore-drill may only put into it, and the index is the one the code queries.
+def test_the_drill_record_is_encrypted_recoverable_written_by_restore_drill_and_read_by_compliance_report(stack):
+    table = stack["Resources"]["DrillRecordTable"]["Properties"]
+    assert table["SSESpecification"]["KMSMasterKeyId"] == {"Ref": "RearguardKey"}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert "TimeToLiveSpecification" not in table
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["restore_job_id"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    code = (ROOT / "shared" / "src" / "drill_record.rs").read_text()
+    assert f'SUCCESSFUL_INDEX: &str = "{index["IndexName"]}"' in code
+    writers = {}
+    for name, resource in stack["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                if "DrillRecordTable" in str(statement.get("Resource")):
+                    writers.setdefault(name, set()).update(as_list(statement["Action"]))
+    assert writers.pop("RestoreDrillFunction") == {"dynamodb:PutItem"}
+    env = stack["Resources"]["RestoreDrillFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["DRILL_TABLE_NAME"] == {"Ref": "DrillRecordTable"}
+    assert writers == {"ComplianceReportFunction": {"dynamodb:Query"}}, writers
+    report = stack["Resources"]["ComplianceReportFunction"]["Properties"]
+    (read,) = [s for p in report["Policies"] for s in p["Statement"] if "DrillRecordTable" in str(s.get("Resource"))]
+    assert read["Resource"] == {"Fn::Sub": "${DrillRecordTable.Arn}/index/" + index["IndexName"]}, "the index only"
+    env = report["Environment"]["Variables"]
+    assert env["DRILL_TABLE_NAME"] == {"Ref": "DrillRecordTable"}
+    # Stale drills are judged by the schedule the restore testing plan runs on, and the grace
+    # (policy restore_tests.grace_hours, 24 by default) is that plan's start window.
+    assert env["RESTORE_TEST_SCHEDULE"] == {"Ref": "RestoreTestSchedule"}
+    assert stack["Resources"]["RestoreTestingPlan"]["Properties"]["ScheduleExpression"] == {"Ref": "RestoreTestSchedule"}
+    assert stack["Resources"]["RestoreTestingPlan"]["Properties"]["StartWindowHours"] == 24
+    policy = (ROOT / "shared" / "src" / "policy" / "mod.rs").read_text()
+    assert "fn default_drill_grace_hours() -> i64 {\n    24\n}" in policy
 
 
 # "Restore testing": a plan and its selections exist only where vaults to test are named; the

@@ -839,3 +839,178 @@ async fn the_report_gives_each_scanned_plan_its_clean_rpo() {
     );
     assert_eq!(clean_status["neverClean"][0]["arn"], unscanned.as_str());
 }
+
+/// compliance-report in the emulator's default account and Region (where restore-drill runs),
+/// with the drill record and the stack's restore test schedule; the first report's JSON and HTML.
+async fn report_with_drill_record(sdk: &SdkConfig, policy: &Value, drills: &str, schedule: &str) -> (Value, String) {
+    let bucket = unique("drill-reports");
+    aws_sdk_s3::Client::new(sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("bucket");
+    let topic = AlertsTopic::create(sdk, &unique("drill-summary")).await;
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = local_aws::function_env();
+    env.extend([
+        ("ALERT_TOPIC_ARN", topic.topic_arn.clone()),
+        ("REARGUARD_POLICY", policy.to_string()),
+        ("REPORT_BUCKET", bucket.clone()),
+        ("DRILL_TABLE_NAME", drills.to_string()),
+        ("RESTORE_TEST_SCHEDULE", schedule.to_string()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let function = FunctionProcess::spawn(binary("compliance-report"), &api.address(), &env);
+    let tick = json!({"version": "0", "id": unique("tick"), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-11-26T06:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+    let answer = match api.invoke(&tick, WAIT).await {
+        Ok(Answer::Response(v)) => v,
+        other => panic!("{other:?}\n{}", function.logs().join("\n")),
+    };
+    let key = answer["reportKey"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    let read = |suffix: &str| {
+        let s3 = aws_sdk_s3::Client::new(sdk);
+        let (bucket, key) = (bucket.clone(), format!("{key}{suffix}"));
+        async move {
+            let object = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("report object");
+            object.body.collect().await.expect("body").into_bytes().to_vec()
+        }
+    };
+    let report = serde_json::from_slice(&read(".json").await).expect("report JSON");
+    let html = String::from_utf8(read(".html").await).expect("utf-8 page");
+    (report, html)
+}
+
+#[tokio::test]
+async fn the_last_successful_drill_comes_from_the_drill_record_and_is_stale_by_the_restore_test_schedule() {
+    use chrono::Timelike;
+    use rearguard::drill_record::{DrillRecord, DrillResult};
+    // GIVEN a table of a plan of its own in the Region restore-drill runs in, no restore job in
+    // AWS Backup, and restore-drill's record of three of its drills: successful 10 and 3 days ago,
+    // failed yesterday
+    let sdk = local_aws::sdk_config().await;
+    let plan = unique("drilled");
+    let name = unique("orders");
+    let table_arn = aws_sdk_dynamodb::Client::new(&sdk)
+        .create_table()
+        .table_name(&name)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("backup-plan")
+                .value(&plan)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table")
+        .table_description()
+        .and_then(|t| t.table_arn())
+        .expect("table arn")
+        .to_string();
+    let drills = unique("drill-record");
+    rearguard_e2e::restore_world::create_drill_table(&sdk, &drills).await;
+    let now = chrono::Utc::now().with_nanosecond(0).unwrap();
+    let days_ago = |days: i64| now - chrono::Duration::days(days);
+    for (id, days, result) in [
+        ("r-old", 10, DrillResult::Successful),
+        ("r-last", 3, DrillResult::Successful),
+        ("r-failed", 1, DrillResult::Failed),
+    ] {
+        let record = DrillRecord {
+            restore_job_id: unique(id),
+            plan: Some(plan.clone()),
+            resource_type: "DynamoDB".into(),
+            source_resource_arn: Some(table_arn.clone()),
+            recovery_point_arn: None,
+            result,
+            reason: "as restore-drill judged it".into(),
+            rpo_hours: Some(20.0),
+            rto_minutes: Some(15.0),
+            rpo_target_hours: Some(24),
+            rto_target_hours: None,
+            drilled_at: days_ago(days),
+        };
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .put_item()
+            .table_name(&drills)
+            .set_item(Some(record.to_item()))
+            .send()
+            .await
+            .expect("put drill record");
+    }
+    let policy = json!({"resource_types": ["DynamoDB"], "plans": {plan.as_str(): {"rpo_hours": 24}}});
+    let drill_of = |report: &Value| {
+        report["plans"]
+            .as_array()
+            .and_then(|plans| plans.iter().find(|p| p["plan"] == plan.as_str()))
+            .and_then(|p| p["drills"].as_array())
+            .and_then(|d| d.iter().find(|d| d["resourceType"] == "DynamoDB"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no DynamoDB drill of {plan} in {report:#}"))
+    };
+
+    // WHEN compliance-report reports with the template's weekly restore test schedule
+    let (weekly, html) = report_with_drill_record(&sdk, &policy, &drills, "cron(0 5 ? * SAT *)").await;
+
+    // THEN the plan's last successful DynamoDB drill is the record's newest successful one, fresh
+    let drill = drill_of(&weekly);
+    let last: chrono::DateTime<chrono::Utc> = serde_json::from_value(drill["lastSuccessfulAt"].clone()).unwrap();
+    assert_eq!(last, days_ago(3), "{drill}");
+    assert_eq!(drill["stale"], false, "{drill}");
+    // AND the HTML page, as Chromium renders it, shows it in the plan's drill column
+    let dir = rearguard_e2e::workspace_root()
+        .join("target")
+        .join("compliance-report-drills");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join(format!("{plan}.html"));
+    std::fs::write(&page, &html).unwrap();
+    let dom = render_in_chromium(&page, &dir.join(format!("{plan}.png")));
+    let row = dom
+        .split(&format!("<tr data-plan=\"{plan}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no row of {plan} in {dom}"));
+    assert!(
+        row.contains(&format!(
+            "<td class=\"drills\">DynamoDB {}</td>",
+            days_ago(3).format("%Y-%m-%d")
+        )),
+        "{row}"
+    );
+
+    // WHEN the restore tests run daily instead
+    let (daily, html) = report_with_drill_record(&sdk, &policy, &drills, "cron(0 5 * * ? *)").await;
+
+    // THEN the same drill, three days old, is stale (a day's schedule and a day's grace)
+    let drill = drill_of(&daily);
+    assert_eq!(drill["stale"], true, "{drill}");
+    assert!(html.contains("(stale)</span>"), "{html}");
+}

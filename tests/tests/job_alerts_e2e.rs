@@ -772,3 +772,38 @@ async fn a_completed_restore_test_sends_no_restore_notice_while_an_ordinary_rest
     let logs = harness.function.logs().join("\n");
     assert!(logs.contains("restore_test"), "the decision is logged");
 }
+
+#[tokio::test]
+async fn a_failed_restore_test_is_left_to_restore_drill_while_a_failed_ordinary_restore_alerts() {
+    // GIVEN a restore job that a restore testing plan started in the local AWS (DescribeRestoreJob
+    // gives its CreatedBy.RestoreTestingPlanArn), announced as FAILED the way AWS announces a
+    // failed restore test: `status` FAILED with a reason and no `restoreTestingPlanArn`
+    let sdk = local_aws::sdk_config().await;
+    let table = rearguard_e2e::restore_world::production_table(&sdk, 1).await;
+    let mut failed_test = rearguard_e2e::restore_world::scheduled_restore_test(&sdk, &table, 2, 0).await;
+    let detail = failed_test["detail"].as_object_mut().unwrap();
+    detail.remove("restoreTestingPlanArn");
+    detail.remove("createdResourceArn");
+    detail.insert("status".into(), json!("FAILED"));
+    detail.insert("statusMessage".into(), json!("Access denied to the KMS key"));
+    let harness = Harness::start(false, &[]).await;
+
+    // WHEN job-alerts gets it, then the sample FAILED restore of another account's database
+    let answer = harness.invoke(&sqs_batch(&[failed_test])).await;
+    let quiet = harness.alerts(0).await;
+    harness.invoke(&sample("restore-failed-rds")).await;
+    let alerts = harness.alerts(1).await;
+
+    // THEN the restore test alerts nobody here (restore-drill sends its ERROR), as
+    // DescribeRestoreJob names its plan; the ordinary failed restore is still CRITICAL
+    assert_eq!(answer, Answer::Response(json!({"batchItemFailures": []})));
+    assert!(quiet.is_empty(), "{quiet:?}");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].subject.starts_with("[CRITICAL] Restore FAILED"),
+        "{}",
+        alerts[0].subject
+    );
+    let logs = harness.function.logs().join("\n");
+    assert!(logs.contains("\"decision\":\"restore_test\""), "{logs}");
+}

@@ -3,10 +3,12 @@
 //! restore-drill binary, driven through the Lambda Runtime API with that job's event, validates
 //! it, reports the result to AWS Backup and alerts on the topic when the drill fails.
 
+use rearguard::drill_record::DrillResult;
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::restore_world::{
-    backed_up_in_isolated_vault, production_bucket, production_table, restore_test_of_type, scheduled_restore_test,
+    backed_up_in_isolated_vault, create_drill_table, drill_record, production_bucket, production_table,
+    restore_test_of_type, scheduled_restore_test,
 };
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::template_roles::{function_env_as_configured, function_role_name};
@@ -25,6 +27,8 @@ struct Harness {
     api: RuntimeApi,
     function: FunctionProcess,
     topic: AlertsTopic,
+    /// The drill record's table the function writes, when it keeps one.
+    drill_table: Option<String>,
 }
 
 impl Harness {
@@ -41,16 +45,31 @@ impl Harness {
         all.extend(env.iter().cloned());
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let function = FunctionProcess::spawn(binary(binary_name), &api.address(), &all);
-        Harness { api, function, topic }
+        let drill_table = env
+            .iter()
+            .find(|(k, _)| *k == "DRILL_TABLE_NAME")
+            .map(|(_, v)| v.clone());
+        Harness {
+            api,
+            function,
+            topic,
+            drill_table,
+        }
     }
 
     async fn restore_drill() -> Harness {
         let sdk = local_aws::sdk_config().await;
         let table = unique("drill-state");
         create_state_table(&sdk, &table).await;
+        let drills = unique("drill-record");
+        create_drill_table(&sdk, &drills).await;
         Harness::start(
             "restore-drill",
-            &[("REARGUARD_POLICY", POLICY.to_string()), ("STATE_TABLE_NAME", table)],
+            &[
+                ("REARGUARD_POLICY", POLICY.to_string()),
+                ("STATE_TABLE_NAME", table),
+                ("DRILL_TABLE_NAME", drills),
+            ],
         )
         .await
     }
@@ -148,6 +167,19 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
         (Some("production"), Some("DynamoDB"))
     );
     assert_eq!(drill.metric_lines("DrillsPassed").len(), 1, "validated once");
+    // AND the drill record holds it once: SUCCESSFUL, the plan, the source, the figures and targets
+    let drills = drill.drill_table.clone().expect("a drill table");
+    let record = drill_record(&sdk, &drills, &job_id).await.expect("a drill record");
+    assert_eq!(record.result, DrillResult::Successful);
+    assert_eq!(record.plan.as_deref(), Some("production"));
+    assert_eq!(record.resource_type, "DynamoDB");
+    assert_eq!(record.source_resource_arn.as_deref(), Some(table.as_str()));
+    assert_eq!(record.recovery_point_arn.as_deref(), before.recovery_point_arn());
+    assert!((record.rpo_hours.unwrap() - expected_rpo).abs() < 0.001, "{record:?}");
+    assert_eq!(record.rto_minutes, Some(expected_rto));
+    assert_eq!((record.rpo_target_hours, record.rto_target_hours), (Some(24), Some(4)));
+    assert!(record.reason.contains("3 item"), "{record:?}");
+    assert_eq!(drill.metric_lines("DrillsRecorded").len(), 1, "recorded once");
 
     // AND job-alerts, which hears the same restore events, sends no "restore completed" notice
     let job_alerts = Harness::start("job-alerts", &[]).await;
@@ -155,8 +187,8 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
     assert_eq!(answer, json!({"status": "ok"}));
     assert!(job_alerts.alerts(0).await.is_empty());
 
-    // AND compliance-report's daily summary shows it as the production plan's last successful
-    // DynamoDB restore test, not stale
+    // AND compliance-report's daily summary, reading restore-drill's drill record, shows it as
+    // the production plan's last successful DynamoDB restore test, not stale
     let bucket = unique("drill-reports");
     aws_sdk_s3::Client::new(&sdk)
         .create_bucket()
@@ -171,7 +203,11 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
         .expect("bucket");
     let report = Harness::start(
         "compliance-report",
-        &[("REARGUARD_POLICY", POLICY.to_string()), ("REPORT_BUCKET", bucket)],
+        &[
+            ("REARGUARD_POLICY", POLICY.to_string()),
+            ("REPORT_BUCKET", bucket),
+            ("DRILL_TABLE_NAME", drills),
+        ],
     )
     .await;
     report
@@ -238,20 +274,30 @@ async fn a_restored_empty_table_validates_failed_with_the_reason_and_one_error_a
         alert.document
     );
     assert_eq!(drill.metric_lines("DrillsFailed").len(), 1);
+    // AND the drill record holds it once as FAILED with the reason
+    let drills = drill.drill_table.clone().expect("a drill table");
+    let record = drill_record(&sdk, &drills, &job_id).await.expect("a drill record");
+    assert_eq!(record.result, DrillResult::Failed);
+    assert!(record.reason.contains("empty"), "{record:?}");
+    assert_eq!(drill.metric_lines("DrillsRecorded").len(), 1, "recorded once");
 }
 
 #[tokio::test]
 async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_sent() {
     // GIVEN a restore test of an empty table, and restore-drill in dry run without a state table
+    // but with a drill record
     let sdk = local_aws::sdk_config().await;
     let table = production_table(&sdk, 0).await;
     let event = scheduled_restore_test(&sdk, &table, BACKUP_AGE_HOURS, 0).await;
     let job_id = event["detail"]["restoreJobId"].as_str().unwrap().to_string();
+    let drills = unique("drill-record");
+    create_drill_table(&sdk, &drills).await;
     let drill = Harness::start(
         "restore-drill",
         &[
             ("REARGUARD_POLICY", POLICY.to_string()),
             ("DRY_RUN", "true".to_string()),
+            ("DRILL_TABLE_NAME", drills.clone()),
         ],
     )
     .await;
@@ -285,6 +331,16 @@ async fn in_dry_run_the_validation_it_would_put_is_logged_and_nothing_is_put_or_
         logs.iter()
             .any(|l| l.contains("would_publish") && l.contains("Restore test FAILED"))
     );
+    // AND the drill record it would write is logged, and the table stays empty
+    let would_record = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["action"] == "would_record_drill")
+        .unwrap_or_else(|| panic!("no would_record_drill line:\n{}", logs.join("\n")));
+    let record: Value = serde_json::from_str(would_record["fields"]["record"].as_str().unwrap()).unwrap();
+    assert_eq!(record["restoreJobId"], job_id.as_str());
+    assert_eq!(record["result"], "FAILED");
+    assert!(drill_record(&sdk, &drills, &job_id).await.is_none());
 }
 
 #[tokio::test]

@@ -98,12 +98,9 @@ pub struct DrillStatus {
     pub resource_type: String,
     /// When the newest restore test of these members completed and validated SUCCESSFUL.
     pub last_successful_at: Option<DateTime<Utc>>,
-    /// Older than [`DRILL_MAX_AGE_DAYS`], or never.
+    /// Older than the restore tests' schedule and grace allow ([`crate::drill_age`]), or never.
     pub stale: bool,
 }
-
-/// A drill is stale after the template's weekly `RestoreTestSchedule` plus its 24 h start window.
-pub const DRILL_MAX_AGE_DAYS: i64 = 8;
 
 /// How old the newest malware-free recovery point of each member is: the recovery day starts
 /// from a point proven clean, so the oldest of them is the plan's clean RPO.
@@ -282,6 +279,7 @@ pub fn aggregate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> 
         last_clean: &last_clean,
         last_drill: (!last_drill.is_empty()).then_some(&last_drill),
         vaults: &inventory.vaults,
+        drill_age: &policy.drill_age,
         now,
     };
     let plans: Vec<PlanReport> = by_plan
@@ -310,6 +308,7 @@ struct History<'a> {
     /// Each resource's newest successful restore test; `None` where no restore test ran at all.
     last_drill: Option<&'a HashMap<&'a str, DateTime<Utc>>>,
     vaults: &'a [VaultLock],
+    drill_age: &'a crate::drill_age::DrillAge,
     now: DateTime<Utc>,
 }
 
@@ -395,7 +394,7 @@ fn drill_status(members: &[&Resource], history: &History) -> Vec<DrillStatus> {
         .map(|(kind, last)| DrillStatus {
             resource_type: kind.to_string(),
             last_successful_at: last,
-            stale: last.is_none_or(|at| history.now - at > chrono::Duration::days(DRILL_MAX_AGE_DAYS)),
+            stale: history.drill_age.is_stale(last, history.now),
         })
         .collect()
 }

@@ -22,6 +22,9 @@ pub struct Config {
     pub member_role_name: Option<String>,
     /// `REPORT_CONCURRENCY`: accounts and regions read at once.
     pub concurrency: usize,
+    /// `DRILL_TABLE_NAME`: restore-drill's drill record, read for the last successful drill of
+    /// each plan and type in this account and Region.
+    pub drill_table: Option<String>,
 }
 
 fn list(settings: &Settings, name: &str) -> Vec<String> {
@@ -39,7 +42,16 @@ fn list(settings: &Settings, name: &str) -> Vec<String> {
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         let raw = settings.required(rearguard::policy::SETTING)?;
-        let policy = Policy::parse(&raw).map_err(|e| rearguard::policy::invalid(&raw, e))?;
+        let mut policy = Policy::parse(&raw).map_err(|e| rearguard::policy::invalid(&raw, e))?;
+        if let Some(schedule) = settings.optional("RESTORE_TEST_SCHEDULE") {
+            policy = policy
+                .with_stack_drill_schedule(&schedule)
+                .map_err(|reason| ConfigError::Invalid {
+                    name: "RESTORE_TEST_SCHEDULE".into(),
+                    value: schedule.clone(),
+                    reason,
+                })?;
+        }
         let accounts = list(settings, "REPORT_ACCOUNTS");
         if let Some(bad) = accounts
             .iter()
@@ -58,6 +70,7 @@ impl Config {
             regions: list(settings, "REPORT_REGIONS"),
             member_role_name: settings.optional("MEMBER_ROLE_NAME"),
             concurrency: settings.number("REPORT_CONCURRENCY", 4, 1, 32)? as usize,
+            drill_table: settings.optional("DRILL_TABLE_NAME"),
         })
     }
 }
@@ -78,6 +91,27 @@ mod tests {
         ]);
         let e = Config::from_settings(&settings).unwrap_err().to_string();
         assert!(e.contains("REPORT_ACCOUNTS") && e.contains("4444"), "{e}");
+    }
+
+    #[test]
+    fn the_stacks_restore_test_schedule_sets_the_drill_age_unless_the_policy_states_one() {
+        let settings = |policy: &str, schedule: &str| {
+            Settings::from_pairs(&[
+                ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:t"),
+                ("REARGUARD_POLICY", policy),
+                ("REPORT_BUCKET", "reports"),
+                ("RESTORE_TEST_SCHEDULE", schedule),
+            ])
+        };
+        let daily = Config::from_settings(&settings(POLICY, "cron(0 5 * * ? *)")).unwrap();
+        assert_eq!(daily.policy.drill_age.max_age, chrono::Duration::hours(48));
+        let stated = r#"{"plans": {"production": {"rpo_hours": 24}}, "restore_tests": {"schedule": "rate(14 days)", "grace_hours": 0}}"#;
+        let own = Config::from_settings(&settings(stated, "cron(0 5 * * ? *)")).unwrap();
+        assert_eq!(own.policy.drill_age.max_age, chrono::Duration::days(14));
+        let e = Config::from_settings(&settings(POLICY, "on saturdays"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("RESTORE_TEST_SCHEDULE"), "{e}");
     }
 
     #[test]

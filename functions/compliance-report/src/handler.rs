@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use rearguard::accounts::AccountConfigs;
+use rearguard::drill_record::DrillHistory;
 use rearguard::event_bus::ForwardAlert;
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
@@ -15,7 +16,7 @@ use tracing::{info, warn};
 
 use crate::aggregate::{Report, aggregate};
 use crate::gather::Reader;
-use crate::inventory::Inventory;
+use crate::inventory::{DrillRecord, Inventory};
 use crate::policy::Policy;
 use crate::render;
 
@@ -138,6 +139,10 @@ pub struct Deps<'a> {
     pub policy: &'a Policy,
     /// The function's own account: requests are taken only from it.
     pub home_account: &'a str,
+    /// The function's own Region: with its account, where restore-drill keeps its drill record.
+    pub home_region: &'a str,
+    /// restore-drill's drill record, when the stack keeps one.
+    pub drills: Option<&'a dyn DrillHistory>,
     pub accounts: &'a AccountConfigs,
     pub default_accounts: &'a [String],
     pub default_regions: &'a [String],
@@ -210,6 +215,12 @@ async fn report_once(
         .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
         .collect();
     let started = std::time::Instant::now();
+    let home = |account: &str, region: &str| account == deps.home_account && region == deps.home_region;
+    let recorded = match deps.drills {
+        Some(history) if pairs.iter().any(|(a, r)| home(a, r)) => recorded_drills(history, policy).await,
+        _ => None,
+    };
+    let recorded_here = recorded.is_some();
     let inventories: Vec<Inventory> = futures::stream::iter(pairs)
         .map(|(account, region)| async move {
             let config = match deps.accounts.config(&account, &region).await {
@@ -225,6 +236,7 @@ async fn report_once(
                 config: &config,
                 account: &account,
                 region: &region,
+                list_restore_jobs: !(recorded_here && home(&account, &region)),
             };
             reader.inventory(policy, now).await.unwrap_or_else(|e| {
                 warn!(error = %e, "account and region not read");
@@ -241,6 +253,7 @@ async fn report_once(
     for part in inventories {
         inventory.extend(part);
     }
+    inventory.drills.extend(recorded.unwrap_or_default());
     info!(
         resources = inventory.resources.len(),
         backups = inventory.backups.len(),
@@ -255,6 +268,33 @@ async fn report_once(
     };
     let key = report_key(now, &accounts, &regions, &request.plans);
     deliver(&report, &scope, &key, request.plans.is_empty(), deps, metrics).await
+}
+
+/// The newest successful drill of each plan and resource type in scope, from restore-drill's
+/// drill record: one Query each. Where restore-drill runs (this account and Region) the record is
+/// read instead of `ListRestoreJobs`, because its result is the drill's own verdict: a restore
+/// test that validated SUCCESSFUL in AWS Backup but missed the plan's RPO or RTO target is a
+/// FAILED drill there, and counts for nothing here. `ListRestoreJobs` still covers the accounts
+/// and Regions the record does not, and this one when the record cannot be read (`None`).
+async fn recorded_drills(history: &dyn DrillHistory, policy: &Policy) -> Option<Vec<DrillRecord>> {
+    let mut drills = Vec::new();
+    for plan in policy.plans.keys() {
+        for resource_type in &policy.resource_types {
+            match history.last_successful(plan, resource_type).await {
+                Ok(Some(record)) => drills.extend(record.source_resource_arn.map(|arn| DrillRecord {
+                    resource_arn: arn,
+                    validated_at: record.drilled_at,
+                })),
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(error = %e, "drill record not read; restore jobs are listed instead");
+                    return None;
+                }
+            }
+        }
+    }
+    info!(drills = drills.len(), "drill record read");
+    Some(drills)
 }
 
 /// Where a report goes: its time, and a short id of its scope, so reports of one fan-out that

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod config;
+pub mod drill_age;
 pub mod gather;
 pub mod handler;
 pub mod inventory;

@@ -47,10 +47,15 @@ async fn main() -> Result<(), Error> {
         "MEMBER_ROLE_NAME",
         "rearguard-compliance-report",
     );
+    let drills = config.drill_table.as_ref().map(|table| {
+        rearguard::drill_record::DrillTable::new(aws_sdk_dynamodb::Client::new(&app.sdk), table, app.common.dry_run)
+    });
     app.run(async |event, metrics| {
         let deps = Deps {
             policy: &app.config.policy,
             home_account: &app.home.account,
+            home_region: &app.home.region,
+            drills: drills.as_ref().map(|d| d as _),
             accounts: &accounts,
             default_accounts: &default_accounts,
             default_regions: &default_regions,

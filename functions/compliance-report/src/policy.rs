@@ -3,6 +3,8 @@
 //! must have, and the vault lock the plan requires. The whole document is checked at start-up.
 
 use rearguard::policy::{Document, OptOut, PolicyError, VaultLock, VaultRef, error};
+
+use crate::drill_age::{self, DrillAge};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -13,6 +15,11 @@ pub struct Policy {
     /// AWS Backup resource types in scope (resources of these types without the tag are listed).
     pub resource_types: Vec<String>,
     pub plans: BTreeMap<String, PlanRule>,
+    /// When a plan's last successful drill is stale.
+    pub drill_age: DrillAge,
+    /// The document states `restore_tests.schedule` (else the stack's schedule applies).
+    drill_schedule_stated: bool,
+    drill_grace_hours: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -99,12 +106,30 @@ impl Policy {
                 (name.clone(), rule)
             })
             .collect();
+        let tests = &document.restore_tests;
+        let drill_age = DrillAge::new(
+            tests.schedule.as_deref().unwrap_or(drill_age::WEEKLY),
+            tests.grace_hours,
+        )
+        .map_err(|e| error("restore_tests.schedule", e))?;
         Ok(Policy {
             tag_key: document.tag_key.clone(),
             opt_out: document.opt_out.clone(),
             resource_types: document.resource_types.clone(),
             plans,
+            drill_age,
+            drill_schedule_stated: tests.schedule.is_some(),
+            drill_grace_hours: tests.grace_hours,
         })
+    }
+
+    /// The stack's restore test schedule (the template's `RestoreTestSchedule`, the one its
+    /// restore testing plan runs on) applies unless the document states its own.
+    pub fn with_stack_drill_schedule(mut self, schedule: &str) -> Result<Policy, String> {
+        if !self.drill_schedule_stated {
+            self.drill_age = DrillAge::new(schedule, self.drill_grace_hours)?;
+        }
+        Ok(self)
     }
 
     /// Parses and checks a whole policy document, then takes this function's view of it.

@@ -221,7 +221,30 @@ fn escape(text: &str) -> String {
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1f24}h1{font-size:20px}\
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left}\
 .bar{width:240px;height:14px;background:#eee;display:inline-block;vertical-align:middle;margin-right:8px}\
-.fill{height:14px}.ok{background:#1a7f37}.warn{background:#bf8700}.bad{background:#cf222e}.pct{font-weight:600}";
+.fill{height:14px}.ok{background:#1a7f37}.warn{background:#bf8700}.bad{background:#cf222e}.pct{font-weight:600}\
+.stale{color:#cf222e;font-weight:600}";
+
+/// The plan's last successful drill per resource type, for its cell: `-` where no restore test ran.
+fn drill_cell(drills: &[crate::aggregate::DrillStatus]) -> String {
+    if drills.is_empty() {
+        return "-".into();
+    }
+    drills
+        .iter()
+        .map(|d| {
+            let when = d
+                .last_successful_at
+                .map_or("never".to_string(), |at| at.format("%Y-%m-%d").to_string());
+            let text = format!("{} {when}", escape(&d.resource_type));
+            if d.stale {
+                format!("<span class=\"stale\">{text} (stale)</span>")
+            } else {
+                text
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
 
 /// The whole report as one HTML page.
 pub fn html(report: &Report, scope: &str) -> String {
@@ -240,7 +263,7 @@ pub fn html(report: &Report, scope: &str) -> String {
         escape(scope),
         report.generated_at.format("%Y-%m-%d %H:%M UTC")
     );
-    page.push_str("<h2>Plans</h2><table><tr><th>plan</th><th>coverage</th><th>within RPO</th><th>RPO</th><th>stale</th><th>never</th><th>copies</th><th>vault lock</th></tr>");
+    page.push_str("<h2>Plans</h2><table><tr><th>plan</th><th>coverage</th><th>within RPO</th><th>RPO</th><th>stale</th><th>never</th><th>copies</th><th>vault lock</th><th>last drill</th></tr>");
     for plan in &report.plans {
         let class = match plan.coverage.percent {
             p if p >= 100.0 => "ok",
@@ -258,8 +281,9 @@ pub fn html(report: &Report, scope: &str) -> String {
         });
         let _ = write!(
             page,
-            "<tr data-plan=\"{plan}\"><td>{plan}</td><td><span class=\"bar\"><span class=\"fill {class}\" style=\"display:block;width:{width:.1}%\"></span></span><span class=\"pct\">{pct:.1}%</span></td><td>{protected}/{expected}</td><td>{rpo}h</td><td>{stale}</td><td>{never}</td><td>{copies}</td><td>{lock}</td></tr>",
+            "<tr data-plan=\"{plan}\"><td>{plan}</td><td><span class=\"bar\"><span class=\"fill {class}\" style=\"display:block;width:{width:.1}%\"></span></span><span class=\"pct\">{pct:.1}%</span></td><td>{protected}/{expected}</td><td>{rpo}h</td><td>{stale}</td><td>{never}</td><td>{copies}</td><td>{lock}</td><td class=\"drills\">{drills}</td></tr>",
             lock = escape(&lock),
+            drills = drill_cell(&plan.drills),
             plan = escape(&plan.plan),
             width = plan.coverage.percent,
             pct = plan.coverage.percent,
@@ -454,6 +478,34 @@ mod tests {
             alert.text
         );
         assert_eq!(alert.document["plans"][0]["coveragePercent"], 50.0);
+    }
+
+    #[test]
+    fn the_page_gives_each_plan_its_last_drill_per_type_and_marks_a_stale_one() {
+        let mut report = report();
+        assert!(
+            html(&report, "x").contains("<td class=\"drills\">-</td>"),
+            "no restore tests"
+        );
+        report.plans[0].drills = vec![
+            crate::aggregate::DrillStatus {
+                resource_type: "DynamoDB".into(),
+                last_successful_at: Some(Utc.with_ymd_and_hms(2026, 11, 21, 5, 40, 0).unwrap()),
+                stale: false,
+            },
+            crate::aggregate::DrillStatus {
+                resource_type: "RDS".into(),
+                last_successful_at: None,
+                stale: true,
+            },
+        ];
+        let page = html(&report, "x");
+        assert!(
+            page.contains(
+                "<td class=\"drills\">DynamoDB 2026-11-21<br><span class=\"stale\">RDS never (stale)</span></td>"
+            ),
+            "{page}"
+        );
     }
 
     #[test]

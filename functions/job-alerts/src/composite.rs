@@ -98,7 +98,16 @@ impl BackupJobLookup {
         }
     }
 
-    async fn client(&self, region: &str) -> aws_sdk_backup::Client {
+    /// A lookup whose client for `region` is this one (tests give a mocked client).
+    #[cfg(test)]
+    pub fn with_client(region: &str, client: aws_sdk_backup::Client) -> BackupJobLookup {
+        BackupJobLookup {
+            sdk: aws_config::SdkConfig::builder().build(),
+            clients: Mutex::new(HashMap::from([(region.to_string(), client)])),
+        }
+    }
+
+    pub(crate) async fn client(&self, region: &str) -> aws_sdk_backup::Client {
         let mut clients = self.clients.lock().await;
         clients
             .entry(region.to_string())

@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::digest::{self, DigestEntry, GroupKey};
 use crate::incidents::{self, Observation, Outcome as JobOutcome, Step};
 use crate::render;
+use crate::restore_tests::{self, RestoreTestLookup};
 use crate::scans;
 
 /// What the handler needs; each capability maps onto one IAM permission in the template.
@@ -40,6 +41,8 @@ pub struct Deps<'a> {
     pub incidents: Option<&'a dyn IncidentStore>,
     /// The job APIs, to fold composite jobs' children into their parent.
     pub jobs: Option<&'a dyn JobLookup>,
+    /// DescribeRestoreJob, to leave failed restore tests to restore-drill.
+    pub restore_tests: Option<&'a dyn RestoreTestLookup>,
 }
 
 /// The times an invocation works with.
@@ -431,7 +434,7 @@ async fn prepare_group(index: usize, group: Group, deps: &Deps<'_>, clock: Clock
 
     let tracked_by_record = deps.incidents.is_some() && prepared.key.is_some();
     for mut job in group.jobs {
-        if !place_in_composite(&mut job, deps, tally).await {
+        if is_restore_test(&job, deps, tally).await || !place_in_composite(&mut job, deps, tally).await {
             continue;
         }
         if tracked_by_record {
@@ -701,6 +704,31 @@ async fn finish_group(
         done.handled.push((job.record_id, ledger_key));
     }
     (messages, done)
+}
+
+/// A restore that ended badly and that a restore testing plan started: restore-drill alerts it
+/// (ERROR, with the drill's figures), so it is left alone here. A lookup that fails alerts.
+async fn is_restore_test(job: &Job, deps: &Deps<'_>, tally: &Tally<'_>) -> bool {
+    let Some(lookup) = deps.restore_tests else { return false };
+    if !restore_tests::worth_a_lookup(&job.event, &deps.config.home_account) {
+        return false;
+    }
+    let job_id = job.event.job_id().unwrap_or_default();
+    match lookup.testing_plan_of(&job.event.region, job_id).await {
+        Ok(Some(plan)) => {
+            info!(event_id = %job.event.event_id, job_id, testing_plan = %plan, decision = "restore_test",
+                "a restore test: restore-drill reports it");
+            count(tally, "RestoreTestsLeftToDrill", &[]);
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            warn!(event_id = %job.event.event_id, job_id, error = %e, decision = "alert",
+                "restore job not looked up; alerting it in case it is not a restore test");
+            count(tally, "JobLookupFailures", &[]);
+            false
+        }
+    }
 }
 
 /// Looks a failed or partial job up in the job APIs: a composite job's child is left to its

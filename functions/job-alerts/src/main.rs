@@ -8,6 +8,7 @@ mod handler;
 mod hints;
 mod incidents;
 mod render;
+mod restore_tests;
 mod scans;
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,7 @@ async fn main() -> Result<(), Error> {
             ledger: app.store.as_ref().map(|s| s as _),
             incidents: app.store.as_ref().map(|s| s as _),
             jobs: Some(&jobs),
+            restore_tests: Some(&jobs),
         };
         let clock = clock(&event);
         handler::handle(event.payload, &deps, clock, metrics).await

@@ -267,6 +267,7 @@ impl World {
             ledger: self.stateful.then_some(&self.store as &dyn DeliveryLedger),
             incidents: self.stateful.then_some(&self.store as &dyn IncidentStore),
             jobs: None,
+            restore_tests: None,
         }
     }
     async fn run_at(&self, bodies: &[&str], at: DateTime<Utc>) -> Vec<String> {
@@ -1107,6 +1108,7 @@ async fn a_cancelled_dynamodb_transaction_falls_back_to_a_conditional_put_per_re
         ledger: Some(&store),
         incidents: Some(&store),
         jobs: None,
+        restore_tests: None,
     };
     let mut metrics = Metrics::new("Rearguard", "job-alerts");
 
@@ -1129,4 +1131,56 @@ async fn a_cancelled_dynamodb_transaction_falls_back_to_a_conditional_put_per_re
         outbox.subjects(),
         vec!["[CRITICAL] Backup FAILED: payments-db (RDS) 111122223333 eu-west-1"]
     );
+}
+
+/// DescribeRestoreJob as a test wants it: a restore test, an ordinary restore, or unreachable.
+enum FakeRestoreJobs {
+    Test,
+    Ordinary,
+    Unreachable,
+}
+
+#[async_trait::async_trait]
+impl crate::restore_tests::RestoreTestLookup for FakeRestoreJobs {
+    async fn testing_plan_of(&self, _region: &str, _restore_job_id: &str) -> Result<Option<String>, String> {
+        match self {
+            FakeRestoreJobs::Test => Ok(Some(
+                "arn:aws:backup:eu-west-1:111122223333:restore-testing-plan:weekly-1".into(),
+            )),
+            FakeRestoreJobs::Ordinary => Ok(None),
+            FakeRestoreJobs::Unreachable => Err("dispatch failure: connection refused".into()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_restore_test_is_left_to_restore_drill_and_a_failed_lookup_still_alerts() {
+    for (restore_jobs, alerts) in [
+        (FakeRestoreJobs::Test, 0),
+        (FakeRestoreJobs::Ordinary, 1),
+        (FakeRestoreJobs::Unreachable, 1),
+    ] {
+        // GIVEN a FAILED restore of this account, which DescribeRestoreJob says is (or is not) a
+        // restore test, or cannot say
+        let world = World::new();
+        let mut deps = world.deps();
+        deps.restore_tests = Some(&restore_jobs);
+        let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+        // WHEN its event arrives
+        let failed = process(
+            records(&[sample!("restore-failed-rds")]),
+            &deps,
+            clock(now()),
+            &mut metrics,
+        )
+        .await
+        .failed;
+
+        // THEN only a restore that is not known to be a restore test is alerted
+        assert!(failed.is_empty());
+        let subjects = world.outbox.subjects();
+        assert_eq!(subjects.len(), alerts, "{subjects:?}");
+        assert!(subjects.iter().all(|s| s.contains("Restore FAILED")), "{subjects:?}");
+    }
 }

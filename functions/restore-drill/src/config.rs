@@ -11,12 +11,16 @@ pub struct Config {
     /// `REARGUARD_POLICY` (required): the backup tag names a restored resource's plan, whose
     /// `rpo_hours` and `rto_hours` are the drill's targets.
     pub policy: Document,
+    /// `DRILL_TABLE_NAME`: the drill record's table (`rearguard::drill_record`), one item per
+    /// judged restore test; without it no record is kept.
+    pub drill_table: Option<String>,
 }
 
 impl Config {
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
         Ok(Config {
             policy: Document::from_settings(settings)?,
+            drill_table: settings.optional("DRILL_TABLE_NAME"),
         })
     }
 }

@@ -29,6 +29,8 @@ pub struct RestoreJobFacts {
     pub point_created: Option<DateTime<Utc>>,
     /// `ValidationStatus`, once a validation result was put.
     pub validation_status: Option<String>,
+    /// `ValidationStatusMessage`, with the validation status.
+    pub validation_message: Option<String>,
 }
 
 /// What to do with an event before any AWS call.

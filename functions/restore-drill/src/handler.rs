@@ -3,6 +3,7 @@
 //! handled once across deliveries (the shared ledger, keyed by the restore job).
 
 use rearguard::backup_events::JobEvent;
+use rearguard::drill_record::{DrillLog, DrillRecord, Recorded};
 use rearguard::metrics::Metrics;
 use rearguard::policy::Document;
 use rearguard::sns::{PublishAlert, PublishError};
@@ -16,7 +17,9 @@ use crate::decide::{self, Decision, Verdict};
 use crate::drill::{self, Drill, RestoreJobFacts, Triage};
 use crate::figures::{self, Figures, Targets};
 use crate::probe::{AwsError, ResourceReads, RestoreJobs};
+use crate::record::Drilled;
 use crate::render::{self, DrillReport};
+use crate::user_check::{self, InvokeCheck};
 
 pub struct Deps<'a> {
     pub policy: &'a Document,
@@ -25,6 +28,10 @@ pub struct Deps<'a> {
     pub tagging: &'a dyn ResourceTagging,
     pub publisher: &'a dyn PublishAlert,
     pub ledger: Option<&'a dyn DeliveryLedger>,
+    /// The drill record, when kept (`DRILL_TABLE_NAME`).
+    pub drill_log: Option<&'a dyn DrillLog>,
+    /// Lambda's Invoke, for the policy's `restore_tests.user_checks`.
+    pub user_checks: Option<&'a dyn InvokeCheck>,
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
@@ -131,6 +138,20 @@ async fn drill_once(
         }
         Drill::AlreadyValidated(status) => {
             info!(restore_job_id, validation_status = %status, decision = "already_validated", "the restore test already has a validation result");
+            // An earlier attempt may have put the result and failed before recording it.
+            if deps.drill_log.is_some() {
+                let plan = plan_of(deps, facts.source_resource_arn.as_deref()).await;
+                let targets = targets_of(deps, plan.as_deref());
+                let figures = figures::measure(&facts);
+                let drilled = Drilled {
+                    facts: &facts,
+                    plan: plan.as_deref(),
+                    figures: &figures,
+                    targets: &targets,
+                    now: chrono::Utc::now(),
+                };
+                keep_record(deps, drilled.already_validated(), metrics).await?;
+            }
             return Ok(json!({"status": "already_validated", "validation": status}));
         }
         Drill::NotEnded(status) => {
@@ -147,14 +168,7 @@ async fn drill_once(
         facts.point_created = deps.jobs.point_created(&vault, &point).await?;
     }
     let plan = plan_of(deps, facts.source_resource_arn.as_deref()).await;
-    let targets = plan
-        .as_deref()
-        .and_then(|p| deps.policy.plans.get(p))
-        .map(|p| Targets {
-            rpo_hours: Some(p.rpo_hours()),
-            rto_hours: p.rto_hours,
-        })
-        .unwrap_or_default();
+    let targets = targets_of(deps, plan.as_deref());
     let figures = figures::measure(&facts);
     let (mut decision, check) = match restored {
         Err(reason) => (decide::restore_failed(&reason), None),
@@ -162,7 +176,18 @@ async fn drill_once(
             let created = facts.created_resource_arn.as_deref().unwrap_or("");
             let check = checks::check_for(&facts.resource_type, created, facts.source_resource_arn.as_deref());
             let observed = deps.resources.observe(&check).await?;
-            let outcome = checks::judge(&check, &observed);
+            let mut outcome = checks::judge(&check, &observed);
+            if let (checks::Outcome::Usable(evidence), Some(invoke), Some(function)) = (
+                &outcome,
+                deps.user_checks,
+                deps.policy.restore_tests.user_checks.get(&facts.resource_type),
+            ) {
+                let answer = invoke
+                    .invoke(function, user_check::request(created, &facts.resource_type))
+                    .await;
+                outcome = user_check::judge(function, evidence, &answer);
+                info!(restore_job_id, function = %function, outcome = ?outcome, "user check judged");
+            }
             let missed = figures::misses(&figures, &targets);
             (decide::restored(&check, &outcome, &missed), Some(check))
         }
@@ -199,6 +224,16 @@ async fn drill_once(
         deps.publisher.publish(&render::drill_failed(&report, reasons)).await?;
         metrics.count("Alerts", &[("severity", "ERROR")]);
     }
+    // After the alert: should this write fail, the retry finds the validation put and records
+    // the drill from it, while the alert is already out.
+    let drilled = Drilled {
+        facts: &facts,
+        plan: plan.as_deref(),
+        figures: &figures,
+        targets: &targets,
+        now: chrono::Utc::now(),
+    };
+    keep_record(deps, drilled.judged(&decision), metrics).await?;
     Ok(json!({
         "status": "drilled",
         "restoreJobId": restore_job_id,
@@ -212,6 +247,32 @@ async fn drill_once(
         "rpoHours": figures.rpo_hours(),
         "rtoMinutes": figures.rto_minutes(),
     }))
+}
+
+fn targets_of(deps: &Deps<'_>, plan: Option<&str>) -> Targets {
+    plan.and_then(|p| deps.policy.plans.get(p))
+        .map(|p| Targets {
+            rpo_hours: Some(p.rpo_hours()),
+            rto_hours: p.rto_hours,
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the drill's record once per restore job; a store failure is retried with the event.
+async fn keep_record(deps: &Deps<'_>, record: Option<DrillRecord>, metrics: &mut Metrics) -> Result<(), HandleError> {
+    let (Some(log), Some(record)) = (deps.drill_log, record) else {
+        return Ok(());
+    };
+    match log.record(&record).await? {
+        Recorded::Written => {
+            info!(restore_job_id = %record.restore_job_id, result = record.result.as_str(), action = "record_drill", "drill recorded");
+            metrics.count("DrillsRecorded", &[]);
+        }
+        Recorded::AlreadyRecorded => {
+            info!(restore_job_id = %record.restore_job_id, decision = "already_recorded", "the drill record already has this restore job");
+        }
+    }
+    Ok(())
 }
 
 /// One log line and the metrics per drill, by plan and resource type.

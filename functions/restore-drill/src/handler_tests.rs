@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rearguard::alert::Alert;
+use rearguard::drill_record::{DrillLog, DrillRecord, DrillResult, Recorded};
 use rearguard::metrics::Metrics;
 use rearguard::policy::Document;
 use rearguard::sns::{PublishAlert, PublishError};
@@ -31,6 +32,43 @@ struct World {
     sent: Mutex<Vec<Alert>>,
     observed: Mutex<Vec<Check>>,
     ledger: Mutex<HashMap<String, &'static str>>,
+    records: Mutex<HashMap<String, DrillRecord>>,
+    /// The user check's answer, and the requests it got.
+    user_answer: Option<crate::user_check::Answer>,
+    user_requests: Mutex<Vec<(String, Value)>>,
+    /// The drill record's table refuses this many writes first.
+    record_failures: Mutex<usize>,
+}
+
+#[async_trait]
+impl crate::user_check::InvokeCheck for World {
+    async fn invoke(&self, function_arn: &str, payload: Vec<u8>) -> crate::user_check::Answer {
+        self.user_requests
+            .lock()
+            .unwrap()
+            .push((function_arn.into(), serde_json::from_slice(&payload).unwrap()));
+        self.user_answer.clone().expect("no user check expected")
+    }
+}
+
+#[async_trait]
+impl DrillLog for World {
+    async fn record(&self, record: &DrillRecord) -> Result<Recorded, StoreError> {
+        let mut failures = self.record_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(StoreError {
+                table: "drills".into(),
+                message: "throttled".into(),
+            });
+        }
+        let mut records = self.records.lock().unwrap();
+        if records.contains_key(&record.restore_job_id) {
+            return Ok(Recorded::AlreadyRecorded);
+        }
+        records.insert(record.restore_job_id.clone(), record.clone());
+        Ok(Recorded::Written)
+    }
 }
 
 #[async_trait]
@@ -44,6 +82,7 @@ impl RestoreJobs for World {
         // What AWS Backup shows once a result was put.
         if let Some((_, v)) = self.put.lock().unwrap().iter().find(|(id, _)| id == restore_job_id) {
             facts.validation_status = Some(v.status.as_str().into());
+            facts.validation_message = Some(v.message.clone());
         }
         Ok(facts)
     }
@@ -122,9 +161,12 @@ impl DeliveryLedger for World {
     }
 }
 
+const USER_CHECK: &str = "arn:aws:lambda:eu-west-1:111122223333:function:orders-check";
+
 fn policy(rto_hours: i64) -> Document {
     Document::parse(&format!(
-        r#"{{"tag_key": "backup-plan", "plans": {{"production": {{"rpo_hours": 24, "rto_hours": {rto_hours}}}}}}}"#
+        r#"{{"tag_key": "backup-plan", "plans": {{"production": {{"rpo_hours": 24, "rto_hours": {rto_hours}}}}},
+            "restore_tests": {{"user_checks": {{"DynamoDB": "{USER_CHECK}"}}}}}}"#
     ))
     .unwrap()
 }
@@ -151,6 +193,7 @@ fn world(facts: RestoreJobFacts, observation: Observation) -> World {
     World {
         jobs: HashMap::from([(facts.restore_job_id.clone(), facts)]),
         observation: Some(observation),
+        user_answer: Some(Ok(br#"{"passed": true}"#.to_vec())),
         ..World::default()
     }
 }
@@ -165,6 +208,11 @@ fn event(status: &str, with_plan: bool) -> Value {
 }
 
 async fn run(world: &World, payload: Value, rto_hours: i64) -> (Value, Vec<Value>) {
+    let (answer, lines) = try_run(world, payload, rto_hours).await;
+    (answer.expect("handled"), lines)
+}
+
+async fn try_run(world: &World, payload: Value, rto_hours: i64) -> (Result<Value, String>, Vec<Value>) {
     let policy = policy(rto_hours);
     let deps = Deps {
         policy: &policy,
@@ -173,9 +221,11 @@ async fn run(world: &World, payload: Value, rto_hours: i64) -> (Value, Vec<Value
         tagging: world,
         publisher: world,
         ledger: Some(world),
+        drill_log: Some(world),
+        user_checks: Some(world),
     };
     let mut metrics = Metrics::new("Rearguard", "restore-drill");
-    let answer = handle(payload, &deps, &mut metrics).await.expect("handled");
+    let answer = handle(payload, &deps, &mut metrics).await.map_err(|e| e.to_string());
     let lines = metrics
         .render(0)
         .iter()
@@ -353,4 +403,137 @@ async fn malformed_and_unrelated_events_are_ignored_without_aws_calls() {
     assert_eq!(garbage["status"], "ignored");
     assert_eq!(ordinary["status"], "ignored");
     assert!(world.put.lock().unwrap().is_empty() && world.observed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_passed_drill_is_recorded_once_with_its_figures_even_when_the_ledger_forgot_it() {
+    // GIVEN a restore test that restored a table with items
+    let world = world(job("COMPLETED"), items(3));
+
+    // WHEN its event comes, and again after the ledger's record is gone
+    run(&world, event("COMPLETED", true), 4).await;
+    world.ledger.lock().unwrap().clear();
+    run(&world, event("COMPLETED", true), 4).await;
+
+    // THEN the drill record holds one SUCCESSFUL drill of the production plan
+    let records = world.records.lock().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    let record = &records["r-1"];
+    assert_eq!(record.result, DrillResult::Successful);
+    assert_eq!(record.plan.as_deref(), Some("production"));
+    assert_eq!((record.rpo_hours, record.rto_minutes), (Some(22.0), Some(30.0)));
+    assert_eq!((record.rpo_target_hours, record.rto_target_hours), (Some(24), Some(4)));
+    assert!(record.reason.contains("3 item"), "{}", record.reason);
+}
+
+#[tokio::test]
+async fn a_failed_drill_is_recorded_failed_with_its_reason() {
+    let mut failed = job("FAILED");
+    failed.status_message = Some("Access denied to the KMS key".into());
+    let world = world(failed, items(3));
+
+    run(&world, event("FAILED", false), 4).await;
+
+    let record = world.records.lock().unwrap()["r-1"].clone();
+    assert_eq!(record.result, DrillResult::Failed);
+    assert!(
+        record.reason.contains("Access denied to the KMS key"),
+        "{}",
+        record.reason
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_could_not_be_written_is_written_by_the_retry_and_the_alert_is_sent_once() {
+    // GIVEN a failing drill and a drill record table that refuses the first write
+    let world = world(job("COMPLETED"), items(0));
+    *world.record_failures.lock().unwrap() = 1;
+
+    // WHEN the event fails, and Lambda retries it
+    let (first, _) = try_run(&world, event("COMPLETED", true), 4).await;
+    let (retry, _) = try_run(&world, event("COMPLETED", true), 4).await;
+
+    // THEN the first attempt is an error (retried), and the retry records the drill as AWS
+    // Backup holds its validation, without a second validation or alert
+    assert!(first.unwrap_err().contains("throttled"));
+    assert_eq!(retry.unwrap()["status"], "already_validated");
+    let record = world.records.lock().unwrap()["r-1"].clone();
+    assert_eq!(record.result, DrillResult::Failed);
+    assert!(record.reason.contains("empty"), "{}", record.reason);
+    assert_eq!(world.put.lock().unwrap().len(), 1);
+    assert_eq!(world.sent.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_restore_of_a_type_without_a_validation_is_not_recorded() {
+    let mut efs = job("COMPLETED");
+    efs.resource_type = "EFS".into();
+    let world = world(efs, items(3));
+
+    run(&world, event("COMPLETED", true), 4).await;
+
+    assert!(world.records.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_user_check_gets_the_restored_table_and_its_no_fails_the_validation_with_its_reason() {
+    // GIVEN a restored table with items, and the policy's user check for DynamoDB that says no
+    let mut world = world(job("COMPLETED"), items(3));
+    world.user_answer = Some(Ok(
+        br#"{"passed": false, "reason": "no order of the last day"}"#.to_vec()
+    ));
+
+    // WHEN the restore test's event comes
+    let (answer, _) = run(&world, event("COMPLETED", true), 4).await;
+
+    // THEN the user check was asked about the restored table, and its answer decided
+    let requests = world.user_requests.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        vec![(
+            USER_CHECK.to_string(),
+            json!({"restoredResourceArn": RESTORED, "resourceType": "DynamoDB"})
+        )]
+    );
+    assert_eq!(answer["verdict"], "failed");
+    let put = world.put.lock().unwrap().clone();
+    assert_eq!(put[0].1.status, ValidationStatus::Failed);
+    assert!(
+        put[0].1.message.contains("no order of the last day"),
+        "{}",
+        put[0].1.message
+    );
+    assert_eq!(world.sent.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_user_check_that_errs_or_times_out_fails_the_drill_with_the_reason() {
+    let mut world = world(job("COMPLETED"), items(3));
+    world.user_answer = Some(Err("function error Unhandled: Task timed out after 3.00 seconds".into()));
+
+    let (answer, _) = run(&world, event("COMPLETED", true), 4).await;
+
+    assert_eq!(answer["verdict"], "failed");
+    let put = world.put.lock().unwrap().clone();
+    assert_eq!(put[0].1.status, ValidationStatus::Failed);
+    assert!(put[0].1.message.contains("timed out"), "{}", put[0].1.message);
+}
+
+#[tokio::test]
+async fn a_passing_user_check_adds_its_word_and_a_failed_built_in_check_is_not_sent_to_it() {
+    let passing = world(job("COMPLETED"), items(3));
+    let (answer, _) = run(&passing, event("COMPLETED", true), 4).await;
+    assert_eq!(answer["verdict"], "passed");
+    let message = passing.put.lock().unwrap()[0].1.message.clone();
+    assert!(
+        message.contains("Scan read 3 item") && message.contains("user check orders-check passed"),
+        "{message}"
+    );
+
+    let empty = world(job("COMPLETED"), items(0));
+    run(&empty, event("COMPLETED", true), 4).await;
+    assert!(
+        empty.user_requests.lock().unwrap().is_empty(),
+        "the built-in check failed first"
+    );
 }

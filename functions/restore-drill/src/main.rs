@@ -10,7 +10,9 @@ mod handler;
 #[cfg(test)]
 mod handler_tests;
 mod probe;
+mod record;
 mod render;
+mod user_check;
 
 use lambda_runtime::Error;
 use rearguard::lambda_app::{BusSetting, Function, HomeAccount};
@@ -39,6 +41,10 @@ async fn main() -> Result<(), Error> {
         "",
         &app.home.region,
     );
+    let drill_log = app.config.drill_table.as_ref().map(|table| {
+        rearguard::drill_record::DrillTable::new(aws_sdk_dynamodb::Client::new(&app.sdk), table, app.common.dry_run)
+    });
+    let user_checks = user_check::LambdaInvoke::new(aws_sdk_lambda::Client::new(&app.sdk), app.common.dry_run);
     app.run(async |event, metrics| {
         let deps = Deps {
             policy: &app.config.policy,
@@ -47,6 +53,8 @@ async fn main() -> Result<(), Error> {
             tagging: &tagging,
             publisher: app.publisher.as_ref(),
             ledger: app.store.as_ref().map(|s| s as _),
+            drill_log: drill_log.as_ref().map(|l| l as _),
+            user_checks: Some(&user_checks),
         };
         handler::handle(event.payload, &deps, metrics).await
     })

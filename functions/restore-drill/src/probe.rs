@@ -96,6 +96,7 @@ impl RestoreJobs for BackupApi {
             completed: smithy_time(out.completion_date()),
             point_created: smithy_time(out.recovery_point_creation_date()),
             validation_status: out.validation_status().map(|s| s.as_str().to_string()),
+            validation_message: out.validation_status_message().map(str::to_string),
         })
     }
 

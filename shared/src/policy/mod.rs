@@ -62,7 +62,46 @@ pub struct Document {
     /// Copies Rearguard makes beyond the plans' own (on-demand backups, by source vault or type).
     #[serde(default)]
     pub copy_routes: Vec<CopyRoute>,
+    /// How often restore tests run: a plan's last successful drill older than that is stale.
+    #[serde(default)]
+    pub restore_tests: RestoreTests,
 }
+
+/// The restore tests (AWS Backup restore testing plans) the plans are drilled by.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreTests {
+    /// When the restore tests run (the restore testing plan's `ScheduleExpression`). Unset: the
+    /// stack's `RestoreTestSchedule` (compliance-report's `RESTORE_TEST_SCHEDULE`), weekly by default.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// How late a drill may be beyond the schedule before it is stale: the restore testing
+    /// plan's start window (`StartWindowHours`, 24 in the template) and the restore's own time.
+    #[serde(default = "default_drill_grace_hours")]
+    pub grace_hours: i64,
+    /// Per resource type, a Lambda function (ARN) restore-drill invokes with the restored
+    /// resource once its own check passed: `{"restoredResourceArn", "resourceType"}` in,
+    /// `{"passed": bool, "reason": "..."}` out, which decides the validation.
+    #[serde(default)]
+    pub user_checks: BTreeMap<String, String>,
+}
+
+impl Default for RestoreTests {
+    fn default() -> RestoreTests {
+        RestoreTests {
+            schedule: None,
+            grace_hours: default_drill_grace_hours(),
+            user_checks: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_drill_grace_hours() -> i64 {
+    24
+}
+
+/// The most `restore_tests.grace_hours` may be: a month of lateness is no schedule at all.
+pub const MAX_DRILL_GRACE_HOURS: i64 = 720;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -516,6 +555,22 @@ impl Document {
         }
         if let Some(fallback) = &self.enrollment.fallback_plan {
             known_plan("enrollment.fallback_plan", fallback)?;
+        }
+        if let Some(expression) = &self.restore_tests.schedule {
+            schedule::longest_gap_minutes(expression).map_err(|e| error("restore_tests.schedule", e))?;
+        }
+        for (kind, function) in &self.restore_tests.user_checks {
+            let at = format!("restore_tests.user_checks.{kind}");
+            check_type(&at, kind)?;
+            if !Arn::parse(function).is_some_and(|a| a.service == "lambda" && a.resource.starts_with("function:")) {
+                return Err(error(at, format!("{function:?} is not a Lambda function ARN")));
+            }
+        }
+        if !(0..=MAX_DRILL_GRACE_HOURS).contains(&self.restore_tests.grace_hours) {
+            return Err(error(
+                "restore_tests.grace_hours",
+                format!("must be 0 to {MAX_DRILL_GRACE_HOURS}"),
+            ));
         }
         let mut route_names = BTreeSet::new();
         for (i, route) in self.copy_routes.iter().enumerate() {

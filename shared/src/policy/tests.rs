@@ -233,3 +233,40 @@ fn an_rto_target_is_optional_and_at_least_an_hour() {
     let e = error_of(r#"{"plans": {"p": {"rpo_hours": 24, "rto_hours": 0}}}"#);
     assert_eq!(e.to_string(), "plans.p.rto_hours: must be at least 1");
 }
+
+#[test]
+fn the_restore_test_schedule_is_optional_readable_and_its_grace_bounded() {
+    let doc = Document::parse(EXAMPLE).unwrap();
+    assert_eq!(doc.restore_tests, RestoreTests::default());
+    assert_eq!((doc.restore_tests.schedule, doc.restore_tests.grace_hours), (None, 24));
+    let doc = Document::parse(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"schedule": "cron(0 5 1 * ? *)", "grace_hours": 48}}"#,
+    )
+    .unwrap();
+    assert_eq!(doc.restore_tests.schedule.as_deref(), Some("cron(0 5 1 * ? *)"));
+    let e = error_of(r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"schedule": "every saturday"}}"#);
+    assert_eq!(e.path, "restore_tests.schedule");
+    let e = error_of(r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"grace_hours": -1}}"#);
+    assert_eq!(e.path, "restore_tests.grace_hours");
+}
+
+#[test]
+fn a_user_check_is_a_lambda_function_of_a_known_type() {
+    let doc = Document::parse(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"DynamoDB": "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        doc.restore_tests.user_checks["DynamoDB"],
+        "arn:aws:lambda:eu-west-1:111122223333:function:orders-check"
+    );
+    let e = error_of(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"Dynamo": "arn:aws:lambda:eu-west-1:111122223333:function:f"}}}"#,
+    );
+    assert_eq!(e.path, "restore_tests.user_checks.Dynamo");
+    let e = error_of(
+        r#"{"plans": {"p": {"rpo_hours": 24}}, "restore_tests": {"user_checks": {"EBS": "arn:aws:sns:eu-west-1:111122223333:topic"}}}"#,
+    );
+    assert_eq!(e.path, "restore_tests.user_checks.EBS");
+    assert!(e.problem.contains("Lambda function ARN"), "{e}");
+}
