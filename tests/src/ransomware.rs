@@ -1,7 +1,7 @@
 //! The demo's last scene, the seed's ransomware story to its end: ransomware encrypts a production
-//! table's items; yesterday's recovery point in the isolated vault is restored (as AWS Backup's
-//! restore testing restores it), restore-drill validates the restored table, and the achieved RPO
-//! and RTO are printed.
+//! table's items and marks the production database; yesterday's recovery points in the isolated
+//! vault are restored (as AWS Backup's restore testing restores them), restore-drill validates each
+//! restored resource, and the achieved RPO and RTO of each are printed.
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::function::{FunctionProcess, binary};
 use crate::local_aws::{self, AlertsTopic, create_state_table, unique};
-use crate::restore_world::{backed_up_in_isolated_vault, production_table, restore_test_of};
+use crate::restore_world::{backed_up_in_isolated_vault, production_table, restore_test_of, restore_test_of_type};
 use crate::runtime_api::{Answer, RuntimeApi};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -19,6 +19,9 @@ const POLICY: &str = r#"{"tag_key": "backup-plan", "plans": {"production": {"rpo
 const BACKUP_AGE_HOURS: i64 = 22;
 /// How long the restore of the table takes.
 const RESTORE_MINUTES: i64 = 38;
+/// How long the restore of the database takes.
+const DB_RESTORE_MINUTES: i64 = 71;
+const RANSOM_MARK: &str = "ENCRYPTED-BY-RANSOMWARE";
 const ORDERS: usize = 25;
 
 async fn statuses(sdk: &SdkConfig, table: &str) -> Vec<String> {
@@ -42,7 +45,66 @@ async fn statuses(sdk: &SdkConfig, table: &str) -> Vec<String> {
 }
 
 fn name_of(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+}
+
+/// The production orders database (Postgres, 20 GiB gp3), in the backup plan by its tag.
+async fn production_database(sdk: &SdkConfig) -> String {
+    aws_sdk_rds::Client::new(sdk)
+        .create_db_instance()
+        .db_instance_identifier(unique("orders-db"))
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .storage_type("gp3")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("backup-plan")
+                .value("production")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("db instance")
+        .db_instance()
+        .and_then(|db| db.db_instance_arn())
+        .expect("db instance arn")
+        .to_string()
+}
+
+/// restore-drill's answer for one restore test, and what AWS Backup recorded of its validation.
+async fn validate(sdk: &SdkConfig, api: &RuntimeApi, drill: &FunctionProcess, event: &Value) {
+    let answer: Value = match api.invoke(event, WAIT).await {
+        Ok(Answer::Response(v)) => v,
+        other => panic!("{other:?}\n{}", drill.logs().join("\n")),
+    };
+    let job = aws_sdk_backup::Client::new(sdk)
+        .describe_restore_job()
+        .restore_job_id(event["detail"]["restoreJobId"].as_str().unwrap_or(""))
+        .send()
+        .await
+        .expect("describe restore job");
+    let restored = event["detail"]["createdResourceArn"].as_str().unwrap_or("");
+    println!(
+        "validated    {} {} by restore-drill: {}",
+        name_of(restored),
+        job.validation_status().map(|s| s.as_str()).unwrap_or("none"),
+        job.validation_status_message().unwrap_or("")
+    );
+    let rpo = answer["rpoHours"].as_f64().unwrap_or(f64::NAN);
+    let rto = answer["rtoMinutes"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "achieved     {}: RPO {rpo:.1} h ({} the plan's 24 h), RTO {rto:.0} min ({} the plan's 4 h)",
+        event["detail"]["resourceType"].as_str().unwrap_or(""),
+        if rpo <= 24.0 { "within" } else { "over" },
+        if rto <= 240.0 { "within" } else { "over" }
+    );
+    println!(
+        "cleaned up   AWS Backup deletes the restored copy once validated (DeletionStatus {})",
+        job.deletion_status().map(|s| s.as_str()).unwrap_or("pending")
+    );
 }
 
 pub async fn run(sdk: &SdkConfig) {
@@ -57,17 +119,32 @@ pub async fn run(sdk: &SdkConfig) {
             .put_item()
             .table_name(&name)
             .item("pk", AttributeValue::S(format!("order-{i}")))
-            .item("status", AttributeValue::S("ENCRYPTED-BY-RANSOMWARE".into()))
+            .item("status", AttributeValue::S(RANSOM_MARK.into()))
             .send()
             .await
             .expect("overwrite");
     }
+    let database = production_database(sdk).await;
+    let database_vault = backed_up_in_isolated_vault(sdk, &database, BACKUP_AGE_HOURS).await;
+    aws_sdk_rds::Client::new(sdk)
+        .add_tags_to_resource()
+        .resource_name(&database)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("ransom-note")
+                .value(RANSOM_MARK)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("mark the database");
     let encrypted = statuses(sdk, &name).await;
     println!(
         "ransomware   {name}: {} of {ORDERS} orders now read {:?}",
-        encrypted.iter().filter(|s| *s == "ENCRYPTED-BY-RANSOMWARE").count(),
+        encrypted.iter().filter(|s| *s == RANSOM_MARK).count(),
         encrypted.first().map(String::as_str).unwrap_or("")
     );
+    println!("ransomware   {}: marked {RANSOM_MARK}", name_of(&database));
     // The restore of that point, as AWS Backup's restore testing runs it, takes its time.
     let event = restore_test_of(sdk, &vault, &table, RESTORE_MINUTES).await;
     let restored = event["detail"]["createdResourceArn"].as_str().unwrap_or("").to_string();
@@ -86,6 +163,13 @@ pub async fn run(sdk: &SdkConfig) {
         "paid"
     );
 
+    let db_event = restore_test_of_type(sdk, &database_vault, &database, "RDS", DB_RESTORE_MINUTES).await;
+    println!(
+        "restore      from {} (isolated vault) into {}",
+        db_event["detail"]["recoveryPointArn"].as_str().unwrap_or(""),
+        name_of(db_event["detail"]["createdResourceArn"].as_str().unwrap_or(""))
+    );
+
     let topic = AlertsTopic::create(sdk, &unique("ransomware-alerts")).await;
     let state = unique("ransomware-state");
     create_state_table(sdk, &state).await;
@@ -98,37 +182,13 @@ pub async fn run(sdk: &SdkConfig) {
     ]);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let drill = FunctionProcess::spawn(binary("restore-drill"), &api.address(), &env);
-    let answer: Value = match api.invoke(&event, WAIT).await {
-        Ok(Answer::Response(v)) => v,
-        other => panic!("{other:?}\n{}", drill.logs().join("\n")),
-    };
-    let job = aws_sdk_backup::Client::new(sdk)
-        .describe_restore_job()
-        .restore_job_id(event["detail"]["restoreJobId"].as_str().unwrap_or(""))
-        .send()
-        .await
-        .expect("describe restore job");
-    println!(
-        "validated    {} by restore-drill: {}",
-        job.validation_status().map(|s| s.as_str()).unwrap_or("none"),
-        job.validation_status_message().unwrap_or("")
-    );
-    println!(
-        "cleaned up   AWS Backup deleted the restored copy once validated (DeletionStatus {})",
-        job.deletion_status().map(|s| s.as_str()).unwrap_or("pending")
-    );
-    let rpo = answer["rpoHours"].as_f64().unwrap_or(f64::NAN);
-    let rto = answer["rtoMinutes"].as_f64().unwrap_or(f64::NAN);
-    println!(
-        "achieved     RPO {rpo:.1} h ({} the plan's 24 h), RTO {rto:.0} min ({} the plan's 4 h)",
-        if rpo <= 24.0 { "within" } else { "over" },
-        if rto <= 240.0 { "within" } else { "over" }
-    );
+    validate(sdk, &api, &drill, &event).await;
+    validate(sdk, &api, &drill, &db_event).await;
     let alerts = topic.receive(0, Duration::from_secs(2)).await;
     println!(
         "alerts       {}",
         if alerts.is_empty() {
-            "none: the drill passed".to_string()
+            "none: both drills passed".to_string()
         } else {
             json!(alerts.len()).to_string()
         }
