@@ -90,11 +90,24 @@ impl Metrics {
         lines
     }
 
-    /// Prints the EMF lines on stdout, where the Lambda log agent extracts them.
+    /// Prints the EMF lines on stdout, where the Lambda log agent extracts them: one write for
+    /// all of them (stdout is line-buffered, so a `println!` each would be a system call each).
     pub fn flush(&mut self) {
-        for line in self.render(chrono::Utc::now().timestamp_millis()) {
-            println!("{line}");
+        let timestamp_ms = chrono::Utc::now().timestamp_millis();
+        // A log line that cannot be written is not worth failing the invocation for.
+        let _ = self.write_to(&mut std::io::stdout().lock(), timestamp_ms);
+    }
+
+    /// The EMF lines, each ending in a newline, in one `write_all`; nothing when no metric was
+    /// counted.
+    fn write_to(&mut self, out: &mut impl std::io::Write, timestamp_ms: i64) -> std::io::Result<()> {
+        let lines = self.render(timestamp_ms);
+        if lines.is_empty() {
+            return Ok(());
         }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        out.write_all(text.as_bytes())
     }
 }
 
@@ -148,6 +161,57 @@ mod tests {
             json!([{"Name": "DrillRpoHours", "Unit": "None"}])
         );
         assert_eq!(doc["DrillRpoHours"], 26.5);
+    }
+
+    /// Counts the writes it is given, as a line-buffered stdout would turn each into a system call.
+    #[derive(Default)]
+    struct CountingWriter {
+        writes: usize,
+        bytes: Vec<u8>,
+    }
+
+    impl std::io::Write for CountingWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_dimension_set_is_one_line_and_all_lines_go_out_in_one_write() {
+        let mut metrics = Metrics::new("Rearguard", "job-alerts");
+        metrics.count("ColdStart", &[]);
+        metrics.count("JobsSeen", &[("jobType", "BACKUP"), ("state", "FAILED")]);
+        metrics.count("AlertsPublished", &[("severity", "CRITICAL")]);
+        let mut out = CountingWriter::default();
+
+        metrics.write_to(&mut out, 1_700_000_000_000).unwrap();
+
+        assert_eq!(out.writes, 1);
+        let text = String::from_utf8(out.bytes).unwrap();
+        assert!(text.ends_with('\n'), "{text}");
+        let docs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(docs.len(), 3);
+        assert!(
+            docs.iter()
+                .all(|d| d["_aws"]["Timestamp"] == 1_700_000_000_000i64 && d["service"] == "job-alerts")
+        );
+        assert!(
+            docs.iter()
+                .any(|d| d["AlertsPublished"] == 1.0 && d["severity"] == "CRITICAL")
+        );
+    }
+
+    #[test]
+    fn nothing_counted_writes_nothing() {
+        let mut metrics = Metrics::new("Rearguard", "job-alerts");
+        let mut out = CountingWriter::default();
+        metrics.write_to(&mut out, 0).unwrap();
+        assert_eq!(out.writes, 0);
     }
 
     #[test]
