@@ -313,3 +313,18 @@ pub fn unique(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// Creates an S3 bucket in the tests' Region (outside us-east-1 a bucket names its Region).
+pub async fn create_bucket(sdk: &aws_config::SdkConfig, name: &str) {
+    aws_sdk_s3::Client::new(sdk)
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+}

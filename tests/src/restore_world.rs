@@ -127,16 +127,7 @@ pub async fn restore_test_of(
 pub async fn production_bucket(sdk: &aws_config::SdkConfig, objects: usize) -> String {
     let s3 = aws_sdk_s3::Client::new(sdk);
     let name = unique("orders");
-    s3.create_bucket()
-        .bucket(&name)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    crate::local_aws::create_bucket(sdk, &name).await;
     let tag = aws_sdk_s3::types::Tag::builder()
         .key("backup-plan")
         .value("production")

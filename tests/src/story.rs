@@ -522,16 +522,7 @@ pub async fn run(sdk: &SdkConfig) {
 
     // The daily report over both workload accounts.
     let s3 = aws_sdk_s3::Client::new(sdk);
-    s3.create_bucket()
-        .bucket("rearguard-story-reports")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
+    crate::local_aws::create_bucket(sdk, "rearguard-story-reports").await;
     let report = Running::start(
         "compliance-report",
         with(

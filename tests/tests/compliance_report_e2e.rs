@@ -209,17 +209,7 @@ async fn a_report_on_another_account_lands_in_s3_on_the_topic_and_renders_in_chr
     assert!(production.ends_with(":production"));
 
     let bucket = unique("rearguard-reports");
-    aws_sdk_s3::Client::new(&sdk)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
+    local_aws::create_bucket(&sdk, &bucket).await;
     let topic = AlertsTopic::create(&sdk, &unique("compliance")).await;
     let (bus, inbox) =
         local_aws::bus_with_inbox(&sdk, &unique("compliance-events"), "rearguard.compliance-report").await;
@@ -353,17 +343,7 @@ impl Reporter {
         // The member account's read-only role, as templates/member-account.yaml creates it.
         let reader = deploy_reader_role(sdk, account).await;
         let bucket = unique("rearguard-reports");
-        aws_sdk_s3::Client::new(sdk)
-            .create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("bucket");
+        local_aws::create_bucket(sdk, &bucket).await;
         let topic = AlertsTopic::create(sdk, &unique("compliance")).await;
         let api = RuntimeApi::start().await;
         let mut env: Vec<(&str, String)> = function_env_as(sdk, FUNCTION_ROLE).await;
@@ -844,17 +824,7 @@ async fn the_report_gives_each_scanned_plan_its_clean_rpo() {
 /// with the drill record and the stack's restore test schedule; the first report's JSON and HTML.
 async fn report_with_drill_record(sdk: &SdkConfig, policy: &Value, drills: &str, schedule: &str) -> (Value, String) {
     let bucket = unique("drill-reports");
-    aws_sdk_s3::Client::new(sdk)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
+    local_aws::create_bucket(sdk, &bucket).await;
     let topic = AlertsTopic::create(sdk, &unique("drill-summary")).await;
     let api = RuntimeApi::start().await;
     let mut env: Vec<(&str, String)> = local_aws::function_env();

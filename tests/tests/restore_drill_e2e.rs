@@ -190,17 +190,7 @@ async fn a_restored_table_with_its_items_validates_successful_once_with_the_achi
     // AND compliance-report's daily summary, reading restore-drill's drill record, shows it as
     // the production plan's last successful DynamoDB restore test, not stale
     let bucket = unique("drill-reports");
-    aws_sdk_s3::Client::new(&sdk)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
+    local_aws::create_bucket(&sdk, &bucket).await;
     let report = Harness::start(
         "compliance-report",
         &[

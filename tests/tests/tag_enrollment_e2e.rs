@@ -225,16 +225,7 @@ async fn a_bucket_tagged_after_creation_is_looked_up_and_enrolled_by_its_tags() 
     let harness = Harness::start("enforce").await;
     let bucket = unique("invoices");
     let s3 = aws_sdk_s3::Client::new(&harness.sdk);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    local_aws::create_bucket(&harness.sdk, &bucket).await;
     let tagging = aws_sdk_s3::types::Tagging::builder()
         .tag_set(
             aws_sdk_s3::types::Tag::builder()
@@ -752,17 +743,7 @@ async fn an_unversioned_bucket_gets_a_warning_naming_the_fix_and_no_tag() {
     // GIVEN a new bucket without versioning (the policy's fallback plan would apply).
     let harness = Harness::start("enforce").await;
     let bucket = unique("exports");
-    let s3 = aws_sdk_s3::Client::new(&harness.sdk);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    local_aws::create_bucket(&harness.sdk, &bucket).await;
     let mut event = home_event("cloudtrail-create-bucket");
     event["detail"]["requestParameters"]["bucketName"] = json!(bucket);
 
