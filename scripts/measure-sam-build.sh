@@ -3,8 +3,9 @@
 # through cargo-lambda) timed twice in one run, each on a fresh clone of this commit with an
 # empty target directory:
 #   before  the build as it was: every function with `BuildMethod: rust-cargolambda` (SAM builds
-#           each one on its own, compiling its dependency tree again) and the release profile
-#           without this repository's per-package overrides
+#           each one on its own, compiling its dependency tree again), the release profile
+#           without this repository's per-package overrides, and the SDK crates with their
+#           default features
 #   after   this repository's build: `BuildMethod: makefile` (one cargo-lambda build for all of
 #           them) and the release profile as it is
 # Prints both wall times, the CPU time each took (user + system of sam build and everything it
@@ -55,8 +56,14 @@ assert "BuildMethod: makefile" not in text, "a function without a build-<Logical
 template.write_text(text)
 (root / "samconfig.toml").unlink()
 cargo = root / "Cargo.toml"
-cargo.write_text(re.sub(r"\n\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "\n", cargo.read_text()))
-assert "[profile.release.package." not in cargo.read_text()
+text = re.sub(r"\n\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "\n", cargo.read_text())
+assert "[profile.release.package." not in text
+# The SDK crates with their default features, as they were (two HTTPS stacks, SSO).
+text, count = re.subn(r'^(aws-(?:config|sdk-[a-z0-9]+)) = \{ version = ("[^"]+"), default-features = false, features = \[[^\]]*\] \}$',
+                      lambda m: f'{m[1]} = {{ version = {m[2]}, features = ["behavior-version-latest"] }}' if m[1] == "aws-config" else f"{m[1]} = {m[2]}",
+                      text, flags=re.M)
+assert count >= 10 and "default-features = false, features = [\"rt-tokio\"" not in text, count
+cargo.write_text(text)
 PY
 read -r before before_cpu < <(timed_build "$work/before")
 echo "before (BuildMethod rust-cargolambda per function):   ${before} s wall, ${before_cpu} s CPU"

@@ -3,6 +3,8 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use std::time::Duration;
 
 /// Standard retry mode (throttling, 5xx and transient network errors), with a few more attempts
@@ -13,8 +15,18 @@ pub fn retry_config() -> RetryConfig {
         .with_initial_backoff(Duration::from_millis(100))
 }
 
+/// The HTTPS client every SDK client uses: hyper with rustls on `ring` and the system's root
+/// certificates. Set here rather than by the SDK's `default-https-client` feature, which would
+/// build aws-lc and, with the crates' other defaults, a second, legacy HTTPS stack.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .retry_config(retry_config())
         .load()
         .await

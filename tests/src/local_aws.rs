@@ -32,6 +32,7 @@ pub fn endpoint() -> String {
 
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(rearguard::aws::http_client())
         .endpoint_url(endpoint())
         .region(Region::new(REGION))
         .load()
