@@ -24,10 +24,10 @@ pub fn split_by_budget<T>(items: Vec<T>, cost: impl Fn(&T) -> usize) -> Vec<Vec<
     parts
 }
 
-/// What a text line and a JSON entry add to a `MessageStructure=json` message: the text goes
-/// out twice (default, email), the JSON four times (sqs, lambda, http, https), escaped.
+/// What a text line and a JSON entry add to a `MessageStructure=json` message
+/// ([`crate::alert::Alert::sns_message`]): the text once (email), the JSON once (default), escaped.
 pub fn entry_cost(text: &str, json: &serde_json::Value) -> usize {
-    2 * (text.len() + 16) + 4 * (json.to_string().len() * 2 + 2)
+    (text.len() + 16) + (json.to_string().len() * 2 + 2)
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ mod tests {
                     && attrs["severity"].string_value() == Some("CRITICAL")
                     && attrs["jobType"].string_value() == Some("BACKUP")
                     && attrs["jobType"].data_type() == "String"
-                    && serde_json::from_str::<serde_json::Value>(req.message().unwrap()).unwrap()["default"] == "body"
+                    && serde_json::from_str::<serde_json::Value>(req.message().unwrap()).unwrap()["email"] == "body"
             })
             .then_output(|| PublishOutput::builder().message_id("m-1").build());
         let publisher = SnsPublisher::new(client_with(&[&rule]), TOPIC);
