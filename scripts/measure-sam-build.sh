@@ -56,7 +56,8 @@ assert "BuildMethod: makefile" not in text, "a function without a build-<Logical
 template.write_text(text)
 (root / "samconfig.toml").unlink()
 cargo = root / "Cargo.toml"
-text = re.sub(r"\n\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "\n", cargo.read_text())
+# Each override section (its header and the lines up to the next header), adjacent ones too.
+text = re.sub(r"^\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "", cargo.read_text(), flags=re.M)
 assert "[profile.release.package." not in text
 # The SDK crates with their default features, as they were (two HTTPS stacks, SSO).
 text, count = re.subn(r'^(aws-(?:config|sdk-[a-z0-9]+)) = \{ version = ("[^"]+"), default-features = false, features = \[[^\]]*\] \}$',
