@@ -574,3 +574,10 @@ def test_restore_testing_selections_override_the_restore_metadata_to_stay_small_
     assert "RestoreTestDBSubnetGroup" in str(aurora["dbSubnetGroupName"])
     for name in ("RestoreTestingSelectionS3", "RestoreTestingSelectionEFS"):
         assert "RestoreMetadataOverrides" not in resources[name]["Properties"], name
+
+
+# "Status checks for Amazon EC2 instances": a new instance's checks read initializing for its
+# first minutes, and restore-drill waits for them until its last minute (handler::Settle).
+def test_restore_drill_has_minutes_to_wait_for_a_restored_resource_to_settle(stack):
+    drill = resources(stack, "AWS::Serverless::Function")["RestoreDrillFunction"]
+    assert function_setting(stack, drill, "Timeout", 3) - 60 >= 5 * 60

@@ -192,6 +192,55 @@ pub enum Outcome {
     Unusable(String),
 }
 
+/// What a restored resource that is still coming up is doing, or `None` when it has settled
+/// (usable or not). AWS Backup ends a restore job when the resource exists, not when it serves:
+/// an EC2 instance's status checks read `initializing` for its first minutes ("Status checks for
+/// Amazon EC2 instances"), and an RDS instance often goes from creating to backing-up before it is
+/// available ("Viewing Amazon RDS DB instance status"). Judged at once, those would fail a sound
+/// restore; the handler waits for them within its invocation.
+pub fn settling(observed: &Observation) -> Option<String> {
+    let status = |what: &str, status: &str| Some(format!("{what} is {status}"));
+    match observed {
+        Observation::Table { status: s, .. } if matches!(s.as_str(), "CREATING" | "UPDATING") => status("the table", s),
+        Observation::Volume { state, .. } if state == "creating" => status("the volume", state),
+        Observation::Instance { status: s, .. }
+            if matches!(
+                s.as_str(),
+                "creating"
+                    | "backing-up"
+                    | "modifying"
+                    | "configuring-enhanced-monitoring"
+                    | "configuring-log-exports"
+                    | "configuring-iam-database-auth"
+                    | "storage-optimization"
+                    | "rebooting"
+                    | "starting"
+            ) =>
+        {
+            status("the DB instance", s)
+        }
+        Observation::Cluster { status: s, .. } if matches!(s.as_str(), "creating" | "backing-up" | "modifying") => {
+            status("the DB cluster", s)
+        }
+        Observation::Ec2 { state, .. } if state == "pending" => status("the instance", state),
+        Observation::Ec2 {
+            state,
+            instance_status,
+            system_status,
+        } if state == "running"
+            && [instance_status, system_status]
+                .iter()
+                .any(|s| s.as_deref().is_none_or(|s| s == "initializing")) =>
+        {
+            Some("the instance's status checks are initializing".into())
+        }
+        Observation::FileSystem { life_cycle_state } if life_cycle_state == "creating" => {
+            status("the file system", life_cycle_state)
+        }
+        _ => None,
+    }
+}
+
 pub fn judge(check: &Check, observed: &Observation) -> Outcome {
     use Outcome::{Unusable, Usable};
     match (check, observed) {
@@ -590,6 +639,36 @@ mod tests {
             judge(&check, &cluster("available", "aurora-postgresql", None)),
             Outcome::Usable(m) if m.contains("gone")
         ));
+    }
+
+    #[test]
+    fn resources_still_coming_up_are_settling_and_settled_ones_are_not() {
+        let ec2 = |state: &str, instance: Option<&str>, system: Option<&str>| Observation::Ec2 {
+            state: state.into(),
+            instance_status: instance.map(str::to_string),
+            system_status: system.map(str::to_string),
+        };
+        assert!(settling(&ec2("pending", None, None)).is_some());
+        assert!(settling(&ec2("running", Some("initializing"), Some("ok"))).is_some());
+        assert!(settling(&ec2("running", Some("ok"), None)).is_some());
+        assert_eq!(settling(&ec2("running", Some("ok"), Some("ok"))), None);
+        assert_eq!(settling(&ec2("running", Some("impaired"), Some("ok"))), None);
+        assert_eq!(settling(&ec2("stopped", None, None)), None);
+        let fs = |s: &str| Observation::FileSystem {
+            life_cycle_state: s.into(),
+        };
+        assert_eq!(
+            settling(&fs("creating")).as_deref(),
+            Some("the file system is creating")
+        );
+        assert_eq!(settling(&fs("error")), None);
+        assert_eq!(settling(&Observation::Missing), None);
+        let table = |s: &str| Observation::Table {
+            status: s.into(),
+            items_in_first_page: 0,
+        };
+        assert!(settling(&table("CREATING")).is_some());
+        assert_eq!(settling(&table("ACTIVE")), None);
     }
 
     #[test]

@@ -32,6 +32,27 @@ pub struct Deps<'a> {
     pub drill_log: Option<&'a dyn DrillLog>,
     /// Lambda's Invoke, for the policy's `restore_tests.user_checks`.
     pub user_checks: Option<&'a dyn InvokeCheck>,
+    pub settle: Settle,
+}
+
+/// How long a restored resource that is still coming up ([`checks::settling`]) is waited for.
+#[derive(Debug, Clone, Copy)]
+pub struct Settle {
+    /// No new look after this (the invocation's deadline, less the time the rest takes).
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// Between two looks.
+    pub pause: std::time::Duration,
+}
+
+impl Settle {
+    /// Before the end of an invocation that ends at `deadline`: a look, the alert and the writes
+    /// after it fit in the last minute.
+    pub fn before(deadline: chrono::DateTime<chrono::Utc>) -> Settle {
+        Settle {
+            until: deadline - chrono::Duration::seconds(60),
+            pause: std::time::Duration::from_secs(15),
+        }
+    }
 }
 
 /// Transient failures: returned so Lambda retries the event and its failure destination keeps it.
@@ -175,7 +196,7 @@ async fn drill_once(
         Ok(()) => {
             let created = facts.created_resource_arn.as_deref().unwrap_or("");
             let check = checks::check_for(&facts.resource_type, created, facts.source_resource_arn.as_deref());
-            let observed = deps.resources.observe(&check).await?;
+            let observed = observe_settled(deps, &check, restore_job_id, metrics).await?;
             let mut outcome = checks::judge(&check, &observed);
             if let (checks::Outcome::Usable(evidence), Some(invoke), Some(function)) = (
                 &outcome,
@@ -247,6 +268,32 @@ async fn drill_once(
         "rpoHours": figures.rpo_hours(),
         "rtoMinutes": figures.rto_minutes(),
     }))
+}
+
+/// Looks at the restored resource until it has settled or the invocation's time for it is up;
+/// what is still coming up then is judged as it is.
+async fn observe_settled(
+    deps: &Deps<'_>,
+    check: &Check,
+    restore_job_id: &str,
+    metrics: &mut Metrics,
+) -> Result<checks::Observation, AwsError> {
+    let started = chrono::Utc::now();
+    loop {
+        let observed = deps.resources.observe(check).await?;
+        let Some(doing) = checks::settling(&observed) else {
+            return Ok(observed);
+        };
+        let next_look = chrono::Utc::now() + deps.settle.pause;
+        if next_look > deps.settle.until {
+            let waited = (chrono::Utc::now() - started).num_seconds();
+            warn!(restore_job_id, %doing, waited_seconds = waited, "the restored resource has not settled in this invocation; judged as it is");
+            metrics.count("ResourcesNotSettled", &[]);
+            return Ok(observed);
+        }
+        info!(restore_job_id, %doing, pause_seconds = deps.settle.pause.as_secs(), "the restored resource is still coming up; looking again");
+        tokio::time::sleep(deps.settle.pause).await;
+    }
 }
 
 fn targets_of(deps: &Deps<'_>, plan: Option<&str>) -> Targets {

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use crate::checks::{Check, Observation};
 use crate::decide::{Validation, ValidationStatus};
 use crate::drill::RestoreJobFacts;
-use crate::handler::{Deps, handle};
+use crate::handler::{Deps, Settle, handle};
 use crate::probe::{AwsError, ResourceReads, RestoreJobs};
 
 const SOURCE: &str = "arn:aws:dynamodb:eu-west-1:111122223333:table/orders";
@@ -38,6 +38,10 @@ struct World {
     user_requests: Mutex<Vec<(String, Value)>>,
     /// The drill record's table refuses this many writes first.
     record_failures: Mutex<usize>,
+    /// Looks at the restored resource before `observation`, in order (a resource coming up).
+    first_observations: Mutex<Vec<Observation>>,
+    /// The invocation has time to wait for a resource that is coming up.
+    time_to_settle: bool,
 }
 
 #[async_trait]
@@ -108,6 +112,10 @@ impl RestoreJobs for World {
 impl ResourceReads for World {
     async fn observe(&self, check: &Check) -> Result<Observation, AwsError> {
         self.observed.lock().unwrap().push(check.clone());
+        let mut first = self.first_observations.lock().unwrap();
+        if !first.is_empty() {
+            return Ok(first.remove(0));
+        }
         Ok(self.observation.clone().unwrap_or(Observation::Missing))
     }
 }
@@ -223,6 +231,14 @@ async fn try_run(world: &World, payload: Value, rto_hours: i64) -> (Result<Value
         ledger: Some(world),
         drill_log: Some(world),
         user_checks: Some(world),
+        settle: Settle {
+            until: if world.time_to_settle {
+                Utc::now() + chrono::Duration::hours(1)
+            } else {
+                Utc::now()
+            },
+            pause: std::time::Duration::ZERO,
+        },
     };
     let mut metrics = Metrics::new("Rearguard", "restore-drill");
     let answer = handle(payload, &deps, &mut metrics).await.map_err(|e| e.to_string());
@@ -536,4 +552,48 @@ async fn a_passing_user_check_adds_its_word_and_a_failed_built_in_check_is_not_s
         empty.user_requests.lock().unwrap().is_empty(),
         "the built-in check failed first"
     );
+}
+
+fn creating() -> Observation {
+    Observation::Table {
+        status: "CREATING".into(),
+        items_in_first_page: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_restored_resource_still_coming_up_is_looked_at_again_until_it_serves() {
+    let world = World {
+        first_observations: Mutex::new(vec![creating(), creating()]),
+        time_to_settle: true,
+        ..world(job("COMPLETED"), items(3))
+    };
+
+    let (answer, lines) = run(&world, event("COMPLETED", true), 4).await;
+
+    assert_eq!(world.observed.lock().unwrap().len(), 3);
+    assert_eq!(answer["verdict"], "passed");
+    assert_eq!(world.put.lock().unwrap()[0].1.status, ValidationStatus::Successful);
+    assert_eq!(metric(&lines, "ResourcesNotSettled"), None);
+}
+
+#[tokio::test]
+async fn a_restored_resource_that_has_not_settled_when_time_is_up_is_judged_as_it_is() {
+    let world = World {
+        first_observations: Mutex::new(vec![creating()]),
+        time_to_settle: false,
+        ..world(job("COMPLETED"), items(3))
+    };
+
+    let (answer, lines) = run(&world, event("COMPLETED", true), 4).await;
+
+    assert_eq!(world.observed.lock().unwrap().len(), 1);
+    assert_eq!(answer["verdict"], "failed");
+    let put = world.put.lock().unwrap().clone();
+    assert!(
+        put[0].1.message.contains("CREATING, not ACTIVE"),
+        "{}",
+        put[0].1.message
+    );
+    assert_eq!(metric(&lines, "ResourcesNotSettled"), Some(json!(1.0)));
 }

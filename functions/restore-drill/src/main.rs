@@ -19,7 +19,7 @@ use rearguard::lambda_app::{BusSetting, Function, HomeAccount};
 use rearguard::tagging::TaggingApi;
 
 use crate::config::Config;
-use crate::handler::Deps;
+use crate::handler::{Deps, Settle};
 use crate::probe::{BackupApi, ServiceReads};
 
 #[tokio::main]
@@ -55,6 +55,9 @@ async fn main() -> Result<(), Error> {
             ledger: app.store.as_ref().map(|s| s as _),
             drill_log: drill_log.as_ref().map(|l| l as _),
             user_checks: Some(&user_checks),
+            settle: Settle::before(
+                chrono::DateTime::from_timestamp_millis(event.context.deadline as i64).unwrap_or_else(chrono::Utc::now),
+            ),
         };
         handler::handle(event.payload, &deps, metrics).await
     })
