@@ -33,19 +33,11 @@ pub async fn acting_in(sdk: &SdkConfig, account: Option<&str>, region: &str) -> 
     builder.build()
 }
 
-/// Creates the role `name` in `account`, an administrator's role trusting every principal of the
-/// platform account (its root), allowed every action as AWS's AdministratorAccess policy allows
-/// it (the local AWS enforces a role session's identity policies); a role already there is
-/// kept. Until then the local AWS refuses AssumeRole into it, as AWS does. The roles of
-/// `templates/*.yaml` are created with their own trust and permission policies by
-/// `template_roles::deploy_template_role` instead.
-pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
-    let admin = acting_in(sdk, Some(account), crate::local_aws::REGION).await;
+/// Creates role `name` in `account` (`None`: the caller's own) with the trust policy `trust`, or
+/// gives an existing one that trust policy.
+pub async fn put_role(sdk: &SdkConfig, account: Option<&str>, name: &str, trust: &Value) {
+    let admin = acting_in(sdk, account, crate::local_aws::REGION).await;
     let iam = aws_sdk_iam::Client::new(&admin);
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]
-    });
     let created = iam
         .create_role()
         .role_name(name)
@@ -56,9 +48,30 @@ pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
         let exists = e
             .as_service_error()
             .is_some_and(|e| e.is_entity_already_exists_exception());
-        assert!(exists, "create role {name} in {account}: {e:?}");
-        return;
+        assert!(exists, "create role {name} in {account:?}: {e:?}");
+        iam.update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("update the trust of {name} in {account:?}: {e:?}"));
     }
+}
+
+/// Creates the role `name` in `account`, an administrator's role trusting every principal of the
+/// platform account (its root), allowed every action as AWS's AdministratorAccess policy allows
+/// it (the local AWS enforces a role session's identity policies); a role already there is
+/// given the same again. Until then the local AWS refuses AssumeRole into it, as AWS does. The
+/// roles of `templates/*.yaml` are created with their own trust and permission policies by
+/// `template_roles::deploy_template_role` instead.
+pub async fn create_role(sdk: &SdkConfig, account: &str, name: &str) {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]
+    });
+    put_role(sdk, Some(account), name, &trust).await;
+    let admin = acting_in(sdk, Some(account), crate::local_aws::REGION).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
     let administrator = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]

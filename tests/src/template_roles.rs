@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json, json};
 use serde_yaml_ng::Value as Yaml;
 use std::collections::HashMap;
 
-use crate::backup_world::acting_in;
+use crate::backup_world::{acting_in, put_role};
 use crate::local_aws;
 
 /// The platform account the functions run in.
@@ -33,7 +33,7 @@ pub async fn deploy_template_role(
     parameters: &[(&str, &str)],
 ) -> String {
     let (role_name, trust) = template_role(template, logical_id, account, parameters);
-    put_role(sdk, account, &role_name, &trust).await;
+    put_role(sdk, (account != PLATFORM).then_some(account), &role_name, &trust).await;
     let policies = template_role_policies(template, logical_id, account, parameters);
     put_policies(sdk, account, &role_name, &policies).await;
     role_name
@@ -164,7 +164,7 @@ async fn function_env_as_in_stack(
             {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{PLATFORM}:root")}, "Action": "sts:AssumeRole"}
         ]
     });
-    put_role(sdk, PLATFORM, role_name, &trust).await;
+    put_role(sdk, None, role_name, &trust).await;
     let policies = function_role_policies(role_name, parameters, resources);
     put_policies(sdk, PLATFORM, role_name, &policies).await;
     let credentials = aws_sdk_sts::Client::new(sdk)
@@ -252,29 +252,6 @@ async fn put_policies(sdk: &SdkConfig, account: &str, role_name: &str, policies:
             .send()
             .await
             .unwrap_or_else(|e| panic!("put policy {name} on {role_name} in {account}: {e:?}"));
-    }
-}
-
-async fn put_role(sdk: &SdkConfig, account: &str, name: &str, trust: &Json) {
-    let admin = acting_in(sdk, (account != PLATFORM).then_some(account), local_aws::REGION).await;
-    let iam = aws_sdk_iam::Client::new(&admin);
-    let created = iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await;
-    if let Err(e) = created {
-        let exists = e
-            .as_service_error()
-            .is_some_and(|e| e.is_entity_already_exists_exception());
-        assert!(exists, "create role {name} in {account}: {e:?}");
-        iam.update_assume_role_policy()
-            .role_name(name)
-            .policy_document(trust.to_string())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("update the trust of {name} in {account}: {e:?}"));
     }
 }
 
