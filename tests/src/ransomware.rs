@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use crate::function::{FunctionProcess, binary};
 use crate::local_aws::{self, AlertsTopic, create_state_table, unique};
-use crate::restore_world::{backed_up_in_isolated_vault, production_table, restore_test_of, restore_test_of_type};
+use crate::restore_world::{
+    backed_up_in_isolated_vault, orders_database, production_table, restore_test_of, restore_test_of_type,
+};
 use crate::runtime_api::{Answer, RuntimeApi};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -50,28 +52,11 @@ fn name_of(arn: &str) -> &str {
 
 /// The production orders database (Postgres, 20 GiB gp3), in the backup plan by its tag.
 async fn production_database(sdk: &SdkConfig) -> String {
-    aws_sdk_rds::Client::new(sdk)
-        .create_db_instance()
-        .db_instance_identifier(unique("orders-db"))
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .allocated_storage(20)
-        .storage_type("gp3")
-        .master_username("app")
-        .master_user_password("not-a-real-secret-1")
-        .tags(
-            aws_sdk_rds::types::Tag::builder()
-                .key("backup-plan")
-                .value("production")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("db instance")
-        .db_instance()
-        .and_then(|db| db.db_instance_arn())
-        .expect("db instance arn")
-        .to_string()
+    let plan_tag = aws_sdk_rds::types::Tag::builder()
+        .key("backup-plan")
+        .value("production")
+        .build();
+    orders_database(sdk, vec![plan_tag]).await
 }
 
 /// restore-drill's answer for one restore test, and what AWS Backup recorded of its validation.

@@ -38,6 +38,27 @@ pub async fn clock(method: &str, body: &str) -> f64 {
     answer["now"].as_f64().expect("now")
 }
 
+/// The orders database (Postgres, 20 GiB gp3), with `tags`; returns its ARN.
+pub async fn orders_database(sdk: &aws_config::SdkConfig, tags: Vec<aws_sdk_rds::types::Tag>) -> String {
+    aws_sdk_rds::Client::new(sdk)
+        .create_db_instance()
+        .db_instance_identifier(unique("orders-db"))
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .storage_type("gp3")
+        .master_username("app")
+        .master_user_password("not-a-real-secret-1")
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect("db instance")
+        .db_instance()
+        .and_then(|db| db.db_instance_arn())
+        .expect("db instance arn")
+        .to_string()
+}
+
 /// A DynamoDB table in the production plan (backup tag) holding `items` paid orders.
 pub async fn production_table(sdk: &aws_config::SdkConfig, items: usize) -> String {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);

@@ -7,8 +7,8 @@ use rearguard::drill_record::DrillResult;
 use rearguard_e2e::function::{FunctionProcess, binary};
 use rearguard_e2e::local_aws::{self, AlertsTopic, Received, create_state_table, unique};
 use rearguard_e2e::restore_world::{
-    backed_up_in_isolated_vault, create_drill_table, drill_record, production_bucket, production_table,
-    restore_test_of_type, scheduled_restore_test,
+    backed_up_in_isolated_vault, create_drill_table, drill_record, orders_database, production_bucket,
+    production_table, restore_test_of_type, scheduled_restore_test,
 };
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::template_roles::{function_env_as_configured, function_role_name};
@@ -386,18 +386,7 @@ async fn sources_of_each_database_file_system_and_instance_type(
     sdk: &aws_config::SdkConfig,
 ) -> Vec<(String, &'static str)> {
     let rds = aws_sdk_rds::Client::new(sdk);
-    let db = rds
-        .create_db_instance()
-        .db_instance_identifier(unique("orders-db"))
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .allocated_storage(20)
-        .storage_type("gp3")
-        .master_username("app")
-        .master_user_password("not-a-real-secret-1")
-        .send()
-        .await
-        .expect("db instance");
+    let db = orders_database(sdk, Vec::new()).await;
     let cluster = rds
         .create_db_cluster()
         .db_cluster_identifier(unique("orders-cluster"))
@@ -427,7 +416,7 @@ async fn sources_of_each_database_file_system_and_instance_type(
         .expect("instance");
     let instance = launched.instances()[0].instance_id().unwrap();
     vec![
-        (db.db_instance().unwrap().db_instance_arn().unwrap().to_string(), "RDS"),
+        (db, "RDS"),
         (
             cluster.db_cluster().unwrap().db_cluster_arn().unwrap().to_string(),
             "Aurora",
