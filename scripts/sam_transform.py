@@ -14,25 +14,7 @@ import sys
 import yaml
 from samtranslator.translator.transform import transform
 
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags (`!Ref x` is `{"Ref": "x"}`)."""
-
-
-def _tag(loader, suffix, node):
-    name = "Ref" if suffix == "Ref" else ("Condition" if suffix == "Condition" else f"Fn::{suffix}")
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _tag)
+from cfn_yaml import CfnLoader
 
 
 class ManagedPolicies:

@@ -5,39 +5,18 @@ Run: .venv/bin/pytest tests/templates (part of `make test`).
 """
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILES = [ROOT / "template.yaml", *sorted((ROOT / "templates").glob("*.yaml"))]
 RULE_EVENT_TYPES = {"EventBridgeRule", "Schedule", "CloudWatchEvent"}
 GUARDED_KEY_ACTIONS = {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"}
 
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags turned into their long form."""
-
-
-def _intrinsic(loader, tag_suffix, node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load(path):
-    return yaml.load(path.read_text(), Loader=CfnLoader)
+sys.path.insert(0, str(ROOT / "scripts"))
+from cfn_yaml import load  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +78,7 @@ def condition_holds(template, condition, parameters=None):
             return all(holds(a) for a in args)
         if op == "Fn::Or":
             return any(holds(a) for a in args)
-        if op in ("Condition", "Fn::Condition"):  # `!Condition X` is loaded as Fn::Condition
+        if op == "Condition":
             return holds(template["Conditions"][args])
         raise AssertionError(f"condition operator {op} not understood")
 
