@@ -61,6 +61,12 @@ pub async fn orders_database(sdk: &aws_config::SdkConfig, tags: Vec<aws_sdk_rds:
 
 /// A DynamoDB table in the production plan (backup tag) holding `items` paid orders.
 pub async fn production_table(sdk: &aws_config::SdkConfig, items: usize) -> String {
+    orders_table(sdk, "production", items).await
+}
+
+/// A DynamoDB table in backup plan `plan` (its `backup-plan` tag) holding `items` paid orders;
+/// returns its ARN.
+pub async fn orders_table(sdk: &aws_config::SdkConfig, plan: &str, items: usize) -> String {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let name = unique("orders");
     let arn = dynamodb
@@ -81,7 +87,7 @@ pub async fn production_table(sdk: &aws_config::SdkConfig, items: usize) -> Stri
                 .build()
                 .unwrap(),
         )
-        .tags(Tag::builder().key("backup-plan").value("production").build().unwrap())
+        .tags(Tag::builder().key("backup-plan").value(plan).build().unwrap())
         .send()
         .await
         .expect("create table")

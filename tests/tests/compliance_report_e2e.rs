@@ -872,39 +872,7 @@ async fn the_last_successful_drill_comes_from_the_drill_record_and_is_stale_by_t
     // failed yesterday
     let sdk = local_aws::sdk_config().await;
     let plan = unique("drilled");
-    let name = unique("orders");
-    let table_arn = aws_sdk_dynamodb::Client::new(&sdk)
-        .create_table()
-        .table_name(&name)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .tags(
-            aws_sdk_dynamodb::types::Tag::builder()
-                .key("backup-plan")
-                .value(&plan)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create table")
-        .table_description()
-        .and_then(|t| t.table_arn())
-        .expect("table arn")
-        .to_string();
+    let table_arn = rearguard_e2e::restore_world::orders_table(&sdk, &plan, 0).await;
     let drills = unique("drill-record");
     rearguard_e2e::restore_world::create_drill_table(&sdk, &drills).await;
     let now = chrono::Utc::now().with_nanosecond(0).unwrap();
