@@ -54,20 +54,27 @@ cfn-lint: setup
 template-test: setup
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/templates
 
-## The deployable artefact: target/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
+## Release builds compile each crate once for every binary (the release profile has no LTO) and link
+## job-alerts, which every Backup job event runs, with fat LTO (scripts/release-rustc.sh). They keep
+## their own target directory: cargo does not track the wrapper, and a crate built without it has no
+## bitcode for job-alerts' LTO.
+RELEASE_TARGET := $(or $(CARGO_TARGET_DIR),target)/release-rustc
+RELEASE_RUSTC := CARGO_TARGET_DIR=$(RELEASE_TARGET) RUSTC_WRAPPER=$(CURDIR)/scripts/release-rustc.sh FAT_LTO_BINARIES=job-alerts
+
+## The deployable artefact: target/release-rustc/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
 release-arm64: setup
-	cargo lambda build --release --arm64 --bin job-alerts
+	$(RELEASE_RUSTC) cargo lambda build --release --arm64 --bin job-alerts
 
 ## Cold start (spawn to first Runtime API poll), per-event latency and peak RSS of the release binary.
 bench: setup
-	cargo build --release -p job-alerts
-	cargo build --release -p rearguard-e2e --bin bench
-	scripts/with-local-aws.sh target/release/bench target/release/job-alerts
+	$(RELEASE_RUSTC) cargo build --release -p job-alerts
+	$(RELEASE_RUSTC) cargo build --release -p rearguard-e2e --bin bench
+	scripts/with-local-aws.sh $(RELEASE_TARGET)/release/bench $(RELEASE_TARGET)/release/job-alerts
 
 ## compliance-report's aggregation at 10,000 resources and 100,000 recovery points: time and peak RSS.
 bench-report:
-	cargo build --release -p compliance-report --bin compliance-bench
-	target/release/compliance-bench
+	$(RELEASE_RUSTC) cargo build --release -p compliance-report --bin compliance-bench
+	$(RELEASE_TARGET)/release/compliance-bench
 
 ## The real deploy path, offline: sam build (aws-sam-cli in its own venv). samconfig.toml makes it
 ## build in place, so the targets below reuse target/ instead of a copy of the whole tree.
@@ -84,10 +91,10 @@ bench-sam-build:
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
 LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard restore-drill
-LAMBDA_DIR = $(or $(CARGO_TARGET_DIR),target)/lambda
+LAMBDA_DIR = $(RELEASE_TARGET)/lambda
 
 lambda-binaries: setup
-	cargo lambda build --release --arm64 $(addprefix --bin ,$(LAMBDA_BINARIES))
+	$(RELEASE_RUSTC) cargo lambda build --release --arm64 $(addprefix --bin ,$(LAMBDA_BINARIES))
 
 build-JobAlertsFunction: lambda-binaries
 	cp $(LAMBDA_DIR)/job-alerts/bootstrap $(ARTIFACTS_DIR)/

@@ -3,11 +3,11 @@
 # through cargo-lambda) timed twice in one run, each on a fresh clone of this commit with an
 # empty target directory:
 #   before  the build as it was: every function with `BuildMethod: rust-cargolambda` (SAM builds
-#           each one on its own, compiling its dependency tree again), the release profile
-#           without this repository's per-package overrides, and the SDK crates with their
-#           default features
+#           each one on its own, compiling its dependency tree again), the release profile with
+#           fat LTO and without this repository's per-package overrides, and the SDK crates with
+#           their default features
 #   after   this repository's build: `BuildMethod: makefile` (one cargo-lambda build for all of
-#           them) and the release profile as it is
+#           them, job-alerts alone linked with fat LTO) and the release profile as it is
 # Prints both wall times, the CPU time each took (user + system of sam build and everything it
 # ran: steady when other work shares the machine, wall time is not) and their ratios. Needs the
 # network only for the clones' pip installs.
@@ -59,6 +59,9 @@ cargo = root / "Cargo.toml"
 # Each override section (its header and the lines up to the next header), adjacent ones too.
 text = re.sub(r"^\[profile\.release\.package\.[^\]]+\]\n(?:[^\[\n][^\n]*\n)*", "", cargo.read_text(), flags=re.M)
 assert "[profile.release.package." not in text
+# Fat LTO for every binary, as the profile had it.
+text, count = re.subn(r'^lto = "off"$', "lto = true", text, flags=re.M)
+assert count == 1, "the release profile's lto setting"
 # The SDK crates with their default features, as they were (two HTTPS stacks, SSO).
 text, count = re.subn(r'^(aws-(?:config|sdk-[a-z0-9]+)) = \{ version = ("[^"]+"), default-features = false, features = \[[^\]]*\] \}$',
                       lambda m: f'{m[1]} = {{ version = {m[2]}, features = ["behavior-version-latest"] }}' if m[1] == "aws-config" else f"{m[1]} = {m[2]}",
