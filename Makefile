@@ -58,7 +58,7 @@ template-test: setup
 ## job-alerts, which every Backup job event runs, with fat LTO (scripts/release-rustc.sh). They keep
 ## their own target directory: cargo does not track the wrapper, and a crate built without it has no
 ## bitcode for job-alerts' LTO.
-RELEASE_TARGET := $(or $(CARGO_TARGET_DIR),target)/release-rustc
+RELEASE_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release-rustc
 RELEASE_RUSTC := CARGO_TARGET_DIR=$(RELEASE_TARGET) RUSTC_WRAPPER=$(CURDIR)/scripts/release-rustc.sh FAT_LTO_BINARIES=job-alerts
 
 ## The deployable artefact: target/release-rustc/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
