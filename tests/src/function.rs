@@ -1,11 +1,14 @@
-//! Running a function binary as Lambda would: its environment, `AWS_LAMBDA_RUNTIME_API`
-//! pointing at our [`crate::runtime_api::RuntimeApi`], and its log lines captured.
+//! Running a function binary as Lambda would: Lambda's environment ([`crate::lambda_env`]),
+//! `AWS_LAMBDA_RUNTIME_API` pointing at our [`crate::runtime_api::RuntimeApi`], and its log lines
+//! captured.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::lambda_env::lambda_environment;
 
 /// The function's binary: `$REARGUARD_BIN_DIR/<name>`, by default the workspace's debug build.
 pub fn binary(name: &str) -> PathBuf {
@@ -30,13 +33,8 @@ pub struct FunctionProcess {
 impl FunctionProcess {
     pub fn spawn(binary: PathBuf, runtime_api: &str, env: &[(&str, &str)]) -> FunctionProcess {
         let mut command = Command::new(binary);
-        command
+        lambda_environment(&mut command, "rearguard-test", Path::new("/var/task"))
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "rearguard-test")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

@@ -3,6 +3,7 @@
 
 pub mod backup_world;
 pub mod function;
+pub mod lambda_env;
 pub mod local_aws;
 // restore-drill
 pub mod ransomware;

@@ -14,6 +14,7 @@
 //! Usage: bench <path to job-alerts binary> [invocations]
 
 use rearguard_e2e::function::FunctionProcess;
+use rearguard_e2e::lambda_env::lambda_environment;
 use rearguard_e2e::local_aws::{self, AlertsTopic, create_state_table, unique};
 use rearguard_e2e::runtime_api::{Answer, RuntimeApi};
 use rearguard_e2e::{sample, workspace_root};
@@ -138,13 +139,7 @@ async fn measure_process(mut command: tokio::process::Command, api: &RuntimeApi,
 
 fn rust_command(binary: &Path, env: &[(&str, &str)]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary);
-    command
-        .env("AWS_LAMBDA_FUNCTION_NAME", "rearguard-bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_LAMBDA_LOG_LEVEL", "INFO");
-    command.envs(env.iter().copied());
+    lambda_environment(&mut command, "rearguard-bench", Path::new("/var/task")).envs(env.iter().copied());
     command
 }
 
@@ -152,16 +147,11 @@ fn python_command(env: &[(&str, &str)]) -> tokio::process::Command {
     let root = workspace_root();
     let anchor = root.join("../shared/anchors/python-job-alerts");
     let mut command = tokio::process::Command::new(root.join(".venv/bin/python"));
-    command
+    lambda_environment(&mut command, "python-anchor", &anchor)
         .args(["-m", "awslambdaric", "handler.handler"])
         .current_dir(&anchor)
         .env("PYTHONPATH", &anchor)
-        .env("LAMBDA_TASK_ROOT", &anchor)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "python-anchor")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_DEFAULT_REGION", local_aws::REGION);
-    command.envs(env.iter().copied());
+        .envs(env.iter().copied());
     command
 }
 
