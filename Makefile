@@ -58,8 +58,12 @@ template-test: setup
 ## job-alerts, which every Backup job event runs, with fat LTO (scripts/release-rustc.sh). They keep
 ## their own target directory: cargo does not track the wrapper, and a crate built without it has no
 ## bitcode for job-alerts' LTO.
+LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard restore-drill
+FAT_LTO_BINARIES := job-alerts
+# The wrapper matches binaries by name: one it never meets would silently be linked without LTO.
+$(if $(filter-out $(LAMBDA_BINARIES),$(FAT_LTO_BINARIES)),$(error FAT_LTO_BINARIES names $(filter-out $(LAMBDA_BINARIES),$(FAT_LTO_BINARIES)), not one of LAMBDA_BINARIES ($(LAMBDA_BINARIES))))
 RELEASE_TARGET := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release-rustc
-RELEASE_RUSTC := CARGO_TARGET_DIR=$(RELEASE_TARGET) RUSTC_WRAPPER=$(CURDIR)/scripts/release-rustc.sh FAT_LTO_BINARIES=job-alerts
+RELEASE_RUSTC := CARGO_TARGET_DIR=$(RELEASE_TARGET) RUSTC_WRAPPER=$(CURDIR)/scripts/release-rustc.sh FAT_LTO_BINARIES="$(FAT_LTO_BINARIES)"
 
 ## The deployable artefact: target/release-rustc/lambda/job-alerts/bootstrap for arm64 (zig from PyPI's ziglang).
 release-arm64: setup
@@ -90,7 +94,6 @@ bench-sam-build:
 ## sam build's makefile build method ("Building Lambda functions with custom runtimes in AWS SAM")
 ## calls build-<LogicalId> once per function. One cargo-lambda build compiles the dependency tree
 ## once for every binary; the later calls find it done and only copy their bootstrap.
-LAMBDA_BINARIES := job-alerts tag-enrollment cross-account-copy compliance-report tamper-guard restore-drill
 LAMBDA_DIR = $(RELEASE_TARGET)/lambda
 
 lambda-binaries: setup
