@@ -36,9 +36,10 @@ pub fn http_client() -> SharedHttpClient {
 /// The SDK's HTTPS client builds a connector, and with it a trust store of every root
 /// certificate the system has, each time an SDK client is created with it, so that the
 /// certificates are read at start-up rather than on the first request (aws-smithy-http-client's
-/// `validate_base_client_config`); the connector is then dropped. The certificates are read once per process; the trust store is parsed again for every
-/// client (twelve at restore-drill's start). Once is enough for clients that share the one HTTP
-/// client: requests get their connector from it, built once per timeout setting and cached.
+/// `validate_base_client_config`); the connector is then dropped. The certificates are read once
+/// per process, but the trust store is parsed again for every client (twelve at restore-drill's
+/// start). Once is enough for clients that share the one HTTP client: requests get their
+/// connector from it, built once per timeout setting and cached.
 #[derive(Debug)]
 pub struct ValidatedOnce {
     inner: SharedHttpClient,

@@ -20,8 +20,7 @@
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
-/// The Region of the simulated Lambda (the local AWS's).
-const REGION: &str = crate::local_aws::REGION;
+use crate::local_aws::{REGION, credential};
 
 /// Where distributions keep their one CA bundle (Debian and Ubuntu; RHEL, Fedora and Amazon
 /// Linux).
@@ -44,7 +43,6 @@ pub fn ca_bundle() -> Option<PathBuf> {
 /// would give it, and this machine's CA bundle (see the module's comment). The caller adds
 /// `AWS_LAMBDA_RUNTIME_API` and the function's settings.
 pub fn lambda_environment<'a>(command: &'a mut Command, name: &str, task_root: &Path) -> &'a mut Command {
-    let credential = |key: &str| std::env::var(key).unwrap_or_else(|_| "testing".into());
     command
         .env_clear()
         .env("_HANDLER", "bootstrap")

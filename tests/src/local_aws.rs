@@ -44,15 +44,14 @@ pub fn function_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", endpoint()),
         ("AWS_REGION", REGION.to_string()),
-        (
-            "AWS_ACCESS_KEY_ID",
-            std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "testing".into()),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "testing".into()),
-        ),
+        ("AWS_ACCESS_KEY_ID", credential("AWS_ACCESS_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY", credential("AWS_SECRET_ACCESS_KEY")),
     ]
+}
+
+/// A credential variable for the emulator: the one set here, else a dummy (moto takes any).
+pub fn credential(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| "testing".into())
 }
 
 /// A message read back from the alerts queue (the SNS envelope unwrapped).
