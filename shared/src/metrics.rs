@@ -4,7 +4,8 @@
 //! Hand-written rather than taken from a `metrics`-facade crate: those install a process-global
 //! recorder, and this is one JSON document per dimension set.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use std::collections::BTreeMap;
 
 type DimensionSet = Vec<(String, String)>;
@@ -64,26 +65,13 @@ impl Metrics {
             .counts
             .iter()
             .map(|(dimensions, metrics)| {
-                let mut doc = Map::new();
-                let keys: Vec<&str> = dimensions.iter().map(|(k, _)| k.as_str()).collect();
-                let definitions: Vec<Value> = metrics
-                    .iter()
-                    .map(|(name, (_, unit))| json!({"Name": name, "Unit": unit}))
-                    .collect();
-                doc.insert(
-                    "_aws".into(),
-                    json!({
-                        "Timestamp": timestamp_ms,
-                        "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [keys], "Metrics": definitions}]
-                    }),
-                );
-                for (k, v) in dimensions {
-                    doc.insert(k.clone(), json!(v));
-                }
-                for (name, (value, _)) in metrics {
-                    doc.insert(name.clone(), json!(value));
-                }
-                Value::Object(doc).to_string()
+                serde_json::to_string(&Document {
+                    namespace: &self.namespace,
+                    timestamp_ms,
+                    dimensions,
+                    metrics,
+                })
+                .expect("strings and numbers serialise")
             })
             .collect();
         self.counts.clear();
@@ -111,9 +99,74 @@ impl Metrics {
     }
 }
 
+/// One EMF document ("Embedded metric format specification"): the metric directive under
+/// `_aws`, then each dimension's value and each metric's value as top-level members. Written
+/// straight from the counters: every invocation prints these, so no JSON tree is built for them.
+struct Document<'a> {
+    namespace: &'a str,
+    timestamp_ms: i64,
+    dimensions: &'a DimensionSet,
+    metrics: &'a BTreeMap<String, (f64, &'static str)>,
+}
+
+impl Serialize for Document<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let keys: Vec<&str> = self.dimensions.iter().map(|(k, _)| k.as_str()).collect();
+        let definitions: Vec<Definition<'_>> = self
+            .metrics
+            .iter()
+            .map(|(name, (_, unit))| Definition { name, unit })
+            .collect();
+        let directive = Directive {
+            namespace: self.namespace,
+            dimensions: [keys],
+            metrics: definitions,
+        };
+        let mut doc = serializer.serialize_map(None)?;
+        doc.serialize_entry(
+            "_aws",
+            &Metadata {
+                timestamp: self.timestamp_ms,
+                cloud_watch_metrics: [directive],
+            },
+        )?;
+        for (key, value) in self.dimensions {
+            doc.serialize_entry(key, value)?;
+        }
+        for (name, (value, _)) in self.metrics {
+            doc.serialize_entry(name, value)?;
+        }
+        doc.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metadata<'a> {
+    timestamp: i64,
+    #[serde(rename = "CloudWatchMetrics")]
+    cloud_watch_metrics: [Directive<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    namespace: &'a str,
+    dimensions: [Vec<&'a str>; 1],
+    metrics: Vec<Definition<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Definition<'a> {
+    name: &'a str,
+    unit: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     #[test]
     fn counts_with_the_same_dimensions_share_one_document() {
@@ -136,6 +189,32 @@ mod tests {
             json!(["service", "jobType", "state"])
         );
         assert_eq!(jobs["_aws"]["Timestamp"], 1_700_000_000_000i64);
+    }
+
+    #[test]
+    fn a_document_is_the_directive_and_the_values_nothing_else() {
+        let mut metrics = Metrics::new("Rearguard", "job-alerts");
+        metrics.count("AlertsPublished", &[("severity", "CRITICAL")]);
+        metrics.add("AlertsPublished", &[("severity", "CRITICAL")], 2.0);
+        metrics.count("Digests", &[("severity", "CRITICAL")]);
+        let doc: Value = serde_json::from_str(&metrics.render(1_700_000_000_000)[0]).unwrap();
+        assert_eq!(
+            doc,
+            json!({
+                "_aws": {
+                    "Timestamp": 1_700_000_000_000i64,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "Rearguard",
+                        "Dimensions": [["service", "severity"]],
+                        "Metrics": [{"Name": "AlertsPublished", "Unit": "Count"}, {"Name": "Digests", "Unit": "Count"}]
+                    }]
+                },
+                "service": "job-alerts",
+                "severity": "CRITICAL",
+                "AlertsPublished": 3.0,
+                "Digests": 1.0
+            })
+        );
     }
 
     #[test]
