@@ -9,6 +9,7 @@
 
 use aws_config::SdkConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -190,16 +191,18 @@ impl<C> App<C> {
     }
 
     /// Polls the Runtime API for ever, running `handler` on each event and flushing its metrics
-    /// whatever it answered.
-    pub async fn run<E>(
+    /// whatever it answered. The payload is whatever the handler decodes: a `Value`, or a
+    /// `Box<RawValue>` where building a tree of every event would be wasted work.
+    pub async fn run<P, E>(
         &self,
-        handler: impl AsyncFn(LambdaEvent<Value>, &mut Metrics) -> Result<Value, E>,
+        handler: impl AsyncFn(LambdaEvent<P>, &mut Metrics) -> Result<Value, E>,
     ) -> Result<(), Error>
     where
+        P: DeserializeOwned,
         E: Into<Error>,
     {
         let handler = &handler;
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<P>| async move {
             let mut metrics = self.metrics();
             let result = handler(event, &mut metrics).await;
             metrics.flush();

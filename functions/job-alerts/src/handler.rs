@@ -18,6 +18,8 @@ use rearguard::store::{
     Claim, Deliveries, DeliveryLedger, Incident, IncidentStore, IncidentWrite, MAX_WRITES_AT_ONCE, StoreError,
     Versioned, Written,
 };
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -79,12 +81,34 @@ pub enum HandlerError {
     NotAnSqsBatch(String),
 }
 
+/// What tells the two invocation shapes apart, read from the payload's text without building a
+/// tree of the whole event (most invocations are one event, decoded once, by `JobEvent`).
+#[derive(Default, Deserialize)]
+struct Shape {
+    /// Whether the payload has `Records`, whatever its value.
+    #[serde(rename = "Records", default, deserialize_with = "present")]
+    records: bool,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
 impl Input {
-    /// SQS batches carry `Records`; anything else is taken as one EventBridge event.
-    pub fn from_payload(payload: Value) -> Result<Input, HandlerError> {
-        if payload.get("Records").is_some() {
-            let sqs =
-                serde_json::from_value::<SqsEvent>(payload).map_err(|e| HandlerError::NotAnSqsBatch(e.to_string()))?;
+    /// SQS batches carry `Records`; anything else is taken as one EventBridge event, its text
+    /// kept as it came.
+    pub fn from_payload(payload: &RawValue) -> Result<Input, HandlerError> {
+        let text = payload.get();
+        // Only an object can be a batch (a struct would also read an array, field by field).
+        let shape = if text.starts_with('{') {
+            serde_json::from_str::<Shape>(text).unwrap_or_default()
+        } else {
+            Shape::default()
+        };
+        if shape.records {
+            let sqs = serde_json::from_str::<SqsEvent>(text).map_err(|e| HandlerError::NotAnSqsBatch(e.to_string()))?;
             Ok(Input::Sqs(
                 sqs.records
                     .into_iter()
@@ -95,14 +119,15 @@ impl Input {
                     .collect(),
             ))
         } else {
-            let id = payload
-                .get("id")
+            let id = shape
+                .id
+                .as_ref()
                 .and_then(Value::as_str)
                 .unwrap_or("direct")
                 .to_string();
             Ok(Input::Direct(Record {
                 id,
-                body: payload.to_string(),
+                body: text.to_string(),
             }))
         }
     }
@@ -114,9 +139,9 @@ pub struct Outcome {
     pub failed: Vec<String>,
 }
 
-/// Lambda entry point over a decoded payload.
+/// Lambda entry point over the payload as it came.
 pub async fn handle(
-    payload: Value,
+    payload: &RawValue,
     deps: &Deps<'_>,
     clock: Clock,
     metrics: &mut Metrics,

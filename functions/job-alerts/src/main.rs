@@ -15,6 +15,7 @@ mod tests;
 
 use lambda_runtime::{Error, LambdaEvent};
 use rearguard::lambda_app::{BusSetting, Function, HomeAccount};
+use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::handler::{Clock, Deps};
@@ -25,7 +26,7 @@ const STOP_CLAIMING_BEFORE_DEADLINE: chrono::Duration = chrono::Duration::second
 /// A claim outlives this invocation by a little, so a crashed attempt's events are taken over by
 /// the redelivery instead of being stuck "in progress"; work claimed later might not finish, so
 /// what is left goes back to the queue.
-fn clock(event: &LambdaEvent<serde_json::Value>) -> Clock {
+fn clock(event: &LambdaEvent<Box<RawValue>>) -> Clock {
     let now = chrono::Utc::now();
     let deadline = chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
         .unwrap_or(now + chrono::Duration::minutes(15));
@@ -62,7 +63,7 @@ async fn main() -> Result<(), Error> {
             restore_tests: Some(&jobs),
         };
         let clock = clock(&event);
-        handler::handle(event.payload, &deps, clock, metrics).await
+        handler::handle(&event.payload, &deps, clock, metrics).await
     })
     .await
 }

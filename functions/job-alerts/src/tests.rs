@@ -7,13 +7,14 @@ use rearguard::alert::{Alert, SUBJECT_MAX_CHARS};
 use rearguard::metrics::Metrics;
 use rearguard::sns::{PublishAlert, PublishError};
 use rearguard::store::{Claim, DeliveryLedger, Incident, IncidentStore, IncidentWrite, StoreError, Versioned, Written};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::handler::{Clock, Deps, Record, handle, process};
+use crate::handler::{Clock, Deps, Input, Record, handle, process};
 
 macro_rules! sample {
     ($name:literal) => {
@@ -624,7 +625,7 @@ async fn sqs_batch_reports_only_failed_records_and_direct_invocation_returns_an_
         ..World::stateless()
     };
     let mut metrics = Metrics::new("Rearguard", "job-alerts");
-    let batch: Value = serde_json::from_str(sample!("sqs-batch-duplicate-and-garbage")).unwrap();
+    let batch: &RawValue = serde_json::from_str(sample!("sqs-batch-duplicate-and-garbage")).unwrap();
 
     let response = handle(batch, &world.deps(), clock(now()), &mut metrics).await.unwrap();
     let direct = handle(
@@ -882,17 +883,41 @@ async fn a_payload_with_records_that_is_not_an_sqs_batch_fails_the_invocation() 
     let world = World::new();
     let mut metrics = Metrics::new("Rearguard", "job-alerts");
 
-    let result = handle(
-        json!({"Records": "not a list"}),
-        &world.deps(),
-        clock(now()),
-        &mut metrics,
-    )
-    .await;
+    for payload in [r#"{"Records": "not a list"}"#, r#"{"Records": null}"#] {
+        let payload: &RawValue = serde_json::from_str(payload).unwrap();
+        let result = handle(payload, &world.deps(), clock(now()), &mut metrics).await;
 
-    let error = result.expect_err("the whole batch must be retried");
-    assert!(error.to_string().contains("not an SQS batch"), "{error}");
+        let error = result.expect_err("the whole batch must be retried");
+        assert!(error.to_string().contains("not an SQS batch"), "{payload}: {error}");
+    }
     assert!(world.outbox.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_payload_that_is_not_an_object_is_one_unknown_event_ignored() {
+    let world = World::new();
+    let mut metrics = Metrics::new("Rearguard", "job-alerts");
+
+    for payload in [r#"[true, "id"]"#, r#""Records""#, "42"] {
+        let payload: &RawValue = serde_json::from_str(payload).unwrap();
+        let result = handle(payload, &world.deps(), clock(now()), &mut metrics).await;
+
+        assert_eq!(result.unwrap(), json!({"status": "ok"}), "{payload}");
+    }
+    assert!(world.outbox.sent().is_empty());
+}
+
+#[test]
+fn a_direct_event_keeps_its_text_and_id() {
+    let text = r#"{"id": "6a1f", "detail-type": "Backup Job State Change"}"#;
+    let Input::Direct(record) = Input::from_payload(serde_json::from_str(text).unwrap()).unwrap() else {
+        panic!("one event is not a batch");
+    };
+    assert_eq!((record.id.as_str(), record.body.as_str()), ("6a1f", text));
+    let Input::Direct(record) = Input::from_payload(serde_json::from_str(r#"{"id": 7}"#).unwrap()).unwrap() else {
+        panic!("one event is not a batch");
+    };
+    assert_eq!(record.id, "direct");
 }
 
 #[tokio::test]
