@@ -200,8 +200,9 @@ struct Outgoing {
     record_id: String,
     key: GroupKey,
     alert: Alert,
-    entry: DigestEntry,
     kind: &'static str,
+    /// Its job's event, for a digest's entry: built only when the batch has a storm to digest.
+    event: JobEvent,
 }
 
 /// What to do with a group once its messages are out (or not).
@@ -684,6 +685,13 @@ async fn finish_group(
                 }
             }
         }
+        // Every job decided here is settled with its group: a claim to complete or give back,
+        // or (no claim: an empty key, which the ledger ignores) just its record to redeliver
+        // if its message does not go out.
+        let ledger_key = match claimed {
+            Claimed::Yes => job.event.event_id.clone(),
+            Claimed::Deferred | Claimed::Unavailable => String::new(),
+        };
         match planned {
             Planned::Message(alert, label, kind) => {
                 let mut alert = alert;
@@ -704,9 +712,9 @@ async fn finish_group(
                         label,
                         dedupe_unavailable: degraded,
                     },
-                    entry: DigestEntry::from_event(&job.event),
                     alert,
                     kind,
+                    event: job.event,
                 });
             }
             Planned::Quiet => {}
@@ -719,13 +727,6 @@ async fn finish_group(
                 continue;
             }
         }
-        // Every job decided here is settled with its group: a claim to complete or give back,
-        // or (no claim: an empty key, which the ledger ignores) just its record to redeliver
-        // if its message does not go out.
-        let ledger_key = match claimed {
-            Claimed::Yes => job.event.event_id,
-            Claimed::Deferred | Claimed::Unavailable => String::new(),
-        };
         done.handled.push((job.record_id, ledger_key));
     }
     (messages, done)
@@ -1009,7 +1010,7 @@ async fn deliver(outgoing: Vec<Outgoing>, deps: &Deps<'_>, tally: &Tally<'_>) ->
             info!(jobs = total, label = %key.label, decision = "digest", "storm of one kind becomes a digest");
             count(tally, "Digests", &[]);
             // Parts keep the members' order, so each part speaks for the next members in line.
-            let parts = digest::split(members.iter().map(|m| m.entry.clone()).collect());
+            let parts = digest::split(members.iter().map(|m| DigestEntry::from_event(&m.event)).collect());
             let part_count = parts.len();
             let mut in_line = members.iter();
             for (i, part) in parts.iter().enumerate() {
