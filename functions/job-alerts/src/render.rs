@@ -9,6 +9,7 @@ use rearguard::console;
 use rearguard::store::Incident;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
 
 use crate::hints::hint_for;
 
@@ -123,49 +124,49 @@ fn destination_line(event: &JobEvent) -> Option<String> {
 /// Aligned "Label   value" lines for the facts of a job.
 fn facts(event: &JobEvent) -> String {
     let subject = subject_of(event);
-    let mut rows: Vec<(&str, String)> = vec![("Resource", format!("{} ({})", subject.name, subject.noun))];
+    let mut text = String::with_capacity(640);
+    let mut row = |label: &str, value: &dyn fmt::Display| {
+        let _ = writeln!(text, "  {label:<15}{value}");
+    };
+    row("Resource", &format_args!("{} ({})", subject.name, subject.noun));
     if let Some(arn) = subject.arn {
-        rows.push(("ARN", arn.to_string()));
+        row("ARN", &arn);
     }
-    rows.push(("Account", event.account.clone()));
-    rows.push(("Region", event.region.clone()));
+    row("Account", &event.account);
+    row("Region", &event.region);
     if let Some(vault) = event.vault_arn() {
-        rows.push((
-            if event.kind() == JobKind::Copy {
-                "Source vault"
-            } else {
-                "Vault"
-            },
-            vault_name(vault).to_string(),
-        ));
+        let label = if event.kind() == JobKind::Copy {
+            "Source vault"
+        } else {
+            "Vault"
+        };
+        row(label, &vault_name(vault));
     }
     if let Some(destination) = destination_line(event) {
-        rows.push(("Destination", destination));
+        row("Destination", &destination);
     }
     if event.kind() != JobKind::Restore {
-        rows.push(("Backup plan", plan_line(event)));
+        row("Backup plan", &plan_line(event));
     }
-    rows.push((
+    row(
         "Job",
-        format!(
+        &format_args!(
             "{} job {}",
             event.kind().title(),
             event.job_id().unwrap_or("(no id yet)")
         ),
-    ));
-    rows.push(("State", event.state().as_str().to_string()));
+    );
+    row("State", &event.state().as_str());
     if let Some(created) = event.creation_date() {
-        rows.push(("Started", created.to_string()));
+        row("Started", &created);
     }
     if let Some(completed) = event.completion_date() {
-        rows.push(("Ended", completed.to_string()));
+        row("Ended", &completed);
     }
     if let Some(time) = event.time {
-        rows.push(("Event time", time.to_rfc3339()));
+        row("Event time", &time.to_rfc3339());
     }
-    rows.iter()
-        .map(|(label, value)| format!("  {label:<15}{value}\n"))
-        .collect()
+    text
 }
 
 fn footer(event: &JobEvent) -> String {
