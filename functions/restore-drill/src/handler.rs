@@ -164,13 +164,7 @@ async fn drill_once(
                 let plan = plan_of(deps, facts.source_resource_arn.as_deref()).await;
                 let targets = targets_of(deps, plan.as_deref());
                 let figures = figures::measure(&facts);
-                let drilled = Drilled {
-                    facts: &facts,
-                    plan: plan.as_deref(),
-                    figures: &figures,
-                    targets: &targets,
-                    now: chrono::Utc::now(),
-                };
+                let drilled = Drilled::judged_now(&facts, plan.as_deref(), &figures, &targets);
                 keep_record(deps, drilled.already_validated(), metrics).await?;
             }
             return Ok(json!({"status": "already_validated", "validation": status}));
@@ -247,13 +241,7 @@ async fn drill_once(
     }
     // After the alert: should this write fail, the retry finds the validation put and records
     // the drill from it, while the alert is already out.
-    let drilled = Drilled {
-        facts: &facts,
-        plan: plan.as_deref(),
-        figures: &figures,
-        targets: &targets,
-        now: chrono::Utc::now(),
-    };
+    let drilled = Drilled::judged_now(&facts, plan.as_deref(), &figures, &targets);
     keep_record(deps, drilled.judged(&decision), metrics).await?;
     Ok(json!({
         "status": "drilled",

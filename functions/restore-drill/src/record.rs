@@ -21,7 +21,23 @@ pub struct Drilled<'a> {
     pub now: DateTime<Utc>,
 }
 
-impl Drilled<'_> {
+impl<'a> Drilled<'a> {
+    /// A drill judged at this moment.
+    pub fn judged_now(
+        facts: &'a RestoreJobFacts,
+        plan: Option<&'a str>,
+        figures: &'a Figures,
+        targets: &'a Targets,
+    ) -> Drilled<'a> {
+        Drilled {
+            facts,
+            plan,
+            figures,
+            targets,
+            now: Utc::now(),
+        }
+    }
+
     fn record(&self, result: DrillResult, reason: String) -> DrillRecord {
         let facts = self.facts;
         DrillRecord {
