@@ -281,28 +281,32 @@ impl JobLookup for BackupJobLookup {
     }
 }
 
+/// The job APIs as tests want them: the jobs they know, and the failed children of any parent.
+/// A job they do not know is a lookup that fails.
+#[cfg(test)]
+pub(crate) struct KnownJobs(pub HashMap<String, JobFacts>, pub Vec<ChildJob>);
+
+#[cfg(test)]
+#[async_trait]
+impl JobLookup for KnownJobs {
+    async fn facts(&self, _: JobKind, _: &str, job_id: &str) -> Result<JobFacts, String> {
+        self.0.get(job_id).cloned().ok_or_else(|| format!("no job {job_id}"))
+    }
+    async fn failed_children(&self, _: JobKind, _: &str, _: &str) -> Result<Vec<ChildJob>, String> {
+        Ok(self.1.clone())
+    }
+    async fn last_clean_point(&self, _: &str, _: &str) -> Result<Option<CleanPoint>, String> {
+        Ok(None)
+    }
+    async fn point_created_at(&self, _: &str, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, String> {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    struct Jobs(HashMap<String, JobFacts>, Vec<ChildJob>);
-
-    #[async_trait]
-    impl JobLookup for Jobs {
-        async fn facts(&self, _: JobKind, _: &str, job_id: &str) -> Result<JobFacts, String> {
-            self.0.get(job_id).cloned().ok_or_else(|| format!("no job {job_id}"))
-        }
-        async fn failed_children(&self, _: JobKind, _: &str, _: &str) -> Result<Vec<ChildJob>, String> {
-            Ok(self.1.clone())
-        }
-        async fn last_clean_point(&self, _: &str, _: &str) -> Result<Option<CleanPoint>, String> {
-            Ok(None)
-        }
-        async fn point_created_at(&self, _: &str, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, String> {
-            Ok(None)
-        }
-    }
 
     fn event(job_id: &str, state: &str, account: &str) -> JobEvent {
         JobEvent::decode(&json!({
@@ -323,7 +327,7 @@ mod tests {
             state: "FAILED".into(),
             status_message: None,
         };
-        let jobs = Jobs(
+        let jobs = KnownJobs(
             HashMap::from([
                 (
                     "p".to_string(),

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::composite::KnownJobs;
 use crate::config::Config;
 use crate::handler::{Clock, Deps, Input, Record, handle, process};
 
@@ -942,47 +943,18 @@ async fn records_not_started_before_the_deadline_margin_go_back_to_the_queue_unc
     assert!(world.store.deliveries.lock().unwrap().is_empty(), "nothing claimed");
 }
 
-/// The job APIs as a test wants them: every job a child, or unreachable.
-enum FakeJobs {
-    AllChildren,
-    Unreachable,
-}
-
-#[async_trait::async_trait]
-impl crate::composite::JobLookup for FakeJobs {
-    async fn facts(
-        &self,
-        _: rearguard::backup_events::JobKind,
-        _: &str,
-        _: &str,
-    ) -> Result<crate::composite::JobFacts, String> {
-        match self {
-            FakeJobs::AllChildren => Ok(crate::composite::JobFacts {
-                is_parent: false,
-                parent_job_id: Some("parent-1".into()),
-            }),
-            FakeJobs::Unreachable => Err("dispatch failure: connection refused".into()),
-        }
-    }
-    async fn failed_children(
-        &self,
-        _: rearguard::backup_events::JobKind,
-        _: &str,
-        _: &str,
-    ) -> Result<Vec<crate::composite::ChildJob>, String> {
-        Ok(Vec::new())
-    }
-    async fn last_clean_point(&self, _: &str, _: &str) -> Result<Option<crate::scans::CleanPoint>, String> {
-        Ok(None)
-    }
-    async fn point_created_at(&self, _: &str, _: &str, _: &str) -> Result<Option<DateTime<Utc>>, String> {
-        Ok(None)
-    }
-}
+/// The backup job of `events/backup-failed-rds.json`.
+const RDS_JOB_ID: &str = "8ad1f6b4-2c3d-4e5f-a6b7-c8d9e0f1a2b3";
 
 #[tokio::test]
 async fn a_composite_jobs_child_is_left_to_its_parent_and_a_failed_lookup_still_alerts() {
-    for (jobs, alerts) in [(FakeJobs::AllChildren, 0), (FakeJobs::Unreachable, 1)] {
+    let child = crate::composite::JobFacts {
+        is_parent: false,
+        parent_job_id: Some("parent-1".into()),
+    };
+    let a_child = KnownJobs(HashMap::from([(RDS_JOB_ID.to_string(), child)]), Vec::new());
+    let unreachable = KnownJobs(HashMap::new(), Vec::new());
+    for (jobs, alerts) in [(a_child, 0), (unreachable, 1)] {
         let world = World::new();
         let mut deps = world.deps();
         deps.jobs = Some(&jobs);
