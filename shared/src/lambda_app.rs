@@ -119,7 +119,7 @@ impl Function {
         self,
         parse: impl FnOnce(&Settings, &Home) -> Result<C, ConfigError>,
     ) -> Result<App<C>, Error> {
-        lambda_runtime::tracing::init_default_subscriber();
+        crate::logging::init();
         let common = crate::config::load(|settings| Common::from_settings(settings, self.bus))?;
         let sdk = crate::aws::load_sdk_config().await;
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();

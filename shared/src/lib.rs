@@ -19,6 +19,7 @@ pub mod dynamo_store;
 pub mod event_bus;
 pub mod lambda_app;
 pub mod lenient;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod scan_events;
