@@ -56,7 +56,8 @@ impl ForwardAlert for EventBusForwarder {
             .event_bus_name(&self.bus)
             .source(&self.source)
             .detail_type(detail_type)
-            .detail(detail.to_string())
+            // Bytes, not `Value`'s `Display` (as `Alert::sns_message`): the same compact JSON.
+            .detail(serde_json::to_string(detail).expect("a JSON value serialises"))
             .build();
         let output = self
             .client
