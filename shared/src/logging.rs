@@ -105,7 +105,9 @@ mod tests {
             serde_json::from_str::<Value>(text.lines().next().unwrap()).is_err(),
             "{text}"
         );
-        let unset = log_in_an_invocation("json", None);
-        assert_eq!(unset.lines().count(), 1, "{unset}");
+        for level in [None, Some("LOUD")] {
+            let info = log_in_an_invocation("json", level);
+            assert_eq!(info.lines().count(), 1, "{level:?}: {info}");
+        }
     }
 }
